@@ -1,0 +1,1 @@
+"""Benchmarks behind ``benchmarks/*.py`` and ``livetrace bench`` (figures measured side by side)."""

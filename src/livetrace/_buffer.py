@@ -1,0 +1,540 @@
+"""RealtimeBuffer: a numpy ring with exact counters, absolute positions and overflow policies.
+
+The ring stores samples in the order they were written; every stored sample also has an
+absolute index in the source's sequence. The two advance together except where samples were
+dropped (by the overflow policy, or declared missing by the source); those places are kept as
+*marks* so that a read never splices samples from both sides of a loss into one block, and the
+block after a loss reports how many samples are missing before it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._config import RealtimeConfig
+from ._errors import (
+    BufferClosedError,
+    BufferOverflowError,
+    BufferTimeoutError,
+    EndOfStream,
+    LivetraceError,
+)
+from ._result import ResultMapping, aligned_empty
+
+__all__ = ["BufferRead", "BufferStats", "RealtimeBuffer", "coerce_samples"]
+
+_NUMERIC_KINDS = "biufc"
+
+
+class BufferInterrupted(LivetraceError):
+    """Internal: a blocking call was woken by :meth:`RealtimeBuffer.interrupt`.
+
+    ``written`` is how many samples of the interrupted write were stored.
+    """
+
+    def __init__(self, written: int = 0) -> None:
+        super().__init__("buffer operation interrupted")
+        self.written = written
+
+
+class BufferRead(NamedTuple):
+    """One contiguous block read from the buffer, with its absolute position.
+
+    ``gap`` samples are missing immediately before ``start_index``; ``discontinuity`` is True
+    when samples may be missing there (``gap > 0`` or a loss of unknown size).
+    """
+
+    data: NDArray[Any]
+    start_index: int
+    gap: int
+    discontinuity: bool
+
+
+@dataclass(frozen=True)
+class BufferStats(ResultMapping):
+    """Exact counters of a :class:`RealtimeBuffer` (also readable as ``stats["key"]``).
+
+    ``total_samples`` counts every sample offered to ``write`` (the seed's meaning);
+    ``written`` those stored; ``overflow_count`` (alias ``dropped``) those the overflow
+    policy discarded (oldest under ``overwrite``, newest under ``drop_newest``);
+    ``source_gap`` those a source declared missing (a jump in the ``start_index`` it gave);
+    ``total_read`` those consumed by reads; ``available`` those stored and not yet read;
+    ``peak_fill`` the largest ``available`` ever reached.
+    """
+
+    total_samples: int
+    overflow_count: int
+    available: int
+    written: int
+    dropped: int
+    source_gap: int
+    total_read: int
+    peak_fill: int
+    capacity: int
+    discontinuities: int
+
+
+def coerce_samples(
+    data: Any,
+    dtype: np.dtype[Any],
+    n_channels: int,
+    scale: float | None = None,
+    offset: float | None = None,
+    *,
+    validate: bool = True,
+) -> NDArray[Any]:
+    """Check and convert ``data`` to what a buffer of ``dtype`` and ``n_channels`` stores.
+
+    Returns a 1-D array for one channel (any input shape is flattened) and an
+    ``(n, n_channels)`` array otherwise. Integer input is converted and, when given, scaled:
+    ``counts * scale + offset``. Float input is converted without scaling. Raises ``TypeError``
+    for a non-array, a non-numeric dtype, or complex data for a real buffer; ``ValueError`` for
+    a multi-channel shape that is not ``(n, n_channels)``.
+    """
+    if not isinstance(data, np.ndarray):
+        raise TypeError("data must be numpy array")
+    kind = data.dtype.kind
+    if validate:
+        if kind not in _NUMERIC_KINDS:
+            raise TypeError(
+                f"data must be a numeric array (integer, float or complex), got dtype {data.dtype}"
+            )
+        if kind == "c" and dtype.kind != "c":
+            raise TypeError(
+                f"complex data cannot go into a {dtype} buffer without losing the imaginary "
+                f"part; use dtype='complex64' or 'complex128' in RealtimeConfig"
+            )
+    if n_channels == 1:
+        if data.ndim != 1:
+            data = data.reshape(-1)
+    elif data.ndim != 2 or data.shape[1] != n_channels:
+        raise ValueError(
+            f"data for {n_channels} channels must have shape (n_samples, {n_channels}), "
+            f"got shape {data.shape}"
+        )
+    if kind in "iub":
+        converted = data.astype(dtype)
+        if scale is not None:
+            converted *= scale
+        if offset is not None:
+            converted += offset
+        return converted
+    return data
+
+
+class RealtimeBuffer:
+    """Thread-safe ring buffer of samples: ``write`` appends, ``read`` consumes, in order.
+
+    Capacity is ``config.buffer_size`` samples (per channel). When a write does not fit, the
+    ``config.overflow`` policy decides (see :class:`~livetrace.RealtimeConfig`); every sample
+    dropped is counted in :meth:`get_stats` and shows as a gap in the next block's
+    ``start_index``. Any number of threads may write and read; blocks come out in write order.
+
+    Example:
+        >>> import numpy as np
+        >>> from livetrace import RealtimeBuffer, RealtimeConfig
+        >>> buf = RealtimeBuffer(RealtimeConfig(sample_rate=1e3, buffer_size=8, chunk_size=4))
+        >>> buf.write(np.arange(6.0))
+        6
+        >>> buf.read(4)
+        array([0., 1., 2., 3.])
+        >>> buf.read(4, timeout=0.01)  # only two left: returned after the timeout
+        array([4., 5.])
+    """
+
+    def __init__(self, config: RealtimeConfig) -> None:
+        config.validate()
+        self.config = config
+        self._dtype = config.np_dtype
+        self._n_channels = int(config.n_channels)
+        self._capacity = int(config.buffer_size)
+        # Physical size rounded up to 1024 samples so wrap-around copies stay 64-byte aligned
+        # with the output arrays (see aligned_empty); logical capacity stays exact.
+        self._size = -(-self._capacity // 1024) * 1024
+        shape: tuple[int, ...] = (
+            (self._size,) if self._n_channels == 1 else (self._size, self._n_channels)
+        )
+        self._ring = aligned_empty(shape, self._dtype)
+        self._row_bytes = self._dtype.itemsize * self._n_channels
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._reset_state()
+        self._closed = False
+        self._interrupt_gen = 0
+
+    def _reset_state(self) -> None:
+        self._head = 0  # stored-sequence number of the next sample to store
+        self._tail = 0  # stored-sequence number of the next sample to read
+        self._tail_abs = 0  # absolute index of the sample at _tail
+        self._stored_next_abs = 0  # absolute index right after the last stored sample
+        self._src_next = 0  # absolute index the next written sample gets by default
+        self._marks: deque[tuple[int, int, bool]] = deque()  # (stored seq, abs index, disc)
+        self._pending_gap = 0
+        self._pending_disc = False
+        self._total_samples = 0
+        self._written = 0
+        self._dropped = 0
+        self._source_gap = 0
+        self._total_read = 0
+        self._peak = 0
+        self._n_disc = 0
+        self._disc_next = False
+        self._ended = False
+        self._end_error: BaseException | None = None
+
+    # ------------------------------------------------------------------ writing
+    def write(self, data: NDArray[Any], *, timeout: float | None = None) -> int:
+        """Append samples; return how many were stored.
+
+        ``data`` is any numeric array (integers are converted and scaled per the config).
+        When the ring is full the overflow policy applies; ``"block"`` waits up to ``timeout``
+        (default ``config.timeout``) seconds for room and then raises
+        :class:`~livetrace.BufferOverflowError`, whose ``written`` attribute says how much of
+        ``data`` was stored before it gave up. Called from any thread.
+        """
+        return self.write_at(data, timeout=timeout)
+
+    def write_at(
+        self,
+        data: NDArray[Any],
+        start_index: int | None = None,
+        *,
+        discontinuity: bool = False,
+        timeout: float | None = None,
+        interrupt_gen: int | None = None,
+    ) -> int:
+        """:meth:`write`, placing the first sample at absolute ``start_index``.
+
+        Sources that know their own sample numbering (UDP sequence numbers, a recording with
+        gaps) pass it here; a jump forward is recorded as a gap of that many samples, and
+        ``discontinuity=True`` marks a loss of unknown size just before ``data`` (e.g. after a
+        reconnect). ``start_index`` may not go backwards. With ``timeout=None`` under
+        ``"block"`` the wait lasts ``config.timeout``; pass ``float("inf")`` to wait until
+        there is room or :meth:`interrupt` is called. ``interrupt_gen`` (a value of
+        :attr:`interrupt_generation` read earlier) makes the call fail at once if
+        :meth:`interrupt` was called since.
+        """
+        cfg = self.config
+        samples = coerce_samples(
+            data,
+            self._dtype,
+            self._n_channels,
+            cfg.scale,
+            cfg.offset,
+            validate=cfg.enable_validation,
+        )
+        n = len(samples)
+        with self._cond:
+            if self._closed:
+                raise BufferClosedError("cannot write to a closed RealtimeBuffer")
+            first = self._src_next if start_index is None else int(start_index)
+            if first < self._src_next:
+                raise ValueError(
+                    f"start_index must not go backwards: got {first}, next expected index is "
+                    f"{self._src_next}"
+                )
+            if first > self._src_next:
+                self._source_gap += first - self._src_next
+            self._total_samples += n
+            self._src_next = first + n
+            discontinuity = discontinuity or self._disc_next
+            self._disc_next = False
+            if n == 0:
+                self._disc_next = discontinuity
+                return 0
+            policy = cfg.overflow
+            free = self._capacity - (self._head - self._tail)
+            if n <= free:
+                self._store(samples, first, discontinuity)
+            elif policy == "overwrite":
+                if n > self._capacity:
+                    cut = n - self._capacity
+                    self._dropped += cut
+                    samples = samples[cut:]
+                    first += cut
+                    n = self._capacity
+                if n > free:
+                    self._drop_oldest(n - free)
+                self._store(samples, first, discontinuity)
+            elif policy == "drop_newest":
+                self._dropped += n - free
+                if free:
+                    self._store(samples[:free], first, discontinuity)
+                else:
+                    self._disc_next = discontinuity
+                n = free
+            elif policy == "error":
+                self._total_samples -= n
+                self._src_next = first
+                raise BufferOverflowError(
+                    f"buffer full: write of {n} samples with room for {free} "
+                    f"(capacity {self._capacity}, overflow='error')"
+                )
+            else:  # block
+                n = self._write_blocking(samples, first, discontinuity, timeout, interrupt_gen)
+            self._cond.notify_all()
+            return n
+
+    def _write_blocking(
+        self,
+        samples: NDArray[Any],
+        first: int,
+        disc: bool,
+        timeout: float | None,
+        interrupt_gen: int | None,
+    ) -> int:
+        wait = self.config.timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
+        gen = self._interrupt_gen if interrupt_gen is None else interrupt_gen
+        done = 0
+        n = len(samples)
+        while done < n:
+            free = self._capacity - (self._head - self._tail)
+            if free > 0:
+                k = min(free, n - done)
+                self._store(samples[done : done + k], first + done, disc and done == 0)
+                done += k
+                self._cond.notify_all()
+                continue
+            if self._closed:
+                raise BufferClosedError("buffer closed while a blocking write waited for room")
+            if gen != self._interrupt_gen:
+                self._unwrite(n - done)
+                raise BufferInterrupted(done)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._unwrite(n - done)
+                err = BufferOverflowError(
+                    f"buffer full: waited {wait} s for room (overflow='block'); "
+                    f"{done} of {n} samples written"
+                )
+                err.written = done  # type: ignore[attr-defined]
+                raise err
+            self._cond.wait(min(remaining, 3600.0))
+        return done
+
+    def _unwrite(self, n_unwritten: int) -> None:
+        """Forget that ``n_unwritten`` trailing samples of an interrupted write were offered."""
+        self._total_samples -= n_unwritten
+        self._src_next -= n_unwritten
+
+    def _store(self, samples: NDArray[Any], first_abs: int, disc: bool) -> None:
+        n = len(samples)
+        if disc or first_abs != self._stored_next_abs:
+            self._marks.append((self._head, first_abs, disc))
+        pos = self._head % self._size
+        end = pos + n
+        if end <= self._size:
+            self._ring[pos:end] = samples
+        else:
+            k = self._size - pos
+            self._ring[pos:] = samples[:k]
+            self._ring[: n - k] = samples[k:]
+        self._head += n
+        self._written += n
+        self._stored_next_abs = first_abs + n
+        fill = self._head - self._tail
+        if fill > self._peak:
+            self._peak = fill
+
+    def _drop_oldest(self, d: int) -> None:
+        new_tail = self._tail + d
+        new_abs = self._tail_abs + d
+        marks = self._marks
+        while marks and marks[0][0] <= new_tail:
+            s, a, disc = marks.popleft()
+            new_abs = a + (new_tail - s)
+            self._pending_disc |= disc
+        self._pending_gap += new_abs - self._tail_abs
+        self._pending_disc = True
+        self._dropped += d
+        self._tail = new_tail
+        self._tail_abs = new_abs
+
+    # ------------------------------------------------------------------ reading
+    def read(
+        self, n_samples: int, timeout: float | None = None, *, out: NDArray[Any] | None = None
+    ) -> NDArray[Any]:
+        """Remove and return up to ``n_samples`` of the oldest samples.
+
+        Waits until ``n_samples`` are available or ``timeout`` (default ``config.timeout``)
+        passes; on timeout returns what there is, or raises :class:`~livetrace.BufferTimeoutError`
+        (a ``TimeoutError``) when there is nothing. A block never spans a gap, so fewer samples
+        come back when a loss lies within the next ``n_samples``; :meth:`read_block` tells where.
+        ``out`` is an optional array of at least ``n_samples`` rows to fill (a view of it is
+        returned), saving an allocation.
+        """
+        return self.read_block(n_samples, timeout, out=out).data
+
+    def read_block(
+        self,
+        n_samples: int,
+        timeout: float | None = None,
+        *,
+        out: NDArray[Any] | None = None,
+        interrupt_gen: int | None = None,
+    ) -> BufferRead:
+        """:meth:`read`, also returning the block's absolute ``start_index`` and gap.
+
+        After :meth:`end` has been called, returns what is left without waiting and then raises
+        :class:`~livetrace.EndOfStream` (or the error given to ``end``). ``interrupt_gen``: see
+        :meth:`write_at`.
+        """
+        if n_samples <= 0:
+            raise ValueError("n_samples must be positive")
+        wait = self.config.timeout if timeout is None else timeout
+        with self._cond:
+            gen = self._interrupt_gen if interrupt_gen is None else interrupt_gen
+            deadline: float | None = None
+            while True:
+                if self._closed:
+                    raise BufferClosedError("cannot read from a closed RealtimeBuffer")
+                self._take_leading_mark()
+                avail = self._head - self._tail
+                limit = self._marks[0][0] - self._tail if self._marks else avail
+                if limit >= n_samples or (limit < avail and limit > 0):
+                    return self._take(min(n_samples, limit), out)
+                if self._ended and avail:
+                    return self._take(min(n_samples, limit), out)
+                if self._ended:
+                    if self._end_error is not None:
+                        raise self._end_error
+                    raise EndOfStream("end of stream: all samples have been read")
+                if gen != self._interrupt_gen:
+                    raise BufferInterrupted()
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + wait
+                remaining = deadline - now
+                if remaining <= 0:
+                    if avail:
+                        return self._take(min(n_samples, limit), out)
+                    raise BufferTimeoutError("No data available")
+                self._cond.wait(min(remaining, 3600.0))
+
+    def _take_leading_mark(self) -> None:
+        marks = self._marks
+        while marks and marks[0][0] == self._tail:
+            _, a, disc = marks.popleft()
+            self._pending_gap += a - self._tail_abs
+            self._pending_disc |= disc or a != self._tail_abs
+            self._tail_abs = a
+
+    def _take(self, n: int, out: NDArray[Any] | None) -> BufferRead:
+        pos = self._tail % self._size
+        src_addr = self._ring.ctypes.data + pos * self._row_bytes
+        if out is None:
+            shape = (n,) if self._n_channels == 1 else (n, self._n_channels)
+            dst = aligned_empty(shape, self._dtype, like_address=src_addr)
+        else:
+            if len(out) < n:
+                raise ValueError(f"out must have at least {n} rows, got {len(out)}")
+            dst = out[:n]
+        end = pos + n
+        if end <= self._size:
+            dst[...] = self._ring[pos:end]
+        else:
+            k = self._size - pos
+            dst[:k] = self._ring[pos:]
+            dst[k:] = self._ring[: n - k]
+        block = BufferRead(dst, self._tail_abs, self._pending_gap, self._pending_disc)
+        if self._pending_disc:
+            self._n_disc += 1
+        self._pending_gap = 0
+        self._pending_disc = False
+        self._tail += n
+        self._tail_abs += n
+        self._total_read += n
+        self._cond.notify_all()
+        return block
+
+    # ------------------------------------------------------------------ control
+    def end(self, error: BaseException | None = None) -> None:
+        """Declare that no more samples will come.
+
+        Reads then return what is left without waiting, and after that raise ``error`` if
+        given, else :class:`~livetrace.EndOfStream`.
+        """
+        with self._cond:
+            self._ended = True
+            self._end_error = error
+            self._cond.notify_all()
+
+    def interrupt(self) -> None:
+        """Wake every blocked ``read``/``write``; they raise an internal interruption.
+
+        Used by :class:`~livetrace.RealtimeStream` to stop promptly; the buffer stays usable.
+        """
+        with self._cond:
+            self._interrupt_gen += 1
+            self._cond.notify_all()
+
+    @property
+    def interrupt_generation(self) -> int:
+        """Counter bumped by every :meth:`interrupt` (see ``interrupt_gen``)."""
+        return self._interrupt_gen
+
+    def get_available(self) -> int:
+        """Samples stored and not yet read."""
+        with self._lock:
+            return self._head - self._tail
+
+    @property
+    def capacity(self) -> int:
+        """``config.buffer_size``: the most samples the buffer holds."""
+        return self._capacity
+
+    @property
+    def next_index(self) -> int:
+        """Absolute index the next written sample will get."""
+        with self._lock:
+            return self._src_next
+
+    @property
+    def ended(self) -> bool:
+        """True once :meth:`end` was called."""
+        return self._ended
+
+    def get_stats(self) -> BufferStats:
+        """Exact counters; see :class:`BufferStats`."""
+        with self._lock:
+            return BufferStats(
+                total_samples=self._total_samples,
+                overflow_count=self._dropped,
+                available=self._head - self._tail,
+                written=self._written,
+                dropped=self._dropped,
+                source_gap=self._source_gap,
+                total_read=self._total_read,
+                peak_fill=self._peak,
+                capacity=self._capacity,
+                discontinuities=self._n_disc,
+            )
+
+    def clear(self) -> None:
+        """Discard every stored sample and reset all counters and positions to zero."""
+        with self._cond:
+            self._reset_state()
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Discard the contents and refuse further use; blocked readers and writers wake with
+        :class:`~livetrace.BufferClosedError`."""
+        with self._cond:
+            self._reset_state()
+            self._closed = True
+            self._cond.notify_all()
+
+    def __repr__(self) -> str:
+        return (
+            f"RealtimeBuffer(capacity={self._capacity}, dtype={self._dtype.name}, "
+            f"n_channels={self._n_channels}, available={self._head - self._tail}, "
+            f"overflow={self.config.overflow!r})"
+        )

@@ -1,0 +1,94 @@
+"""The livetrace exception tree.
+
+Every exception livetrace raises on purpose derives from :class:`LivetraceError`; where a
+builtin already says what went wrong, the livetrace class also derives from it so that plain
+``except TimeoutError`` / ``except ValueError`` keeps working::
+
+    LivetraceError
+    ├── ConfigurationError (ValueError)   a parameter has the wrong value
+    ├── EndOfStream                       a finite source has no more data (not a failure)
+    ├── SourceError                       the world broke the source; ``__cause__`` says how
+    │   └── SourceUnavailableError (ConnectionError)   could not open / connect / reach it
+    ├── BufferOverflowError               overflow="error", or "block" timed out waiting for room
+    ├── BufferTimeoutError (TimeoutError) no data arrived in time
+    ├── BufferClosedError                 you closed the buffer / stream
+    ├── StreamStateError (RuntimeError)   the call does not fit the stream's state
+    ├── SinkError                         a sink (recorder, publisher) failed; ``__cause__`` says how
+    └── MissingExtraError (ImportError)   an optional dependency is not installed
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BufferClosedError",
+    "BufferOverflowError",
+    "BufferTimeoutError",
+    "ConfigurationError",
+    "EndOfStream",
+    "LivetraceError",
+    "MissingExtraError",
+    "SinkError",
+    "SourceError",
+    "SourceUnavailableError",
+    "StreamStateError",
+]
+
+
+class LivetraceError(Exception):
+    """Root of every exception livetrace raises on purpose."""
+
+
+class ConfigurationError(LivetraceError, ValueError):
+    """A parameter has a value livetrace cannot use; the message names it and what is expected."""
+
+
+class EndOfStream(LivetraceError):
+    """Raised by a finite source's ``acquire()`` when it has no more data.
+
+    The stream then delivers every buffered sample and ends the iteration normally.
+    """
+
+
+class SourceError(LivetraceError):
+    """A source failed (after the retry policy gave up); ``__cause__`` is the original error."""
+
+
+class SourceUnavailableError(SourceError, ConnectionError):
+    """A source could not be opened or reached (missing file, refused connection, no device)."""
+
+
+class BufferOverflowError(LivetraceError):
+    """A write did not fit: ``overflow="error"``, or ``"block"`` waited ``timeout`` for room."""
+
+
+class BufferTimeoutError(LivetraceError, TimeoutError):
+    """A read waited ``timeout`` seconds and no data arrived."""
+
+
+class BufferClosedError(LivetraceError):
+    """The buffer was closed; no more reads or writes."""
+
+
+class StreamStateError(LivetraceError, RuntimeError):
+    """The call does not fit the stream's current state (e.g. iterating a stream never started)."""
+
+
+class SinkError(LivetraceError):
+    """A sink failed to take a chunk; the stream stops with this error rather than lose data."""
+
+
+class MissingExtraError(LivetraceError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+
+def require(module: str, extra: str) -> object:
+    """Import ``module`` or raise :class:`MissingExtraError` naming the extra that provides it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"{module!r} is needed for this feature but is not installed; "
+            f"install it with: pip install 'livetrace[{extra}]'"
+        ) from exc

@@ -1,0 +1,712 @@
+"""RealtimeStream: an owned acquisition thread, a lossless buffer, and in-order chunk delivery.
+
+Threads: ``start()`` launches one acquisition thread that calls ``source.acquire()`` and writes
+into the buffer. Everything else, reading chunks, transforms, statistics, analysers, sinks
+and ``on_chunk``, runs in the consumer's thread, the one iterating the stream (or calling
+:meth:`RealtimeStream.run`). ``stop()`` may be called from any thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from ._buffer import BufferInterrupted, BufferStats, RealtimeBuffer
+from ._config import SUPPORTED_DTYPES, RealtimeConfig
+from ._errors import (
+    BufferOverflowError,
+    EndOfStream,
+    SinkError,
+    SourceError,
+    StreamStateError,
+)
+from ._result import ResultMapping
+from ._types import TraceMetadata, WaveformTrace
+from .analysis._stats import RealtimeAnalyzer, Statistics
+from .sources._base import Block, RealtimeSource, SourceInfo
+
+__all__ = [
+    "Analyzer",
+    "RealtimeStream",
+    "Sink",
+    "SourceErrorRecord",
+    "StreamHealth",
+    "Transform",
+]
+
+_STOP_BUDGET = 0.45  # seconds stop() may spend joining the acquisition thread
+_RATE_WINDOW = 1.0  # seconds over which the input rate is measured
+
+
+@runtime_checkable
+class Analyzer(Protocol):
+    """What the stream needs of an analyser: ``update(chunk)``, ``reset()`` and ``result``.
+
+    Optional: ``name`` (key in ``chunk.results``; default: the class name in snake case) and
+    ``attach(info)``, called with the stream's :class:`~livetrace.sources.SourceInfo` when the
+    analyser is added (to take the sample rate and channel count from the stream).
+    """
+
+    def update(self, chunk: WaveformTrace) -> None: ...
+
+    def reset(self) -> None: ...
+
+    @property
+    def result(self) -> Any: ...
+
+
+@runtime_checkable
+class Transform(Protocol):
+    """A chunk-to-chunk processor (e.g. a stateful filter): ``process(chunk) -> chunk``."""
+
+    def process(self, chunk: WaveformTrace) -> WaveformTrace: ...
+
+    def reset(self) -> None: ...
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Where delivered chunks go (recorder, publisher).
+
+    ``open(info)`` is called by ``start()`` with the stream's description, ``write(chunk)`` for
+    every delivered chunk in the consumer thread, ``close()`` by ``stop()``. An exception from
+    any of them stops the stream and reaches the consumer as :class:`~livetrace.SinkError`.
+    """
+
+    def open(self, info: SourceInfo) -> None: ...
+
+    def write(self, chunk: WaveformTrace) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SourceErrorRecord:
+    """One exception raised by the source: when (POSIX time), which attempt, and the error."""
+
+    time: float
+    attempt: int
+    error: BaseException
+
+
+@dataclass(frozen=True)
+class StreamHealth(ResultMapping):
+    """A snapshot of the stream's state and counters.
+
+    ``state``: ``"idle"`` (never started), ``"running"``, ``"stopped"``, ``"finished"`` (the
+    source ended and every sample was delivered, or is being drained) or ``"failed"``.
+    ``samples_in``: samples the source produced; ``samples_out``: samples delivered in chunks;
+    ``dropped``: samples discarded by the overflow policy; ``source_gap``: samples the source
+    declared missing; ``input_rate``: samples/s over the last second.
+    """
+
+    state: str
+    samples_in: int
+    samples_out: int
+    dropped: int
+    source_gap: int
+    chunks: int
+    source_errors: int
+    last_error: str | None
+    buffer_fill: int
+    buffer_capacity: int
+    peak_fill: int
+    input_rate: float
+    discontinuities: int
+    source: dict[str, Any]
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+
+class RealtimeStream:
+    """A source, a buffer and the consumer side: iterate it to get chunks in order, none lost.
+
+    Chunks are :class:`~livetrace.WaveformTrace` objects of exactly ``config.chunk_size``
+    samples, except the last one at end of stream and one that ends right before a loss
+    (so that no chunk splices samples from both sides of a gap). Their metadata carries the
+    absolute ``start_index``, ``start_time``, channel names and the gap before them.
+
+    ``analyzers`` are updated and ``transforms`` applied in the consumer thread for every
+    chunk, in this order: transforms, statistics, analysers, sinks, ``on_chunk``; each
+    analyser's result is put in ``chunk.results``. Exceptions from ``on_chunk`` propagate to
+    the consumer; sink failures stop the stream and raise :class:`~livetrace.SinkError`; a
+    source that keeps failing (see ``config.retry``) ends iteration with
+    :class:`~livetrace.SourceError` after every sample acquired before the failure.
+
+    Example:
+        >>> from livetrace import RealtimeConfig, RealtimeStream, SimulatedSource
+        >>> src = SimulatedSource("sine", sample_rate=1000, chunk_size=100, n_samples=250,
+        ...                       realtime=False)
+        >>> cfg = RealtimeConfig(sample_rate=1000, chunk_size=100, buffer_size=1000)
+        >>> with RealtimeStream(cfg, src) as stream:
+        ...     print([(c.metadata.start_index, len(c)) for c in stream])
+        [(0, 100), (100, 100), (200, 50)]
+    """
+
+    def __init__(
+        self,
+        config: RealtimeConfig,
+        source: RealtimeSource,
+        on_chunk: Callable[[WaveformTrace], None] | None = None,
+        *,
+        analyzers: Iterable[Analyzer] = (),
+        transforms: Iterable[Transform] = (),
+        sinks: Iterable[Sink] = (),
+    ) -> None:
+        config.validate()
+        self.config = config
+        self.source = source
+        self._on_chunk = on_chunk
+        self._buffer = RealtimeBuffer(config)
+        self._analyzer = RealtimeAnalyzer(config)
+        self._stats_lock = threading.Lock()
+        self._analyzers: list[tuple[str, Analyzer]] = []
+        self._transforms: list[Transform] = list(transforms)
+        self._sinks: list[Sink] = list(sinks)
+        self._channel_names = config.effective_channel_names
+        self._units = config.effective_units
+        self._state = "idle"
+        self._stop_event = threading.Event()
+        self._acquire_thread: threading.Thread | None = None
+        self._leaked_threads: list[threading.Thread] = []
+        self._chunk_count = 0
+        self._samples_out = 0
+        self._errors: deque[SourceErrorRecord] = deque(maxlen=100)
+        self._n_errors = 0
+        self._pending: tuple[np.ndarray[Any, Any], int, bool] | None = None
+        self._rate_log: deque[tuple[float, int]] = deque()
+        self._t0: float | None = None
+        self._sinks_open = False
+        self._lock = threading.Lock()
+        for analyzer in analyzers:
+            self.add_analyzer(analyzer)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_source(
+        cls,
+        source: RealtimeSource,
+        *,
+        chunk_size: int | None = None,
+        buffer_size: int | None = None,
+        on_chunk: Callable[[WaveformTrace], None] | None = None,
+        analyzers: Iterable[Analyzer] = (),
+        transforms: Iterable[Transform] = (),
+        sinks: Iterable[Sink] = (),
+        **config: Any,
+    ) -> RealtimeStream:
+        """Build a stream from what ``source.info`` says (rate, dtype, channels, names, units).
+
+        ``chunk_size`` defaults to about 10 ms of samples (at least 256) and ``buffer_size`` to
+        the larger of 2 s of samples and 16 chunks. Integer sources (ADC counts) get a float32
+        buffer and the source's ``scale``/``offset``. Further ``RealtimeConfig`` fields
+        (``overflow``, ``window_size``...) may be passed as keywords.
+        """
+        info = source.info
+        if info is None:
+            raise TypeError(
+                f"{type(source).__name__} does not describe itself (its info is None); "
+                "build RealtimeConfig yourself and use RealtimeStream(config, source)"
+            )
+        rate = float(info.sample_rate)
+        chunk = chunk_size or max(256, min(65536, int(rate / 100)))
+        buf = buffer_size or max(int(2 * rate), 16 * chunk)
+        src_dtype = np.dtype(info.dtype)
+        if src_dtype.name in SUPPORTED_DTYPES:
+            dtype = src_dtype.name
+        elif src_dtype.kind == "c":
+            dtype = "complex128"
+        elif src_dtype.kind == "f" and src_dtype.itemsize <= 4:
+            dtype = "float32"
+        elif src_dtype.kind in "iub" and src_dtype.itemsize <= 2:
+            dtype = "float32"
+        else:
+            dtype = "float64"
+        kwargs: dict[str, Any] = {
+            "sample_rate": rate,
+            "chunk_size": chunk,
+            "buffer_size": buf,
+            "dtype": dtype,
+            "n_channels": info.n_channels,
+            "channel_names": tuple(info.channel_names),
+            "units": tuple(info.units),
+            "scale": info.scale,
+            "offset": info.offset,
+        }
+        kwargs.update(config)
+        return cls(
+            RealtimeConfig(**kwargs),
+            source,
+            on_chunk,
+            analyzers=analyzers,
+            transforms=transforms,
+            sinks=sinks,
+        )
+
+    @property
+    def info(self) -> SourceInfo:
+        """The stream's description: what sinks and analysers are given."""
+        cfg = self.config
+        src = self.source.info
+        return SourceInfo(
+            sample_rate=cfg.sample_rate,
+            dtype=cfg.np_dtype.name,
+            n_channels=cfg.n_channels,
+            channel_names=self._channel_names,
+            units=self._units,
+            finite=bool(src.finite) if src is not None else False,
+            description=src.description if src is not None else type(self.source).__name__,
+            start_time=self._t0 if self._t0 is not None else (src.start_time if src else None),
+        )
+
+    def add_analyzer(self, analyzer: Analyzer, name: str | None = None) -> Analyzer:
+        """Attach an analyser (updated for every chunk from now on); returns it.
+
+        Its result appears in ``chunk.results[name]`` and :meth:`get_results`.
+        """
+        if not isinstance(analyzer, Analyzer):
+            raise TypeError(
+                f"an analyser needs update(chunk), reset() and result; got {type(analyzer).__name__}"
+            )
+        key = name or getattr(analyzer, "name", None) or _snake(type(analyzer).__name__)
+        if any(k == key for k, _ in self._analyzers):
+            raise ValueError(f"an analyser named {key!r} is already attached; pass name=...")
+        attach = getattr(analyzer, "attach", None)
+        if callable(attach):
+            attach(self.info)
+        self._analyzers.append((key, analyzer))
+        return analyzer
+
+    def add_transform(self, transform: Transform) -> Transform:
+        """Append a transform applied to every chunk before statistics and analysers."""
+        if not isinstance(transform, Transform):
+            raise TypeError(
+                f"a transform needs process(chunk) and reset(); got {type(transform).__name__}"
+            )
+        attach = getattr(transform, "attach", None)
+        if callable(attach):
+            attach(self.info)
+        self._transforms.append(transform)
+        return transform
+
+    def add_sink(self, sink: Sink) -> Sink:
+        """Attach a sink; it must be added before :meth:`start`."""
+        if self._state == "running":
+            raise StreamStateError("add sinks before start(): a sink must see every chunk")
+        self._sinks.append(sink)
+        return sink
+
+    @property
+    def analyzers(self) -> dict[str, Analyzer]:
+        """Attached analysers by name."""
+        return dict(self._analyzers)
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def state(self) -> str:
+        """``idle``, ``running``, ``stopped``, ``finished`` or ``failed`` (see StreamHealth)."""
+        return self._state
+
+    @property
+    def is_running(self) -> bool:
+        """True between ``start()`` and ``stop()`` while the source is acquiring."""
+        return self._state == "running"
+
+    def start(self) -> None:
+        """Start the source and the acquisition thread (no-op if running).
+
+        After ``stop()`` the stream resumes: samples still buffered are delivered first and
+        positions continue. Sinks are opened here.
+        """
+        with self._lock:
+            if self._state == "running":
+                return
+            if self._state in ("finished", "failed"):
+                raise StreamStateError(
+                    f"cannot restart a {self._state} stream: its source has ended; "
+                    "create a new RealtimeStream"
+                )
+            self._reap_leaked()
+            if self._t0 is None:
+                info = self.source.info
+                self._t0 = info.start_time if info and info.start_time else time.time()
+            if not self._sinks_open:
+                info = self.info
+                opened: list[Sink] = []
+                try:
+                    for sink in self._sinks:
+                        sink.open(info)
+                        opened.append(sink)
+                except Exception as exc:
+                    for sink in opened:
+                        sink.close()
+                    raise SinkError(f"sink {type(sink).__name__} failed to open: {exc}") from exc
+                self._sinks_open = True
+            self._stop_event.clear()
+            try:
+                self.source.start()
+            except Exception:
+                self._close_sinks()
+                raise
+            self._state = "running"
+            thread = threading.Thread(
+                target=self._acquire_loop,
+                name=f"livetrace-acquire-{type(self.source).__name__}",
+                daemon=True,
+            )
+            self._acquire_thread = thread
+            thread.start()
+
+    def stop(self) -> None:
+        """Stop acquisition and join the thread; returns within about 0.5 s.
+
+        A consumer iterating in another thread ends its loop promptly. Samples still in the
+        buffer stay there and are delivered if the stream is started again. Sinks are closed.
+        Safe to call more than once and from any thread.
+        """
+        with self._lock:
+            if self._state == "running":
+                self._state = "stopped"
+            self._stop_event.set()
+            self._buffer.interrupt()
+            try:
+                self.source.stop()
+            finally:
+                thread = self._acquire_thread
+                self._acquire_thread = None
+                if thread is not None and thread is not threading.current_thread():
+                    thread.join(_STOP_BUDGET)
+                    if thread.is_alive():
+                        self._leaked_threads.append(thread)
+                        warnings.warn(
+                            f"{type(self.source).__name__}.acquire() did not return within "
+                            f"{_STOP_BUDGET} s of stop(); its thread is left to finish on its own "
+                            "(make stop() wake acquire())",
+                            ResourceWarning,
+                            stacklevel=2,
+                        )
+                self._close_sinks()
+
+    def _reap_leaked(self) -> None:
+        still = [t for t in self._leaked_threads if t.is_alive()]
+        if still:
+            for t in still:
+                t.join(_STOP_BUDGET)
+            still = [t for t in still if t.is_alive()]
+            if still:
+                raise StreamStateError(
+                    "cannot start: the previous acquisition thread is still inside "
+                    f"{type(self.source).__name__}.acquire()"
+                )
+        self._leaked_threads = []
+
+    def _close_sinks(self) -> None:
+        if not self._sinks_open:
+            return
+        self._sinks_open = False
+        errors: list[BaseException] = []
+        for sink in self._sinks:
+            try:
+                sink.close()
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise SinkError(f"sink failed to close: {errors[0]}") from errors[0]
+
+    def __enter__(self) -> RealtimeStream:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ acquisition thread
+    def _acquire_loop(self) -> None:
+        retry = self.config.retry
+        failures = 0
+        stop = self._stop_event
+        buffer = self._buffer
+        source = self.source
+        while not stop.is_set():
+            gen = buffer.interrupt_generation
+            if stop.is_set():  # checked after reading gen: a stop() in between is seen
+                return
+            if self._pending is not None:
+                data, first, disc = self._pending
+                self._pending = None
+                if not self._write(data, first, disc, gen):
+                    return
+                continue
+            try:
+                out = source.acquire()
+            except EndOfStream:
+                buffer.end()
+                return
+            except Exception as exc:
+                failures += 1
+                self._n_errors += 1
+                self._errors.append(SourceErrorRecord(time.time(), failures, exc))
+                if failures > retry.max_retries:
+                    err = SourceError(
+                        f"source {type(source).__name__} failed {failures} time(s) in a row "
+                        f"(retry policy: max_retries={retry.max_retries}); last error: {exc!r}"
+                    )
+                    err.__cause__ = exc
+                    buffer.end(err)
+                    return
+                if stop.wait(retry.delay(failures)):
+                    return
+                continue
+            failures = 0
+            if out is None:
+                continue
+            if isinstance(out, Block):
+                data, first, disc = out.data, out.start_index, out.discontinuity
+            elif isinstance(out, WaveformTrace):
+                data, first, disc = (
+                    out.data,
+                    out.metadata.start_index,
+                    out.metadata.discontinuity,
+                )
+            else:
+                data, first, disc = out, None, False
+            if not isinstance(data, np.ndarray):
+                err = SourceError(
+                    f"{type(source).__name__}.acquire() returned {type(data).__name__}; "
+                    "expected a numpy array, a Block or None"
+                )
+                buffer.end(err)
+                return
+            if len(data) == 0 and not disc:
+                continue
+            if not self._write(data, first, disc, gen):
+                return
+
+    def _write(self, data: Any, first: int | None, disc: bool, gen: int) -> bool:
+        """Write into the buffer; False when the loop must end (stopped or failed)."""
+        buffer = self._buffer
+        if first is None:
+            first = buffer.next_index
+        try:
+            n = buffer.write_at(
+                data, first, discontinuity=disc, timeout=float("inf"), interrupt_gen=gen
+            )
+        except BufferInterrupted as intr:
+            rest = data.reshape(-1) if self.config.n_channels == 1 else data
+            if intr.written < len(rest):
+                self._pending = (rest[intr.written :], first + intr.written, False)
+            return False
+        except BufferOverflowError as exc:
+            buffer.end(exc)
+            return False
+        except (TypeError, ValueError) as exc:
+            err = SourceError(
+                f"{type(self.source).__name__}.acquire() returned data the stream cannot take: "
+                f"{exc}"
+            )
+            err.__cause__ = exc
+            buffer.end(err)
+            return False
+        now = time.monotonic()
+        log = self._rate_log
+        log.append((now, n))
+        while log and now - log[0][0] > _RATE_WINDOW:
+            log.popleft()
+        return True
+
+    # ------------------------------------------------------------------ consumer side
+    def __iter__(self) -> Iterator[WaveformTrace]:
+        return self.iter_chunks()
+
+    def iter_chunks(self) -> Iterator[WaveformTrace]:
+        """Yield chunks as they arrive, in order, each sample once.
+
+        Ends when ``stop()`` is called (from any thread, within 0.5 s), or after the last
+        sample once the source has ended. Raises :class:`~livetrace.SourceError` when the
+        source failed for good, after delivering what it had produced.
+        """
+        if self._state in ("idle", "stopped"):
+            raise StreamStateError("Stream not started")
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[WaveformTrace]:
+        while True:
+            chunk = self.read_chunk()
+            if chunk is None:
+                return
+            yield chunk
+
+    def read_chunk(self) -> WaveformTrace | None:
+        """Block for the next chunk and run it through the pipeline.
+
+        Returns None when the stream was stopped or has ended (then ``state`` says which).
+        """
+        buffer = self._buffer
+        cfg = self.config
+        while True:
+            gen = buffer.interrupt_generation
+            if self._stop_event.is_set() and self._state != "finished":
+                return None
+            try:
+                blk = buffer.read_block(cfg.chunk_size, float("inf"), interrupt_gen=gen)
+            except BufferInterrupted:
+                continue
+            except EndOfStream:
+                self._state = "finished"
+                return None
+            except BaseException:
+                self._state = "failed"
+                raise
+            break
+        meta = TraceMetadata(
+            sample_rate=cfg.sample_rate,
+            start_index=blk.start_index,
+            start_time=(self._t0 or 0.0) + blk.start_index / cfg.sample_rate,
+            channel_names=self._channel_names,
+            units=self._units,
+            gap=blk.gap,
+            discontinuity=blk.discontinuity,
+        )
+        chunk = WaveformTrace(blk.data, meta)
+        for transform in self._transforms:
+            chunk = transform.process(chunk)
+        with self._stats_lock:
+            self._analyzer.accumulate(chunk.data)
+        if self._analyzers:
+            results = chunk.results
+            for key, analyzer in self._analyzers:
+                analyzer.update(chunk)
+                results[key] = analyzer.result
+        if self._sinks:
+            for sink in self._sinks:
+                try:
+                    sink.write(chunk)
+                except Exception as exc:
+                    self.stop()
+                    self._state = "failed"
+                    raise SinkError(
+                        f"sink {type(sink).__name__} failed; the stream was stopped so that no "
+                        f"data is lost silently: {exc}"
+                    ) from exc
+        self._chunk_count += 1
+        self._samples_out += len(chunk.data)
+        if self._on_chunk is not None:
+            self._on_chunk(chunk)
+        return chunk
+
+    def run(
+        self, *, max_samples: int | None = None, duration: float | None = None
+    ) -> int:
+        """Consume chunks in this thread (for sinks, analysers, ``on_chunk``) until the source
+        ends, ``stop()`` is called, ``max_samples`` were delivered or ``duration`` seconds
+        passed; starts the stream if needed. Returns the number of samples delivered.
+        """
+        if self._state in ("idle", "stopped"):
+            self.start()
+        deadline = None if duration is None else time.monotonic() + duration
+        timer: threading.Timer | None = None
+        if deadline is not None:
+            timer = threading.Timer(duration or 0.0, self.stop)
+            timer.daemon = True
+            timer.start()
+        n = 0
+        try:
+            while max_samples is None or n < max_samples:
+                chunk = self.read_chunk()
+                if chunk is None:
+                    break
+                n += len(chunk)
+        finally:
+            if timer is not None:
+                timer.cancel()
+                timer.join()
+        return n
+
+    # ------------------------------------------------------------------ results and health
+    def get_statistics(self) -> Statistics:
+        """Statistics over the last ``window_size`` delivered samples (thread-safe).
+
+        Before any sample: :meth:`Statistics.empty` (``n_samples=0``, NaN values).
+        """
+        with self._stats_lock:
+            if self._analyzer.n_accumulated == 0:
+                return Statistics.empty(self.config.n_channels)
+            return self._analyzer.get_statistics()
+
+    def get_cumulative_statistics(self) -> Statistics:
+        """Statistics over every delivered sample since the stream was created."""
+        with self._stats_lock:
+            if self._analyzer.n_accumulated == 0:
+                return Statistics.empty(self.config.n_channels)
+            return self._analyzer.get_cumulative_statistics()
+
+    def get_results(self) -> dict[str, Any]:
+        """Each attached analyser's current result, by name."""
+        return {key: analyzer.result for key, analyzer in self._analyzers}
+
+    def get_buffer_stats(self) -> BufferStats:
+        """The buffer's exact counters (see :class:`~livetrace.BufferStats`)."""
+        return self._buffer.get_stats()
+
+    def get_chunk_count(self) -> int:
+        """Chunks delivered so far."""
+        return self._chunk_count
+
+    @property
+    def errors(self) -> list[SourceErrorRecord]:
+        """The last (up to 100) exceptions the source raised, oldest first."""
+        return list(self._errors)
+
+    def health(self) -> StreamHealth:
+        """State and counters now (thread-safe)."""
+        b = self._buffer.get_stats()
+        now = time.monotonic()
+        log = list(self._rate_log)
+        recent = [(t, n) for t, n in log if now - t <= _RATE_WINDOW]
+        rate = 0.0
+        if recent:
+            span = max(now - recent[0][0], 1e-3) if len(recent) > 1 else _RATE_WINDOW
+            rate = sum(n for _, n in recent) / max(span, 1e-3)
+        last = self._errors[-1].error if self._errors else None
+        return StreamHealth(
+            state=self._state,
+            samples_in=b.total_samples,
+            samples_out=self._samples_out,
+            dropped=b.dropped,
+            source_gap=b.source_gap,
+            chunks=self._chunk_count,
+            source_errors=self._n_errors,
+            last_error=None if last is None else f"{type(last).__name__}: {last}",
+            buffer_fill=b.available,
+            buffer_capacity=b.capacity,
+            peak_fill=b.peak_fill,
+            input_rate=rate,
+            discontinuities=b.discontinuities,
+            source=dict(self.source.health()),
+        )
+
+    def reset_analysis(self) -> None:
+        """Reset statistics, analysers and transforms to their fresh state."""
+        with self._stats_lock:
+            self._analyzer.reset()
+        for _, analyzer in self._analyzers:
+            analyzer.reset()
+        for transform in self._transforms:
+            transform.reset()
+
+    def __repr__(self) -> str:
+        return (
+            f"RealtimeStream(source={type(self.source).__name__}, state={self._state!r}, "
+            f"chunk_size={self.config.chunk_size}, buffer_size={self.config.buffer_size}, "
+            f"overflow={self.config.overflow!r})"
+        )
+

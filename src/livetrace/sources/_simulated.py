@@ -1,0 +1,275 @@
+"""SimulatedSource: a phase-continuous, seeded signal generator paced to real time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._errors import ConfigurationError, EndOfStream
+from ._base import RealtimeSource, SourceInfo
+from ._uri import ParsedURI, to_bool, to_int
+
+__all__ = ["SIGNAL_TYPES", "SimulatedSource"]
+
+SIGNAL_TYPES: tuple[str, ...] = (
+    "sine",
+    "square",
+    "triangle",
+    "sawtooth",
+    "noise",
+    "chirp",
+    "multitone",
+    "mixed",
+    "dc",
+)
+
+
+class SimulatedSource(RealtimeSource):
+    """Synthetic waveforms, the same call as oscura's ``SimulatedSource``.
+
+    Every sample is computed from its absolute index, so concatenated chunks equal one long
+    generation whatever ``chunk_size`` is (noise included: one seeded generator, drawn in
+    order). ``signal_type``:
+
+    - ``sine``, ``square`` (``duty_cycle``), ``triangle``, ``sawtooth``: period ``1/frequency``,
+      peak ``amplitude``, starting at ``phase`` radians;
+    - ``noise``: Gaussian, standard deviation ``amplitude``;
+    - ``chirp``: linear sweep from ``frequency`` to ``chirp_end`` Hz over ``chirp_duration``
+      seconds, repeated;
+    - ``multitone``: sum of sines ``tones = [(frequency_hz, amplitude), ...]``; ``mixed`` is
+      oscura's mix, ``frequency`` plus 0.3 of its third harmonic;
+    - ``dc``: constant ``amplitude``.
+
+    ``noise_level`` adds Gaussian noise of standard deviation ``noise_level * amplitude``;
+    ``offset`` is added last. With ``n_channels > 1`` channel ``k`` is shifted by
+    ``k * channel_phase`` radians (noise is independent per channel). ``n_samples`` makes the
+    source finite (``EndOfStream`` after that many samples).
+
+    ``realtime=True`` (default) paces ``acquire()`` to the sample rate from a monotonic clock
+    anchored at the first call, so a 48 kHz source gives 48,000 samples per wall-clock second
+    with no drift; ``realtime=False`` generates as fast as it is called. ``stop()`` wakes a
+    paced wait at once; ``start()`` after ``stop()`` continues the signal where it stopped.
+    """
+
+    def __init__(
+        self,
+        signal_type: str = "sine",
+        *,
+        frequency: float = 1000.0,
+        amplitude: float = 1.0,
+        sample_rate: float = 48000.0,
+        chunk_size: int = 1024,
+        noise_level: float = 0.0,
+        offset: float = 0.0,
+        phase: float = 0.0,
+        duty_cycle: float = 0.5,
+        tones: Sequence[tuple[float, float]] | None = None,
+        chirp_end: float | None = None,
+        chirp_duration: float = 1.0,
+        n_channels: int = 1,
+        channel_phase: float = np.pi / 2,
+        seed: int | None = None,
+        realtime: bool = True,
+        dtype: Any = "float64",
+        n_samples: int | None = None,
+    ) -> None:
+        if signal_type not in SIGNAL_TYPES:
+            raise ConfigurationError(
+                f"Unknown signal type: {signal_type!r}; expected one of {', '.join(SIGNAL_TYPES)}"
+            )
+        if not sample_rate > 0:
+            raise ConfigurationError(f"sample_rate must be positive, got {sample_rate!r}")
+        if chunk_size < 1:
+            raise ConfigurationError(f"chunk_size must be >= 1, got {chunk_size!r}")
+        if frequency < 0 or not np.isfinite(frequency):
+            raise ConfigurationError(f"frequency must be finite and >= 0, got {frequency!r}")
+        if noise_level < 0:
+            raise ConfigurationError(f"noise_level must be >= 0, got {noise_level!r}")
+        if not 0.0 <= duty_cycle <= 1.0:
+            raise ConfigurationError(f"duty_cycle must be within [0, 1], got {duty_cycle!r}")
+        if chirp_duration <= 0:
+            raise ConfigurationError(f"chirp_duration must be > 0, got {chirp_duration!r}")
+        if n_channels < 1:
+            raise ConfigurationError(f"n_channels must be >= 1, got {n_channels!r}")
+        if n_samples is not None and n_samples < 0:
+            raise ConfigurationError(f"n_samples must be >= 0 or None, got {n_samples!r}")
+        dt = np.dtype(dtype)
+        if dt.name not in ("float32", "float64"):
+            raise ConfigurationError(f"dtype must be float32 or float64, got {dt.name!r}")
+        self.signal_type = signal_type
+        self.frequency = float(frequency)
+        self.amplitude = float(amplitude)
+        self.sample_rate = float(sample_rate)
+        self.chunk_size = int(chunk_size)
+        self.noise_level = float(noise_level)
+        self.offset = float(offset)
+        self.phase = float(phase)
+        self.duty_cycle = float(duty_cycle)
+        if signal_type == "mixed":
+            tones = [(self.frequency, 1.0), (3 * self.frequency, 0.3)]
+        elif tones is None:
+            tones = [(self.frequency, 1.0)]
+        self.tones = tuple((float(f), float(a)) for f, a in tones)
+        self.chirp_end = float(chirp_end if chirp_end is not None else 10 * self.frequency)
+        self.chirp_duration = float(chirp_duration)
+        self.n_channels = int(n_channels)
+        self.channel_phase = float(channel_phase)
+        self.seed = seed
+        self.realtime = realtime
+        self.dtype = dt
+        self.n_samples = n_samples
+        self._stop = threading.Event()
+        self._anchor: float | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Rewind to sample 0 (and re-seed the noise)."""
+        self._index = 0
+        self._rng = np.random.default_rng(self.seed)
+        self._anchor = None
+
+    @property
+    def info(self) -> SourceInfo:
+        return SourceInfo(
+            sample_rate=self.sample_rate,
+            dtype=self.dtype.name,
+            n_channels=self.n_channels,
+            finite=self.n_samples is not None,
+            description=f"sim:{self.signal_type}?frequency={self.frequency:g}"
+            f"&sample_rate={self.sample_rate:g}",
+        )
+
+    @property
+    def samples_generated(self) -> int:
+        """Absolute index of the next sample."""
+        return self._index
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._anchor = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def acquire(self) -> NDArray[Any] | None:
+        """Generate the next ``chunk_size`` samples (fewer at the end of a finite source)."""
+        n = self.chunk_size
+        if self.n_samples is not None:
+            n = min(n, self.n_samples - self._index)
+            if n <= 0:
+                raise EndOfStream(f"SimulatedSource: all {self.n_samples} samples delivered")
+        if self.realtime:
+            now = time.monotonic()
+            if self._anchor is None:
+                self._anchor = now - self._index / self.sample_rate
+            due = self._anchor + (self._index + n) / self.sample_rate
+            if due > now and self._stop.wait(due - now):
+                return None
+        data = self.generate(self._index, n)
+        self._index += n
+        return data
+
+    def generate(self, start: int, n: int) -> NDArray[Any]:
+        """Samples ``start .. start+n-1`` of the signal.
+
+        Noise (``noise`` type and ``noise_level``) is drawn from the source's generator, so
+        call this in index order when noise is on; :meth:`acquire` does.
+        """
+        if self.signal_type == "noise":
+            out = self._noise(n)
+            out *= self.dtype.type(self.amplitude)
+        else:
+            idx = np.arange(start, start + n, dtype=np.float64)
+            chans = [
+                self._channel(idx, self.phase + ch * self.channel_phase)
+                for ch in range(self.n_channels)
+            ]
+            out = chans[0] if self.n_channels == 1 else np.stack(chans, axis=1)
+        if self.noise_level > 0 and self.signal_type != "noise":
+            out += self._noise(n) * (self.noise_level * self.amplitude)
+        if self.offset:
+            out += self.offset
+        return out
+
+    def _noise(self, n: int) -> NDArray[Any]:
+        shape = (n,) if self.n_channels == 1 else (n, self.n_channels)
+        return self._rng.standard_normal(shape, dtype=self.dtype.type)  # type: ignore[call-overload,no-any-return]
+
+    def _cycles(self, idx: NDArray[np.float64], freq: float, phase: float) -> NDArray[Any]:
+        """Fraction of the period at each index, in [0, 1), computed in float64."""
+        c = idx * (freq / self.sample_rate)
+        if phase:
+            c += phase / (2 * np.pi)
+        c -= np.floor(c)
+        return c
+
+    def _channel(self, idx: NDArray[np.float64], phase: float) -> NDArray[Any]:
+        kind = self.signal_type
+        dt = self.dtype
+        a = self.amplitude
+        if kind == "dc":
+            return np.full(len(idx), a, dtype=dt)
+        if kind in ("sine", "multitone", "mixed"):
+            out = np.zeros(len(idx), dtype=dt)
+            for f, amp in self.tones:
+                frac = self._cycles(idx, f, phase).astype(dt, copy=False)
+                frac *= dt.type(2 * np.pi)
+                np.sin(frac, out=frac)
+                frac *= dt.type(a * amp)
+                out += frac
+            return out
+        if kind == "chirp":
+            period = self.chirp_duration * self.sample_rate
+            t = np.mod(idx, period) / self.sample_rate
+            k = (self.chirp_end - self.frequency) / self.chirp_duration
+            cyc = self.frequency * t + 0.5 * k * t * t + phase / (2 * np.pi)
+            cyc -= np.floor(cyc)
+            return (a * np.sin(2 * np.pi * cyc)).astype(dt, copy=False)
+        frac = self._cycles(idx, self.frequency, phase)
+        if kind == "square":
+            return np.where(frac < self.duty_cycle, a, -a).astype(dt, copy=False)
+        if kind == "triangle":
+            f2 = frac - 0.25
+            f2 -= np.floor(f2)
+            return (a * (4.0 * np.abs(f2 - 0.5) - 1.0)).astype(dt, copy=False)
+        # sawtooth
+        return (a * (2.0 * frac - 1.0)).astype(dt, copy=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"SimulatedSource({self.signal_type!r}, frequency={self.frequency:g}, "
+            f"sample_rate={self.sample_rate:g}, chunk_size={self.chunk_size}, "
+            f"realtime={self.realtime})"
+        )
+
+
+def from_uri(parsed: ParsedURI) -> SimulatedSource:
+    """``sim:TYPE?frequency=..&sample_rate=..&amplitude=..&noise_level=..&offset=..&seed=..
+    &chunk_size=..&channels=..&realtime=0|1&dtype=float32|float64&samples=N``."""
+    kind = parsed.target or "sine"
+    p = parsed
+    seed = p.take("seed", to_int, None)  # type: ignore[arg-type]
+    samples = p.take("samples", to_int, None, aliases=("n_samples",))  # type: ignore[arg-type]
+    return SimulatedSource(
+        kind,
+        frequency=p.take("frequency", float, 1000.0, aliases=("freq", "f")),
+        amplitude=p.take("amplitude", float, 1.0, aliases=("amp",)),
+        sample_rate=p.take("sample_rate", float, 48000.0, aliases=("rate", "fs")),
+        chunk_size=p.take("chunk_size", to_int, 1024),
+        noise_level=p.take("noise_level", float, 0.0, aliases=("noise",)),
+        offset=p.take("offset", float, 0.0),
+        phase=p.take("phase", float, 0.0),
+        duty_cycle=p.take("duty_cycle", float, 0.5, aliases=("duty",)),
+        chirp_end=p.take("chirp_end", float, None),  # type: ignore[arg-type]
+        chirp_duration=p.take("chirp_duration", float, 1.0),
+        n_channels=p.take("channels", to_int, 1, aliases=("n_channels",)),
+        seed=seed,
+        realtime=p.take("realtime", to_bool, True),
+        dtype=p.take("dtype", str, "float64"),
+        n_samples=samples,
+    )
