@@ -120,13 +120,14 @@ def coerce_samples(
             f"got shape {data.shape}"
         )
     if kind in "iub":
-        converted = data.astype(dtype)
+        converted: NDArray[Any] = data.astype(dtype)
         if scale is not None:
             converted *= scale
         if offset is not None:
             converted += offset
         return converted
-    return data
+    out: NDArray[Any] = data
+    return out
 
 
 class RealtimeBuffer:

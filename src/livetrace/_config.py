@@ -7,7 +7,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["OVERFLOW_POLICIES", "SUPPORTED_DTYPES", "OverflowPolicy", "RealtimeConfig", "RetryPolicy"]
+__all__ = [
+    "OVERFLOW_POLICIES",
+    "SUPPORTED_DTYPES",
+    "OverflowPolicy",
+    "RealtimeConfig",
+    "RetryPolicy",
+]
 
 OverflowPolicy = Literal["overwrite", "block", "drop_newest", "error"]
 OVERFLOW_POLICIES: tuple[str, ...] = ("overwrite", "block", "drop_newest", "error")
@@ -85,7 +91,7 @@ class RealtimeConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def validate(self) -> None:
-        """Check every field; raise ``ValueError`` naming the field, what it got and what it takes."""
+        """Check every field; ``ValueError`` names the field, what it got and what it takes."""
         if self.sample_rate <= 0:
             raise ValueError("sample_rate must be positive")
         if self.buffer_size <= 0:
@@ -123,7 +129,7 @@ class RealtimeConfig:
     def np_dtype(self) -> np.dtype[Any]:
         """``dtype`` as a numpy dtype; ``ValueError`` if it is not one of the supported four."""
         try:
-            dt = np.dtype(self.dtype)
+            dt: np.dtype[Any] = np.dtype(self.dtype)
         except TypeError as exc:
             raise ValueError(
                 f"dtype must be one of {', '.join(SUPPORTED_DTYPES)}; got {self.dtype!r}"

@@ -8,12 +8,12 @@ builtin already says what went wrong, the livetrace class also derives from it s
     ├── ConfigurationError (ValueError)   a parameter has the wrong value
     ├── EndOfStream                       a finite source has no more data (not a failure)
     ├── SourceError                       the world broke the source; ``__cause__`` says how
-    │   └── SourceUnavailableError (ConnectionError)   could not open / connect / reach it
+    │   └── SourceUnavailableError (ConnectionError)  could not open / reach it
     ├── BufferOverflowError               overflow="error", or "block" timed out waiting for room
     ├── BufferTimeoutError (TimeoutError) no data arrived in time
     ├── BufferClosedError                 you closed the buffer / stream
     ├── StreamStateError (RuntimeError)   the call does not fit the stream's state
-    ├── SinkError                         a sink (recorder, publisher) failed; ``__cause__`` says how
+    ├── SinkError                         a sink (recorder...) failed; ``__cause__`` says how
     └── MissingExtraError (ImportError)   an optional dependency is not installed
 """
 

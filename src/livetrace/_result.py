@@ -84,4 +84,5 @@ def aligned_empty(
     raw = np.empty(nbytes + 4096 + 64, dtype=np.uint8)
     target = _PAGE_OFFSET if like_address is None else like_address % 4096
     start = (target - raw.ctypes.data) % 4096
-    return raw[start : start + nbytes].view(dt).reshape(shape)
+    out: NDArray[Any] = raw[start : start + nbytes].view(dt).reshape(shape)
+    return out

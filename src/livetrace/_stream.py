@@ -225,9 +225,9 @@ class RealtimeStream:
             dtype = src_dtype.name
         elif src_dtype.kind == "c":
             dtype = "complex128"
-        elif src_dtype.kind == "f" and src_dtype.itemsize <= 4:
-            dtype = "float32"
-        elif src_dtype.kind in "iub" and src_dtype.itemsize <= 2:
+        elif (src_dtype.kind == "f" and src_dtype.itemsize <= 4) or (
+            src_dtype.kind in "iub" and src_dtype.itemsize <= 2
+        ):
             dtype = "float32"
         else:
             dtype = "float64"
@@ -275,7 +275,8 @@ class RealtimeStream:
         """
         if not isinstance(analyzer, Analyzer):
             raise TypeError(
-                f"an analyser needs update(chunk), reset() and result; got {type(analyzer).__name__}"
+                "an analyser needs update(chunk), reset() and result; "
+                f"got {type(analyzer).__name__}"
             )
         key = name or getattr(analyzer, "name", None) or _snake(type(analyzer).__name__)
         if any(k == key for k, _ in self._analyzers):
@@ -441,9 +442,9 @@ class RealtimeStream:
             if stop.is_set():  # checked after reading gen: a stop() in between is seen
                 return
             if self._pending is not None:
-                data, first, disc = self._pending
+                pdata, pfirst, pdisc = self._pending
                 self._pending = None
-                if not self._write(data, first, disc, gen):
+                if not self._write(pdata, pfirst, pdisc, gen):
                     return
                 continue
             try:
@@ -469,16 +470,15 @@ class RealtimeStream:
             failures = 0
             if out is None:
                 continue
-            if isinstance(out, Block):
-                data, first, disc = out.data, out.start_index, out.discontinuity
-            elif isinstance(out, WaveformTrace):
-                data, first, disc = (
-                    out.data,
-                    out.metadata.start_index,
-                    out.metadata.discontinuity,
-                )
+            data: Any
+            first: int | None
+            obj: Any = out
+            if isinstance(obj, Block):
+                data, first, disc = obj.data, obj.start_index, obj.discontinuity
+            elif isinstance(obj, WaveformTrace):
+                data, first, disc = obj.data, obj.metadata.start_index, obj.metadata.discontinuity
             else:
-                data, first, disc = out, None, False
+                data, first, disc = obj, None, False
             if not isinstance(data, np.ndarray):
                 err = SourceError(
                     f"{type(source).__name__}.acquire() returned {type(data).__name__}; "
@@ -603,9 +603,7 @@ class RealtimeStream:
             self._on_chunk(chunk)
         return chunk
 
-    def run(
-        self, *, max_samples: int | None = None, duration: float | None = None
-    ) -> int:
+    def run(self, *, max_samples: int | None = None, duration: float | None = None) -> int:
         """Consume chunks in this thread (for sinks, analysers, ``on_chunk``) until the source
         ends, ``stop()`` is called, ``max_samples`` were delivered or ``duration`` seconds
         passed; starts the stream if needed. Returns the number of samples delivered.
@@ -709,4 +707,3 @@ class RealtimeStream:
             f"chunk_size={self.config.chunk_size}, buffer_size={self.config.buffer_size}, "
             f"overflow={self.config.overflow!r})"
         )
-

@@ -324,8 +324,9 @@ class RealtimeAnalyzer:
             b = first + j
             room = GROUP - (b % GROUP)
             take = min(room, count - j)
-            self._group.append((mean[j : j + take], m2[j : j + take], mn[j : j + take],
-                                mx[j : j + take]))
+            self._group.append(
+                (mean[j : j + take], m2[j : j + take], mn[j : j + take], mx[j : j + take])
+            )
             j += take
             if (b + take) % GROUP == 0:
                 parts = self._group
@@ -394,8 +395,10 @@ class RealtimeAnalyzer:
         mid = _combine_equal(
             self._b_mean[idx], self._b_m2[idx], self._b_min[idx], self._b_max[idx], BLOCK
         )
-        s2 = _merge(_merge(self._raw_summary(start, first_full * BLOCK), mid),
-                    self._raw_summary(last_full * BLOCK, end))
+        s2 = _merge(
+            _merge(self._raw_summary(start, first_full * BLOCK), mid),
+            self._raw_summary(last_full * BLOCK, end),
+        )
         assert s2 is not None
         return self._finish(s2)
 

@@ -198,7 +198,7 @@ class SimulatedSource(RealtimeSource):
 
     def _noise(self, n: int) -> NDArray[Any]:
         shape = (n,) if self.n_channels == 1 else (n, self.n_channels)
-        return self._rng.standard_normal(shape, dtype=self.dtype.type)  # type: ignore[call-overload,no-any-return]
+        return self._rng.standard_normal(shape, dtype=self.dtype.type)
 
     def _cycles(self, idx: NDArray[np.float64], freq: float, phase: float) -> NDArray[Any]:
         """Fraction of the period at each index, in [0, 1), computed in float64."""
@@ -253,8 +253,8 @@ def from_uri(parsed: ParsedURI) -> SimulatedSource:
     &chunk_size=..&channels=..&realtime=0|1&dtype=float32|float64&samples=N``."""
     kind = parsed.target or "sine"
     p = parsed
-    seed = p.take("seed", to_int, None)  # type: ignore[arg-type]
-    samples = p.take("samples", to_int, None, aliases=("n_samples",))  # type: ignore[arg-type]
+    seed = p.take("seed", to_int, None)
+    samples = p.take("samples", to_int, None, aliases=("n_samples",))
     return SimulatedSource(
         kind,
         frequency=p.take("frequency", float, 1000.0, aliases=("freq", "f")),
@@ -265,7 +265,7 @@ def from_uri(parsed: ParsedURI) -> SimulatedSource:
         offset=p.take("offset", float, 0.0),
         phase=p.take("phase", float, 0.0),
         duty_cycle=p.take("duty_cycle", float, 0.5, aliases=("duty",)),
-        chirp_end=p.take("chirp_end", float, None),  # type: ignore[arg-type]
+        chirp_end=p.take("chirp_end", float, None),
         chirp_duration=p.take("chirp_duration", float, 1.0),
         n_channels=p.take("channels", to_int, 1, aliases=("n_channels",)),
         seed=seed,
