@@ -26,11 +26,12 @@ from ._errors import (
     EndOfStream,
     LivetraceError,
 )
-from ._result import ResultMapping, aligned_empty
+from ._result import OutputPool, ResultMapping, aligned_empty
 
 __all__ = ["BufferRead", "BufferStats", "RealtimeBuffer", "coerce_samples"]
 
 _NUMERIC_KINDS = "biufc"
+_POOL_MIN_BYTES = 16384  # below this a plain np.empty is cheaper than page alignment
 
 
 class BufferInterrupted(LivetraceError):
@@ -164,6 +165,8 @@ class RealtimeBuffer:
         )
         self._ring = aligned_empty(shape, self._dtype)
         self._row_bytes = self._dtype.itemsize * self._n_channels
+        self._ring_addr = int(self._ring.ctypes.data)
+        self._pool = OutputPool()
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._reset_state()
@@ -430,10 +433,13 @@ class RealtimeBuffer:
 
     def _take(self, n: int, out: NDArray[Any] | None) -> BufferRead:
         pos = self._tail % self._size
-        src_addr = self._ring.ctypes.data + pos * self._row_bytes
         if out is None:
             shape = (n,) if self._n_channels == 1 else (n, self._n_channels)
-            dst = aligned_empty(shape, self._dtype, like_address=src_addr)
+            if n * self._row_bytes >= _POOL_MIN_BYTES:
+                src_addr = self._ring_addr + pos * self._row_bytes
+                dst = self._pool.empty(shape, self._dtype, src_addr)
+            else:
+                dst = np.empty(shape, self._dtype)
         else:
             if len(out) < n:
                 raise ValueError(f"out must have at least {n} rows, got {len(out)}")

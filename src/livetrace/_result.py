@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ResultMapping", "aligned_empty"]
+__all__ = ["OutputPool", "ResultMapping", "aligned_empty"]
 
 
 class ResultMapping:
@@ -86,3 +87,47 @@ def aligned_empty(
     start = (target - raw.ctypes.data) % 4096
     out: NDArray[Any] = raw[start : start + nbytes].view(dt).reshape(shape)
     return out
+
+
+class OutputPool:
+    """Recycles the memory of large output arrays once nobody references them any more.
+
+    A fresh multi-hundred-kilobyte array costs more in page faults on first touch than the
+    copy into it (see ``benchmarks/bench_core.py``). The pool keeps up to ``size`` raw blocks
+    and hands one out again only when its reference count shows that no array, view or
+    memoryview of it is alive (every numpy view keeps its memory owner alive, so this is
+    exact in CPython). Arrays are placed at a page offset matching ``like_address`` (see
+    :func:`aligned_empty`). Not thread-safe: callers hold their own lock.
+    """
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._blocks: list[tuple[NDArray[np.uint8], int]] = []
+
+    def empty(
+        self, shape: tuple[int, ...], dtype: np.dtype[Any], like_address: int
+    ) -> NDArray[Any]:
+        """An uninitialised array of ``shape``/``dtype`` whose page offset matches."""
+        count = 1
+        for s in shape:
+            count *= s
+        nbytes = count * dtype.itemsize
+        need = nbytes + 4096
+        chosen: tuple[NDArray[np.uint8], int] | None = None
+        for block in self._blocks:
+            # references to the raw block: the pool's tuple and getrefcount's argument
+            if block[0].nbytes >= need and sys.getrefcount(block[0]) == 2:
+                chosen = block
+                break
+        if chosen is None:
+            raw = np.empty(need + 64, dtype=np.uint8)
+            chosen = (raw, int(raw.ctypes.data))
+            if len(self._blocks) < self._size:
+                self._blocks.append(chosen)
+            else:  # all busy: replace the smallest so that sizes adapt
+                self._blocks.sort(key=lambda b: b[0].nbytes)
+                self._blocks[0] = chosen
+        raw, addr = chosen
+        start = (like_address - addr) % 4096
+        out: NDArray[Any] = np.frombuffer(raw, dtype=dtype, count=count, offset=start)
+        return out.reshape(shape) if len(shape) > 1 else out

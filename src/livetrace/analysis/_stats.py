@@ -75,10 +75,6 @@ class _Summary:
         self.max = mx
 
 
-def _magnitude(x: NDArray[Any]) -> NDArray[Any]:
-    return np.abs(x) if x.dtype.kind == "c" else x
-
-
 def _sq(d: NDArray[Any]) -> NDArray[np.float64]:
     if d.dtype.kind == "c":
         return d.real * d.real + d.imag * d.imag  # type: ignore[no-any-return]
@@ -86,39 +82,47 @@ def _sq(d: NDArray[Any]) -> NDArray[np.float64]:
 
 
 def _summarize(raw: NDArray[Any], k: NDArray[Any], work: NDArray[Any]) -> _Summary:
-    """Summary of ``raw`` (n, C), shifted by ``k``; ``work`` has the shifted dtype."""
-    n = raw.shape[0]
-    d = np.subtract(raw, k, dtype=work.dtype)
-    mean = d.mean(axis=0)
-    d -= mean
-    s = d.sum(axis=0)
-    m2 = _sq(d).sum(axis=0) - _sq(s) / n  # corrected two-pass
-    mag = _magnitude(raw)
-    return _Summary(n, mean, np.maximum(m2, 0.0), mag.min(axis=0), mag.max(axis=0))
+    """Summary of ``raw`` shaped (C, n), shifted by ``k``; ``work`` has the shifted dtype."""
+    mean, m2, mn, mx = _summarize_blocks(raw[:, None, :], k, work)
+    return _Summary(raw.shape[1], mean[:, 0], m2[:, 0], mn[:, 0], mx[:, 0])
 
 
 def _summarize_blocks(
     raw: NDArray[Any], k: NDArray[Any], work: NDArray[Any]
 ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
-    """Per-block (mean, M2, min, max) of ``raw`` shaped (n_blocks, BLOCK, C)."""
-    d = np.subtract(raw, k, dtype=work.dtype)
-    mean = d.mean(axis=1)
-    d -= mean[:, None, :]
-    s = d.sum(axis=1)
-    m2 = _sq(d).sum(axis=1) - _sq(s) / raw.shape[1]
-    mag = _magnitude(raw)
-    return mean, np.maximum(m2, 0.0), mag.min(axis=1), mag.max(axis=1)
+    """Per-block (mean, M2, min, max), each (C, n_blocks), of ``raw`` shaped (C, n_blocks, size).
+
+    Channel-major so every reduction runs over contiguous memory. Two-pass in the space
+    shifted by K: the mean of ``x - K`` is of the order of the signal's spread, so its rounding
+    error is ~1e-16 of that and contributes ~1e-32 relative to M2 (no correction term needed).
+    """
+    n = raw.shape[2]
+    d = np.subtract(raw, k[:, None, None], dtype=work.dtype)
+    mean = d.sum(axis=2)
+    mean /= n
+    d -= mean[:, :, None]
+    if d.dtype.kind == "c":
+        m2 = _sq(d).sum(axis=2)
+        mag = np.abs(raw)
+        return mean, m2, mag.min(axis=2), mag.max(axis=2)
+    m2 = np.einsum("cbi,cbi->cb", d, d)
+    return (
+        mean,
+        m2,
+        raw.min(axis=2).astype(np.float64, copy=False),
+        raw.max(axis=2).astype(np.float64, copy=False),
+    )
 
 
 def _combine_equal(
     mean: NDArray[Any], m2: NDArray[Any], mn: NDArray[Any], mx: NDArray[Any], size: int
 ) -> _Summary:
-    """Combine block summaries (axis 0) that each hold ``size`` samples."""
-    nb = mean.shape[0]
-    total_mean = mean.mean(axis=0)
-    dev = mean - total_mean
-    total_m2 = m2.sum(axis=0) + size * _sq(dev).sum(axis=0)
-    return _Summary(nb * size, total_mean, total_m2, mn.min(axis=0), mx.max(axis=0))
+    """Combine block summaries, each (C, n_blocks), that each hold ``size`` samples."""
+    nb = mean.shape[1]
+    total_mean = mean.sum(axis=1) / nb
+    dev = mean - total_mean[:, None]
+    total_m2 = m2.sum(axis=1) + size * _sq(dev).sum(axis=1)
+    return _Summary(nb * size, total_mean, total_m2, mn.min(axis=1), mx.max(axis=1))
 
 
 def _merge(a: _Summary | None, b: _Summary | None) -> _Summary | None:
@@ -186,6 +190,7 @@ class RealtimeAnalyzer:
 
     # ---------------------------------------------------------------- accumulate
     def _as_2d(self, data: Any) -> NDArray[Any]:
+        """Validate and return the samples channel-major, shape (C, n)."""
         if isinstance(data, WaveformTrace):
             data = data.data
         if not isinstance(data, np.ndarray):
@@ -196,25 +201,23 @@ class RealtimeAnalyzer:
             )
         c = self._n_channels
         if c == 1:
-            return data.reshape(-1, 1)
+            return data.reshape(1, -1)
         if data.ndim != 2 or data.shape[1] != c:
             raise ValueError(
                 f"data for {c} channels must have shape (n_samples, {c}), got shape {data.shape}"
             )
-        return data
+        return np.ascontiguousarray(data.T)
 
     def _init_storage(self, x: NDArray[Any]) -> None:
-        complex_ = x.dtype.kind == "c"
-        raw_dtype = np.complex128 if complex_ else np.float64
+        raw_dtype = np.complex128 if x.dtype.kind == "c" else np.float64
         c = self._n_channels
         self._work = np.empty(0, dtype=raw_dtype)
-        self._raw = np.empty((self._window_size, c), dtype=raw_dtype)
-        self._partial = np.empty((BLOCK, c), dtype=raw_dtype)
-        mag = np.float64
-        self._b_mean = np.empty((self._nb, c), dtype=raw_dtype)
-        self._b_m2 = np.empty((self._nb, c), dtype=np.float64)
-        self._b_min = np.empty((self._nb, c), dtype=mag)
-        self._b_max = np.empty((self._nb, c), dtype=mag)
+        self._raw = np.empty((c, self._window_size), dtype=raw_dtype)
+        self._partial = np.empty((c, BLOCK), dtype=raw_dtype)
+        self._b_mean = np.empty((c, self._nb), dtype=raw_dtype)
+        self._b_m2 = np.empty((c, self._nb), dtype=np.float64)
+        self._b_min = np.empty((c, self._nb), dtype=np.float64)
+        self._b_max = np.empty((c, self._nb), dtype=np.float64)
         self._k = np.zeros(c, dtype=raw_dtype)
         self._k_final = np.zeros(c, dtype=bool)
 
@@ -228,17 +231,17 @@ class RealtimeAnalyzer:
         if self._k_final.all():
             return
         finite = np.isfinite(x)
-        found = finite.any(axis=0) & ~self._k_final
+        found = finite.any(axis=1) & ~self._k_final
         if found.any():
-            first = finite.argmax(axis=0)
+            first = finite.argmax(axis=1)
             chans = np.flatnonzero(found)
-            self._k[chans] = x[first[chans], chans]
+            self._k[chans] = x[chans, first[chans]]
             self._k_final[chans] = True
 
     def accumulate(self, data: NDArray[Any] | WaveformTrace) -> None:
         """Add samples (an array, or a chunk's ``data``) to the window and the running totals."""
         x = self._as_2d(data)
-        n = x.shape[0]
+        n = x.shape[1]
         if n == 0:
             return
         if self._raw is None:
@@ -257,49 +260,50 @@ class RealtimeAnalyzer:
         raw = self._raw
         assert raw is not None
         w = self._window_size
-        n = x.shape[0]
+        n = x.shape[1]
         if n >= w:
             # keep ring positions aligned with the absolute count
-            end = self._count + n
-            pos = end % w
-            tail = x[n - w :]
-            raw[pos:] = tail[: w - pos]
-            raw[:pos] = tail[w - pos :]
+            pos = (self._count + n) % w
+            tail = x[:, n - w :]
+            raw[:, pos:] = tail[:, : w - pos]
+            raw[:, :pos] = tail[:, w - pos :]
             return
         pos = self._count % w
         end = pos + n
         if end <= w:
-            raw[pos:end] = x
+            raw[:, pos:end] = x
         else:
             k = w - pos
-            raw[pos:] = x[:k]
-            raw[: n - k] = x[k:]
+            raw[:, pos:] = x[:, :k]
+            raw[:, : n - k] = x[:, k:]
 
     def _push_blocks(self, x: NDArray[Any]) -> None:
         partial = self._partial
         assert partial is not None
         k = self._k
-        n = x.shape[0]
+        n = x.shape[1]
         fill = self._count % BLOCK
         block_no = self._count // BLOCK
         i = 0
         if fill:
             take = min(BLOCK - fill, n)
-            partial[fill : fill + take] = x[:take]
+            partial[:, fill : fill + take] = x[:, :take]
             i = take
             if fill + take < BLOCK:
                 return
             s = _summarize(partial, k, self._work)
-            self._add_blocks(block_no, s.mean[None], s.m2[None], s.min[None], s.max[None])
+            self._add_blocks(
+                block_no, s.mean[:, None], s.m2[:, None], s.min[:, None], s.max[:, None]
+            )
             block_no += 1
         n_full = (n - i) // BLOCK
         if n_full:
-            blocks = x[i : i + n_full * BLOCK].reshape(n_full, BLOCK, -1)
+            blocks = x[:, i : i + n_full * BLOCK].reshape(x.shape[0], n_full, BLOCK)
             self._add_blocks(block_no, *_summarize_blocks(blocks, k, self._work))
             i += n_full * BLOCK
         rest = n - i
         if rest:
-            partial[:rest] = x[i:]
+            partial[:, :rest] = x[:, i:]
 
     def _add_blocks(
         self,
@@ -309,36 +313,39 @@ class RealtimeAnalyzer:
         mn: NDArray[Any],
         mx: NDArray[Any],
     ) -> None:
+        """Store per-block summaries (each (C, count)) for blocks ``first`` onwards."""
         assert self._b_mean is not None and self._b_m2 is not None
         assert self._b_min is not None and self._b_max is not None
-        count = mean.shape[0]
+        count = mean.shape[1]
         keep = min(count, self._nb)
         idx = np.arange(first + count - keep, first + count) % self._nb
-        self._b_mean[idx] = mean[count - keep :]
-        self._b_m2[idx] = m2[count - keep :]
-        self._b_min[idx] = mn[count - keep :]
-        self._b_max[idx] = mx[count - keep :]
+        self._b_mean[:, idx] = mean[:, count - keep :]
+        self._b_m2[:, idx] = m2[:, count - keep :]
+        self._b_min[:, idx] = mn[:, count - keep :]
+        self._b_max[:, idx] = mx[:, count - keep :]
         # cumulative: fold complete groups of GROUP blocks in a fixed order
         j = 0
         while j < count:
             b = first + j
-            room = GROUP - (b % GROUP)
-            take = min(room, count - j)
-            self._group.append(
-                (mean[j : j + take], m2[j : j + take], mn[j : j + take], mx[j : j + take])
-            )
+            take = min(GROUP - (b % GROUP), count - j)
+            sl = slice(j, j + take)
+            self._group.append((mean[:, sl], m2[:, sl], mn[:, sl], mx[:, sl]))
             j += take
             if (b + take) % GROUP == 0:
-                parts = self._group
-                self._group = []
-                g = _combine_equal(
-                    np.concatenate([p[0] for p in parts]),
-                    np.concatenate([p[1] for p in parts]),
-                    np.concatenate([p[2] for p in parts]),
-                    np.concatenate([p[3] for p in parts]),
-                    BLOCK,
-                )
-                self._total = _merge(self._total, g)
+                self._total = _merge(self._total, self._combine_group())
+
+    def _combine_group(self) -> _Summary:
+        parts = self._group
+        self._group = []
+        if len(parts) == 1:
+            return _combine_equal(*parts[0], BLOCK)
+        return _combine_equal(
+            np.concatenate([p[0] for p in parts], axis=1),
+            np.concatenate([p[1] for p in parts], axis=1),
+            np.concatenate([p[2] for p in parts], axis=1),
+            np.concatenate([p[3] for p in parts], axis=1),
+            BLOCK,
+        )
 
     # ---------------------------------------------------------------- results
     def _finish(self, s: _Summary) -> Statistics:
@@ -362,16 +369,23 @@ class RealtimeAnalyzer:
             )
         return Statistics(mean, std, mn, mx, p2p, n, rms, var)
 
-    def _raw_summary(self, start: int, stop: int) -> _Summary | None:
-        """Summary of absolute samples [start, stop) taken from the raw window ring."""
+    def _raw_segments(self, start: int, stop: int) -> list[NDArray[Any]]:
+        """Views of absolute samples [start, stop) in the raw window ring."""
         if stop <= start:
-            return None
+            return []
         raw = self._raw
         assert raw is not None
         w = self._window_size
         a, b = start % w, stop % w
-        seg = raw[a:b] if a < b else np.concatenate([raw[a:], raw[:b]])
-        return _summarize(seg, self._k, self._work)
+        return [raw[:, a:b]] if a < b else [raw[:, a:], raw[:, :b]]
+
+    def _raw_summary(self, *ranges: tuple[int, int]) -> _Summary | None:
+        """One summary of the raw samples in the absolute ``[start, stop)`` ranges."""
+        segs = [seg for a, b in ranges for seg in self._raw_segments(a, b)]
+        if not segs:
+            return None
+        data = segs[0] if len(segs) == 1 else np.concatenate(segs, axis=1)
+        return _summarize(data, self._k, self._work)
 
     def get_statistics(self) -> Statistics:
         """Statistics over the last ``window_size`` samples (fewer before the window fills).
@@ -386,19 +400,20 @@ class RealtimeAnalyzer:
         first_full = -(-start // BLOCK)
         last_full = end // BLOCK
         if first_full >= last_full:
-            s = self._raw_summary(start, end)
+            s = self._raw_summary((start, end))
             assert s is not None
             return self._finish(s)
         assert self._b_mean is not None and self._b_m2 is not None
         assert self._b_min is not None and self._b_max is not None
-        idx = np.arange(first_full, last_full) % self._nb
+        lo, hi = first_full % self._nb, last_full % self._nb
+        if lo < hi:
+            sl: Any = slice(lo, hi)
+        else:
+            sl = np.r_[lo : self._nb, 0:hi]
         mid = _combine_equal(
-            self._b_mean[idx], self._b_m2[idx], self._b_min[idx], self._b_max[idx], BLOCK
+            self._b_mean[:, sl], self._b_m2[:, sl], self._b_min[:, sl], self._b_max[:, sl], BLOCK
         )
-        s2 = _merge(
-            _merge(self._raw_summary(start, first_full * BLOCK), mid),
-            self._raw_summary(last_full * BLOCK, end),
-        )
+        s2 = _merge(mid, self._raw_summary((start, first_full * BLOCK), (last_full * BLOCK, end)))
         assert s2 is not None
         return self._finish(s2)
 
@@ -411,21 +426,13 @@ class RealtimeAnalyzer:
             raise ValueError("No data accumulated yet")
         total = self._total
         if self._group:
-            parts = self._group
-            total = _merge(
-                total,
-                _combine_equal(
-                    np.concatenate([p[0] for p in parts]),
-                    np.concatenate([p[1] for p in parts]),
-                    np.concatenate([p[2] for p in parts]),
-                    np.concatenate([p[3] for p in parts]),
-                    BLOCK,
-                ),
-            )
+            saved = list(self._group)
+            total = _merge(total, self._combine_group())
+            self._group = saved
         fill = self._count % BLOCK
         if fill:
             assert self._partial is not None
-            total = _merge(total, _summarize(self._partial[:fill], self._k, self._work))
+            total = _merge(total, _summarize(self._partial[:, :fill], self._k, self._work))
         assert total is not None
         return self._finish(total)
 

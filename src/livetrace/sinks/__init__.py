@@ -6,7 +6,14 @@ import importlib
 from typing import Any
 
 # name -> private module that defines it (add a line here for each new public name)
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "Recorder": "._recorder",
+    "RecordingReader": "._reader",
+    "RecordingSource": "._reader",
+    "RecordedBlock": "._reader",
+    "Gap": "._reader",
+    "export_recording": "._export",
+}
 
 __all__ = sorted(_LAZY)
 

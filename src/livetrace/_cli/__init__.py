@@ -1,0 +1,1 @@
+"""The ``livetrace`` command line (click + rich); the entry point is :func:`livetrace.cli.main`."""

@@ -1,0 +1,579 @@
+"""ProcessSource: run an acquisition program and stream its stdout (raw samples or text lines)."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import select
+import shlex
+import signal
+import subprocess
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._errors import ConfigurationError, EndOfStream, SourceError, SourceUnavailableError
+from ._base import RealtimeSource, SourceInfo
+from ._raw import RawDecoder
+from ._text import TextParser
+from ._uri import ParsedURI, to_int
+
+__all__ = ["PROCESS_FORMATS", "ProcessSource", "SigrokAnalogParser"]
+
+PROCESS_FORMATS: tuple[str, ...] = ("raw", "text", "sigrok")
+
+_POLL = 0.05  # seconds: how often blocked threads look at the stop flag
+_EOF = b""  # queue sentinel: stdout closed
+
+_SI_PREFIX: dict[str, float] = {
+    "p": 1e-12,
+    "n": 1e-9,
+    "µ": 1e-6,
+    "u": 1e-6,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+}
+# base units sigrok prints after an SI prefix (mV, kHz, µA, ms, MΩ ...)
+_SI_UNITS = frozenset(["V", "A", "Ω", "F", "H", "Hz", "s", "W", "Wh", "S", "g", "Vrms"])
+_SIGROK_LINE = re.compile(r"^\s*([^:\s][^:]*):\s+(\S+)(?:\s+(\S+))?")
+
+
+def _unit_factor(unit: str) -> tuple[float, str]:
+    """``"mV"`` -> ``(1e-3, "V")``; a unit without a known prefix -> ``(1.0, unit)``."""
+    if len(unit) >= 2 and unit[0] in _SI_PREFIX and unit[1:] in _SI_UNITS:
+        return _SI_PREFIX[unit[0]], unit[1:]
+    return 1.0, unit
+
+
+class SigrokAnalogParser:
+    """Parses ``sigrok-cli -O analog`` output: ``"A0: -10.0000 V DC"`` lines.
+
+    sigrok prints one line per sample and channel, channel by channel in packets (1020 lines
+    of A0, then 1020 of A2, ...), and scales each value with an SI prefix (``"0.0 mV"``,
+    ``"3.0902 V"``). This parser converts every value to the base unit (V, A, Hz...) and
+    re-assembles rows: channel ``k`` of row ``i`` is the ``i``-th value seen for channel
+    ``channel_names[k]`` (or, without names, for the ``k``-th channel name seen). Rows come out
+    when every channel has a value for them. Lines that do not fit (unknown channel when names
+    are given, a value that is not a number) are counted in :attr:`malformed`; a channel
+    beyond ``n_channels`` counts as malformed too. :attr:`units` holds the base unit seen per
+    channel. Interface as :class:`~livetrace.sources._text.TextParser` (``feed``/``flush``).
+    """
+
+    def __init__(
+        self, n_channels: int = 1, dtype: Any = "float64", channel_names: Sequence[str] = ()
+    ) -> None:
+        if n_channels < 1:
+            raise ConfigurationError(f"channels must be >= 1, got {n_channels!r}")
+        if channel_names and len(channel_names) != n_channels:
+            raise ConfigurationError(
+                f"channel_names must have {n_channels} entries, got {list(channel_names)!r}"
+            )
+        self.n_channels = int(n_channels)
+        self.dtype = np.dtype(dtype)
+        self.fixed_names = tuple(channel_names)
+        self.reset()
+
+    def reset(self) -> None:
+        self.names: list[str] = list(self.fixed_names)
+        self.units: dict[str, str] = {}
+        self._values: dict[str, list[float]] = {n: [] for n in self.names}
+        self._carry = b""
+        self.lines = 0
+        self.malformed = 0
+        self.last_malformed: bytes | None = None
+
+    def _bad(self, line: bytes) -> None:
+        self.malformed += 1
+        self.last_malformed = line
+
+    def feed(self, data: bytes | bytearray | memoryview) -> NDArray[Any]:
+        """Parse the complete lines of (carried bytes + ``data``); return the complete rows."""
+        buf = self._carry + bytes(data)
+        end = buf.rfind(b"\n") + 1
+        self._carry = buf[end:]
+        return self._parse(buf[:end])
+
+    def flush(self) -> NDArray[Any]:
+        """Parse the carried partial line (end of stream)."""
+        block, self._carry = self._carry, b""
+        return self._parse(block + b"\n" if block else b"")
+
+    def _parse(self, block: bytes) -> NDArray[Any]:
+        for raw_line in block.splitlines():
+            line = raw_line.decode("utf-8", "replace")
+            if not line.strip():
+                continue
+            self.lines += 1
+            m = _SIGROK_LINE.match(line)
+            if m is None:
+                self._bad(raw_line)
+                continue
+            name, value, unit = m.group(1).strip(), m.group(2), m.group(3) or ""
+            try:
+                number = float(value)
+            except ValueError:
+                self._bad(raw_line)
+                continue
+            values = self._values.get(name)
+            if values is None:
+                if self.fixed_names or len(self.names) >= self.n_channels:
+                    self._bad(raw_line)
+                    continue
+                self.names.append(name)
+                values = self._values[name] = []
+            factor, base = _unit_factor(unit)
+            self.units[name] = base
+            values.append(number * factor)
+        if len(self.names) < self.n_channels:
+            return self._rows(0)
+        return self._rows(min(len(self._values[n]) for n in self.names))
+
+    def _rows(self, n: int) -> NDArray[Any]:
+        if n == 0:
+            shape = (0,) if self.n_channels == 1 else (0, self.n_channels)
+            return np.empty(shape, dtype=self.dtype)
+        cols = []
+        for name in self.names:
+            values = self._values[name]
+            cols.append(values[:n])
+            del values[:n]
+        out = np.array(cols, dtype=np.float64).T.astype(self.dtype)
+        return out.reshape(-1) if self.n_channels == 1 else out
+
+
+class ProcessSource(RealtimeSource):
+    """Runs ``argv`` and streams the samples it writes to stdout.
+
+    ``format``:
+
+    - ``"raw"``: interleaved binary samples of ``dtype`` (default float32; ``byteorder``), ``channels`` per
+      frame, decoded by :class:`~livetrace.sources._raw.RawDecoder` (a frame split across two
+      reads is carried over, never misaligned);
+    - ``"text"``: lines of numbers (one column per channel: ``"512,498"``, tabs or spaces),
+      parsed by :class:`~livetrace.sources._text.TextParser` into ``dtype`` (default
+      float64); other lines (headers,
+      comments) are skipped and counted in ``health()["malformed_lines"]``;
+    - ``"sigrok"``: the ``sigrok-cli -O analog`` format (``"A0: 3.0902 V DC"``), values scaled
+      to base units, channels re-assembled by name (:class:`SigrokAnalogParser`; pass
+      ``channel_names`` to fix their order).
+
+    Threads: ``start()`` launches the program (in its own process group, stdin from
+    ``/dev/null``; ``env`` entries are added to the inherited environment) and two reader
+    threads: one moves stdout into a bounded queue (when it is full the reader waits, so a
+    fast program is slowed by the pipe rather than losing data), one keeps the last
+    ``stderr_lines`` lines of stderr. ``acquire()`` (any thread) waits on that queue, waking
+    every 50 ms to look at the stop flag.
+
+    End: when stdout closes and the program exits with status 0, ``acquire()`` raises
+    :class:`~livetrace.EndOfStream` after the last sample, and again on every later call. A
+    non-zero status (or death by a signal) raises :class:`~livetrace.SourceError` naming the
+    command, the status and the last lines of stderr; so does an incomplete raw frame at the
+    end (the byte count is not a multiple of ``itemsize * channels``). A program that cannot
+    be started raises :class:`~livetrace.SourceUnavailableError`.
+
+    ``stop()`` terminates the program's process group (SIGTERM, then SIGKILL after ``grace``
+    seconds), reaps it and joins both threads; output not yet delivered is discarded.
+    ``start()`` after ``stop()`` runs the program again from the beginning (the stream keeps
+    numbering samples after the previous ones). ``acquire()`` before any ``start()`` starts
+    the program.
+
+    Example:
+        >>> from livetrace.sources import ProcessSource
+        >>> src = ProcessSource(["printf", "1,2\\\\n3,4\\\\n"], format="text", channels=2,
+        ...                     sample_rate=10)
+        >>> src.acquire()
+        array([[1., 2.],
+               [3., 4.]])
+        >>> src.stop()
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str] | str,
+        *,
+        format: str = "raw",  # noqa: A002  # the natural name for an output format
+        dtype: Any = None,
+        channels: int = 1,
+        sample_rate: float,
+        byteorder: str = "little",
+        chunk_bytes: int = 65536,
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        delimiters: str | None = None,
+        channel_names: Sequence[str] | None = None,
+        units: Sequence[str] | None = None,
+        scale: float | None = None,
+        offset: float | None = None,
+        stderr_lines: int = 20,
+        grace: float = 0.2,
+        queue_size: int = 64,
+    ) -> None:
+        args = shlex.split(argv) if isinstance(argv, str) else [str(a) for a in argv]
+        if not args:
+            raise ConfigurationError(f"ProcessSource: empty command line {argv!r}")
+        if format not in PROCESS_FORMATS:
+            raise ConfigurationError(
+                f"ProcessSource: format must be one of {', '.join(PROCESS_FORMATS)}, got {format!r}"
+            )
+        if not sample_rate > 0:
+            raise ConfigurationError(f"sample_rate must be positive, got {sample_rate!r}")
+        if channels < 1:
+            raise ConfigurationError(f"channels must be >= 1, got {channels!r}")
+        if chunk_bytes < 1 or stderr_lines < 1 or queue_size < 1:
+            raise ConfigurationError(
+                "chunk_bytes, stderr_lines and queue_size must be >= 1, got "
+                f"{chunk_bytes!r}, {stderr_lines!r}, {queue_size!r}"
+            )
+        if grace < 0:
+            raise ConfigurationError(f"grace must be >= 0 seconds, got {grace!r}")
+        self.argv = args
+        self.format = format
+        self.n_channels = int(channels)
+        self.sample_rate = float(sample_rate)
+        self.chunk_bytes = int(chunk_bytes)
+        self.env = dict(env) if env is not None else None
+        self.cwd = cwd
+        self.grace = float(grace)
+        self._queue_size = int(queue_size)
+        self._stderr_lines = int(stderr_lines)
+        self._decoder: RawDecoder | TextParser | SigrokAnalogParser
+        if dtype is None:
+            dtype = "float32" if format == "raw" else "float64"
+        if format == "raw":
+            self._decoder = RawDecoder(dtype, self.n_channels, byteorder)
+            out_dtype = self._decoder.dtype.newbyteorder("=")
+        elif format == "text":
+            self._decoder = TextParser(self.n_channels, dtype, delimiters)
+            out_dtype = self._decoder.dtype
+        else:
+            self._decoder = SigrokAnalogParser(self.n_channels, dtype, tuple(channel_names or ()))
+            out_dtype = self._decoder.dtype
+        self._info = SourceInfo(
+            sample_rate=self.sample_rate,
+            dtype=out_dtype.name,
+            n_channels=self.n_channels,
+            channel_names=tuple(channel_names or ()),
+            units=tuple(units or ()),
+            finite=True,
+            description="exec:" + shlex.join(args),
+            scale=scale,
+            offset=offset,
+        )
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._queue: queue.Queue[bytes] = queue.Queue(self._queue_size)
+        self._threads: list[threading.Thread] = []
+        self._stderr: deque[bytes] = deque(maxlen=self._stderr_lines)
+        self._state = "idle"  # idle | running | stopped | ended | failed
+        self._failure: SourceError | None = None
+        self.runs = 0
+        self.bytes_read = 0
+        self.returncode: int | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def info(self) -> SourceInfo:
+        return self._info
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running program (None before start and after it was reaped)."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.returncode is None else None
+
+    def start(self) -> None:
+        """Launch the program (again after ``stop()``; no-op while running)."""
+        with self._lock:
+            if self._state == "running":
+                return
+            self._stop.clear()
+            self._queue = queue.Queue(self._queue_size)
+            self._stderr = deque(maxlen=self._stderr_lines)
+            self._decoder.reset()
+            self._failure = None
+            self.returncode = None
+            env = None if self.env is None else {**os.environ, **self.env}
+            try:
+                proc = subprocess.Popen(
+                    self.argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=env,
+                    cwd=self.cwd,
+                    start_new_session=True,  # own process group: stop() ends its children too
+                )
+            except OSError as exc:
+                self._state = "failed"
+                raise SourceUnavailableError(
+                    f"exec: cannot run {self.argv[0]!r} ({shlex.join(self.argv)}): {exc}"
+                ) from exc
+            self._proc = proc
+            self.runs += 1
+            assert proc.stdout is not None and proc.stderr is not None
+            out = threading.Thread(
+                target=self._read_stdout,
+                args=(proc.stdout.fileno(), self._queue),
+                name=f"livetrace-exec-stdout-{proc.pid}",
+                daemon=True,
+            )
+            err = threading.Thread(
+                target=self._read_stderr,
+                args=(proc.stderr.fileno(), self._stderr),
+                name=f"livetrace-exec-stderr-{proc.pid}",
+                daemon=True,
+            )
+            self._threads = [out, err]
+            out.start()
+            err.start()
+            self._state = "running"
+
+    def stop(self) -> None:
+        """Terminate and reap the program, join the reader threads (prompt: see ``grace``)."""
+        with self._lock:
+            self._stop.set()
+            if self._state == "running":
+                self._state = "stopped"
+            self._terminate()
+            self._join_threads()
+            self._close_pipes()
+
+    def _terminate(self) -> None:
+        proc = self._proc
+        if proc is None or proc.returncode is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, self.grace), (signal.SIGKILL, None)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                pass  # the group is gone already; wait() below reaps the leader
+            try:
+                proc.wait(wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        self.returncode = proc.returncode
+
+    def _join_threads(self) -> None:
+        for t in self._threads:
+            t.join()  # both loops look at the stop flag every 50 ms
+        self._threads = []
+
+    def _close_pipes(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+    def close(self) -> None:
+        """Same as :meth:`stop`."""
+        self.stop()
+
+    # -- reader threads ----------------------------------------------------------------------
+    def _read_stdout(self, fd: int, q: queue.Queue[bytes]) -> None:
+        stop = self._stop
+        while not stop.is_set():
+            ready, _, _ = select.select([fd], [], [], _POLL)
+            if not ready:
+                continue
+            try:
+                data = os.read(fd, self.chunk_bytes)
+            except OSError:
+                data = _EOF  # the pipe was closed under us: treat as end of output
+            while not stop.is_set():
+                try:
+                    q.put(data, timeout=_POLL)
+                    break
+                except queue.Full:
+                    continue
+            if not data:
+                return
+
+    def _read_stderr(self, fd: int, tail: deque[bytes]) -> None:
+        partial = b""
+        stop = self._stop
+        while not stop.is_set():
+            ready, _, _ = select.select([fd], [], [], _POLL)
+            if not ready:
+                continue
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            lines = (partial + data).split(b"\n")
+            partial = lines.pop()
+            tail.extend(lines[-tail.maxlen :] if tail.maxlen else lines)
+        if partial:
+            tail.append(partial)
+
+    # -- data ------------------------------------------------------------------------------
+    def acquire(self) -> NDArray[Any] | None:
+        """The samples decoded from the next piece of stdout (waits for one); see the class."""
+        if self._state == "idle":
+            self.start()
+        if self._state == "ended":
+            raise EndOfStream(f"exec: {shlex.join(self.argv)} finished")
+        if self._state == "failed" and self._failure is not None:
+            raise self._failure
+        while not self._stop.is_set():
+            try:
+                piece = self._queue.get(timeout=_POLL)
+            except queue.Empty:
+                continue
+            if piece:
+                self.bytes_read += len(piece)
+                out = self._decoder.feed(piece)
+                if len(out):
+                    return out
+                continue
+            return self._finish()
+        return None
+
+    def _finish(self) -> NDArray[Any] | None:
+        """stdout closed: deliver what is left, then end (status 0) or fail."""
+        dec = self._decoder
+        rest: NDArray[Any] | None = None
+        incomplete = 0
+        if isinstance(dec, RawDecoder):
+            incomplete = dec.pending_bytes
+        else:
+            rest = dec.flush()
+        proc = self._proc
+        assert proc is not None
+        while True:
+            try:
+                proc.wait(_POLL)
+                break
+            except subprocess.TimeoutExpired:
+                if self._stop.is_set():
+                    return None
+        self.returncode = proc.returncode
+        # stderr closes with the program unless a child of it keeps the pipe: wait a little
+        # for its last lines; stop() joins the thread in any case
+        for t in self._threads:
+            t.join(1.0)
+        cmd = shlex.join(self.argv)
+        if proc.returncode != 0:
+            self._fail(f"exec: {cmd} {self._status_text(proc.returncode)}")
+        elif incomplete:
+            assert isinstance(dec, RawDecoder)
+            self._fail(
+                f"exec: {cmd} wrote {self.bytes_read} bytes, which is not a whole number of "
+                f"{dec.frame}-byte frames ({dec.n_channels} channel(s) of {dec.dtype.name}): "
+                f"{incomplete} byte(s) of an incomplete frame at the end; check dtype= and "
+                "channels="
+            )
+        else:
+            self._state = "ended"
+        if rest is not None and len(rest):
+            return rest
+        if self._failure is not None:
+            raise self._failure
+        raise EndOfStream(f"exec: {cmd} finished")
+
+    def _status_text(self, rc: int) -> str:
+        if rc < 0:
+            try:
+                what = f"was killed by signal {signal.Signals(-rc).name}"
+            except ValueError:
+                what = f"was killed by signal {-rc}"
+        else:
+            what = f"exited with status {rc}"
+        tail = [line.decode("utf-8", "replace").rstrip() for line in self._stderr]
+        if tail:
+            return f"{what}; last lines of stderr:\n  " + "\n  ".join(tail)
+        return f"{what} (stderr was empty)"
+
+    def _fail(self, message: str) -> None:
+        self._state = "failed"
+        self._failure = SourceError(message)
+
+    @property
+    def stderr_tail(self) -> list[str]:
+        """The last lines the program wrote to stderr."""
+        return [line.decode("utf-8", "replace").rstrip() for line in self._stderr]
+
+    def health(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "runs": self.runs,
+            "bytes_read": self.bytes_read,
+            "returncode": self.returncode,
+            "state": self._state,
+        }
+        dec = self._decoder
+        if isinstance(dec, RawDecoder):
+            out["pending_bytes"] = dec.pending_bytes
+        else:
+            out["lines"] = dec.lines
+            out["malformed_lines"] = dec.malformed
+            out["last_malformed"] = dec.last_malformed
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"ProcessSource({shlex.join(self.argv)!r}, format={self.format!r}, "
+            f"dtype={self._info.dtype!r}, channels={self.n_channels}, "
+            f"sample_rate={self.sample_rate:g}, state={self._state!r})"
+        )
+
+
+def _argv_json(text: str) -> list[str]:
+    value = json.loads(text)
+    if not isinstance(value, list) or not value or not all(isinstance(a, str) for a in value):
+        raise ValueError(f"argv must be a JSON list of strings, got {text!r}")
+    return value
+
+
+def from_uri(parsed: ParsedURI) -> ProcessSource:
+    """``exec:COMMAND LINE?sample_rate=48000&dtype=float32&format=raw|text|sigrok&channels=1
+    &byteorder=little&chunk_bytes=65536&delimiters=..&names=A0,A1``.
+
+    The command line is split with :func:`shlex.split` (quotes work as in a shell, but no
+    shell runs). The query starts at the *last* ``?``, and ``sample_rate`` is required, so a
+    command may itself contain ``?`` (``exec:echo a?b?sample_rate=1&format=text`` runs
+    ``echo a?b``). For exact control pass ``argv=`` a JSON list of strings, percent-encoded
+    (``urllib.parse.quote(json.dumps(argv), safe="")``), with nothing between ``exec:`` and
+    ``?``.
+    """
+    p = parsed
+    argv_list = p.take("argv", _argv_json, None)  # type: ignore[arg-type]  # None = use target
+    command = p.target.strip()
+    if argv_list is not None and command:
+        raise ConfigurationError(
+            f"exec: give the command either before '?' or as argv=, not both, in {p.uri!r}"
+        )
+    if argv_list is None and not command:
+        raise ConfigurationError(
+            f"exec: a command line is needed, e.g. {'exec:sox -n -t raw - synth 1 sine 1000'!r}"
+            f"?sample_rate=48000, got {p.uri!r}"
+        )
+    rate = p.take("sample_rate", float, None, aliases=("rate", "fs"))  # type: ignore[arg-type]  # checked below
+    if rate is None:
+        raise ConfigurationError(
+            f"exec: sample_rate= is required (the program's output does not say it), in {p.uri!r}"
+        )
+    names = p.take("names", lambda s: tuple(x for x in s.split(",") if x), ())
+    return ProcessSource(
+        argv_list if argv_list is not None else command,
+        format=p.take("format", str, "raw"),
+        dtype=p.take("dtype", str, "float32"),
+        channels=p.take("channels", to_int, 1, aliases=("n_channels",)),
+        sample_rate=rate,
+        byteorder=p.take("byteorder", str, "little"),
+        chunk_bytes=p.take("chunk_bytes", to_int, 65536),
+        delimiters=p.take("delimiters", str, None),  # type: ignore[arg-type]  # None = auto
+        channel_names=names or None,
+    )

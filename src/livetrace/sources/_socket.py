@@ -1,0 +1,783 @@
+"""Raw binary samples over sockets: :class:`TcpSource` (client or server) and :class:`UdpSource`.
+
+Both read into one preallocated buffer with ``recv_into`` and decode whole frames (one sample
+of every channel) with :class:`~livetrace.sources._raw.RawDecoder`, so a piece that ends in
+the middle of a sample never shifts the stream. Neither starts a thread: ``acquire()`` runs in
+the caller's thread (the stream's acquisition thread) and waits on sockets with a
+:data:`POLL_INTERVAL` timeout, so ``stop()`` makes it return within that time even when the
+peer is silent.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+from numpy.typing import NDArray
+
+from .._errors import ConfigurationError, EndOfStream, SourceError, SourceUnavailableError
+from ._base import Block, RealtimeSource, SourceInfo
+from ._raw import RawDecoder
+from ._uri import ParsedURI, to_bool, to_int
+
+__all__ = ["POLL_INTERVAL", "TcpSource", "UdpSource", "tcp_from_uri", "udp_from_uri"]
+
+POLL_INTERVAL = 0.05
+"""Seconds a blocked ``acquire()`` waits before it looks at the stop flag again."""
+
+_SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40 if sys.platform.startswith("linux") else None)
+
+_SEQ_HEADERS = {"u32": 4, "u64": 8}
+
+
+def _check_common(name: str, sample_rate: Any, port: Any, channels: Any) -> None:
+    try:
+        rate_ok = float(sample_rate) > 0
+    except (TypeError, ValueError):
+        rate_ok = False
+    if not rate_ok:
+        raise ConfigurationError(
+            f"{name}: sample_rate must be a positive number of samples/s, got {sample_rate!r}"
+        )
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigurationError(f"{name}: port must be an integer in 0..65535, got {port!r}")
+    if not isinstance(channels, int) or channels < 1:
+        raise ConfigurationError(f"{name}: channels must be an integer >= 1, got {channels!r}")
+
+
+def _fmt_addr(addr: Any) -> str:
+    return f"{addr[0]}:{addr[1]}"
+
+
+def _names(channel_names: Any, n: int) -> tuple[str, ...]:
+    return tuple(channel_names) if channel_names else tuple(f"ch{i}" for i in range(n))
+
+
+class TcpSource(RealtimeSource):
+    """Raw binary samples from a TCP connection, as a client (default) or a server.
+
+    Args:
+        host, port: the peer to connect to, or with ``listen=True`` the address to listen on
+            (port 0 picks a free port: read it from :attr:`address` after :meth:`start`).
+        sample_rate: samples per second per channel (the socket does not say; required).
+        dtype, channels, byteorder: the sample format on the wire; frames are interleaved
+            (``ch0 ch1 ... ch0 ch1 ...``).
+        listen: accept one peer at a time; when it disconnects, wait for the next one.
+        reconnect: on a refused or dropped connection, retry with exponential backoff
+            (``backoff = (initial, max)`` seconds) for as long as the source runs. The failures
+            are *not* raised: they are counted in :meth:`health` (``connect_failures``,
+            ``last_error``, ``connected``) so that a consumer can watch a waiting source.
+            With ``reconnect=False`` a refused connection raises
+            :class:`~livetrace.SourceUnavailableError` (from :meth:`start`, or from
+            ``acquire()``), a clean close by the peer ends the stream
+            (:class:`~livetrace.EndOfStream`) and a reset raises :class:`~livetrace.SourceError`.
+        connect_timeout: seconds one connection attempt may take.
+        recv_size: bytes read per ``recv_into`` call at most (one ``acquire()``).
+        recv_buffer: kernel receive buffer asked for (``SO_RCVBUF``).
+
+    After a dropped connection (and after ``stop()``/``start()``, which closes and reopens it)
+    the partial frame is discarded (counted in ``discarded_bytes``) and the first samples from
+    the new connection come as ``Block(data, discontinuity=True)``: the stream flags that
+    samples may be missing there. A connection that ends with bytes that do not make a whole
+    frame (e.g. 6 bytes of float32 x 1 channel) raises :class:`~livetrace.SourceError` once
+    naming the leftover, then :class:`~livetrace.EndOfStream` (``reconnect=False``).
+
+    Example (a server that receives int16 stereo at 1 MHz):
+        >>> src = TcpSource("127.0.0.1", 0, listen=True, dtype="int16", channels=2,
+        ...                 sample_rate=1e6)
+        >>> src.info.n_channels, src.info.dtype
+        (2, 'int16')
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        sample_rate: float,
+        dtype: Any = "float32",
+        channels: int = 1,
+        byteorder: str = "little",
+        listen: bool = False,
+        reconnect: bool = True,
+        backoff: tuple[float, float] = (0.05, 2.0),
+        connect_timeout: float = 5.0,
+        recv_size: int = 1 << 20,
+        recv_buffer: int = 4 << 20,
+        channel_names: tuple[str, ...] | None = None,
+    ) -> None:
+        _check_common("TcpSource", sample_rate, port, channels)
+        if not listen and port == 0:
+            raise ConfigurationError("TcpSource: a client needs the server's port, got port=0")
+        if len(backoff) != 2 or not 0 < backoff[0] <= backoff[1]:
+            raise ConfigurationError(
+                f"TcpSource: backoff must be (initial, max) seconds with 0 < initial <= max, "
+                f"got {backoff!r}"
+            )
+        if not connect_timeout > 0:
+            raise ConfigurationError(
+                f"TcpSource: connect_timeout must be > 0 s, got {connect_timeout!r}"
+            )
+        self.host = host
+        self.port = port
+        self.sample_rate = float(sample_rate)
+        self.listen = bool(listen)
+        self.reconnect = bool(reconnect)
+        self.backoff = (float(backoff[0]), float(backoff[1]))
+        self.connect_timeout = float(connect_timeout)
+        self.recv_buffer = int(recv_buffer)
+        self._decoder = RawDecoder(dtype, channels, byteorder)
+        if recv_size < self._decoder.frame:
+            raise ConfigurationError(
+                f"TcpSource: recv_size must hold at least one frame "
+                f"({self._decoder.frame} bytes), got {recv_size!r}"
+            )
+        self.byteorder = byteorder
+        self.channel_names = _names(channel_names, self._decoder.n_channels)
+        self._buf = bytearray(int(recv_size))
+        self._view = memoryview(self._buf)
+        self._stop = threading.Event()
+        self._io = threading.Lock()
+        self._conn: socket.socket | None = None
+        self._server: socket.socket | None = None
+        self._bound: tuple[str, int] | None = None
+        self._peer: str | None = None
+        self._ever_connected = False
+        self._disc_next = False
+        self._next_attempt = 0.0
+        self._delay = self.backoff[0]
+        self._finished: BaseException | None = None  # raised by acquire() (reconnect=False)
+        self._then: BaseException | None = None  # replaces _finished once that was raised
+        self._bytes = 0
+        self._samples = 0
+        self._connections = 0
+        self._reconnects = 0
+        self._connect_failures = 0
+        self._disconnects = 0
+        self._discarded = 0
+        self._last_error: str | None = None
+
+    # ------------------------------------------------------------------ description
+    @property
+    def name(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """``(host, port)`` the server listens on (after :meth:`start`), else None."""
+        return self._bound
+
+    @property
+    def info(self) -> SourceInfo:
+        d = self._decoder
+        port = self._bound[1] if self._bound else self.port
+        query = f"dtype={d.dtype.name}&channels={d.n_channels}&sample_rate={self.sample_rate:g}"
+        if self.listen:
+            query += "&listen=1"
+        return SourceInfo(
+            sample_rate=self.sample_rate,
+            dtype=d.dtype.newbyteorder("=").name,
+            n_channels=d.n_channels,
+            channel_names=self.channel_names,
+            finite=False,
+            description=f"tcp://{self.host}:{port}?{query}",
+        )
+
+    def health(self) -> dict[str, Any]:
+        """Counters: ``connected``, ``peer``, ``bytes_received``, ``samples_received``,
+        ``connections``, ``reconnects`` (connections after the first), ``connect_failures``,
+        ``disconnects``, ``discarded_bytes`` (partial frames lost at disconnects),
+        ``pending_bytes`` (partial frame waiting) and ``last_error``."""
+        return {
+            "connected": self._conn is not None,
+            "peer": self._peer,
+            "bytes_received": self._bytes,
+            "samples_received": self._samples,
+            "connections": self._connections,
+            "reconnects": self._reconnects,
+            "connect_failures": self._connect_failures,
+            "disconnects": self._disconnects,
+            "discarded_bytes": self._discarded,
+            "pending_bytes": self._decoder.pending_bytes,
+            "last_error": self._last_error,
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Listen (server) or, with ``reconnect=False``, connect now so errors surface here.
+
+        Raises :class:`~livetrace.SourceUnavailableError` naming ``host:port``.
+        """
+        self._stop.clear()
+        with self._io:
+            if self.listen:
+                self._open_server()
+            elif not self.reconnect and self._conn is None and self._finished is None:
+                self._open_client()
+
+    def stop(self) -> None:
+        """Make a blocked ``acquire()`` return (within :data:`POLL_INTERVAL`), then close."""
+        self._stop.set()
+        with self._io:
+            self._drop_connection(None, count=False)
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+
+    # ------------------------------------------------------------------ acquisition
+    def acquire(self) -> NDArray[Any] | Block | None:
+        """Block until whole frames arrived and return them (None once stopped)."""
+        if self._stop.is_set():
+            return None
+        with self._io:
+            stop = self._stop
+            while not stop.is_set():
+                if self._finished is not None:
+                    err = self._finished
+                    self._finished = self._then or err
+                    self._then = None
+                    raise err
+                conn = self._conn
+                if conn is None:
+                    if self.listen:
+                        if self._server is None:
+                            self._open_server()
+                        self._accept()
+                    else:
+                        self._open_client()
+                    continue
+                try:
+                    n = conn.recv_into(self._buf)
+                except TimeoutError:
+                    continue
+                except OSError as exc:
+                    self._connection_lost(exc)
+                    continue
+                if n == 0:
+                    self._connection_lost(None)
+                    continue
+                self._bytes += n
+                data = self._decoder.feed(self._view[:n])
+                if len(data) == 0:
+                    continue
+                self._samples += len(data)
+                if self._disc_next:
+                    self._disc_next = False
+                    return Block(data, discontinuity=True)
+                return data
+        return None
+
+    # ------------------------------------------------------------------ connections
+    def _new_connection(self, conn: socket.socket, peer: str) -> None:
+        conn.settimeout(POLL_INTERVAL)
+        self._conn = conn
+        self._peer = peer
+        self._connections += 1
+        if self._ever_connected:
+            self._reconnects += 1
+            self._disc_next = True
+        self._ever_connected = True
+        self._delay = self.backoff[0]
+
+    def _drop_connection(self, exc: BaseException | None, *, count: bool = True) -> None:
+        conn = self._conn
+        if conn is None:
+            return
+        conn.close()
+        self._conn = None
+        self._peer = None
+        self._discarded += self._decoder.pending_bytes
+        self._decoder.reset()
+        if count:
+            self._disconnects += 1
+        if exc is not None:
+            self._last_error = f"connection lost: {exc!r}"
+
+    def _connection_lost(self, exc: OSError | None) -> None:
+        leftover = self._decoder.pending_bytes
+        self._drop_connection(exc)
+        if self.reconnect:
+            self._next_attempt = 0.0
+            return
+        what = f"TcpSource {self.name}"
+        if exc is not None:
+            self._finished = SourceError(f"{what}: connection lost: {exc}")
+            self._finished.__cause__ = exc
+        elif leftover:
+            d = self._decoder
+            self._then = EndOfStream(f"{what}: the peer closed the connection")
+            self._finished = SourceError(
+                f"{what}: the peer closed the connection with {leftover} leftover byte(s) that "
+                f"do not make a whole frame of {d.frame} bytes ({d.dtype.name} x "
+                f"{d.n_channels} channel(s)): is the dtype/channel count right?"
+            )
+        else:
+            self._finished = EndOfStream(f"{what}: the peer closed the connection")
+
+    def _wait_backoff(self) -> bool:
+        """True when it is time for the next connection attempt (waits at most a poll)."""
+        left = self._next_attempt - time.monotonic()
+        if left > 0:
+            self._stop.wait(min(left, POLL_INTERVAL))
+            return False
+        return True
+
+    def _failed(self, exc: BaseException) -> None:
+        self._connect_failures += 1
+        self._last_error = f"cannot connect to {self.name}: {exc!r}"
+        if not self.reconnect:
+            err = SourceUnavailableError(f"TcpSource: cannot connect to {self.name}: {exc}")
+            err.__cause__ = exc
+            raise err
+        self._next_attempt = time.monotonic() + self._delay
+        self._delay = min(self._delay * 2, self.backoff[1])
+
+    def _open_client(self) -> None:
+        if not self._wait_backoff():
+            return
+        try:
+            infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            self._failed(exc)
+            return
+        last: BaseException | None = None
+        for family, kind, proto, _, addr in infos:
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.recv_buffer)
+                if self._connect(sock, addr):
+                    self._new_connection(sock, _fmt_addr(addr))
+                    return
+                sock.close()
+                return  # stopped while connecting
+            except OSError as exc:
+                sock.close()
+                last = exc
+        self._failed(last or OSError(f"no address for {self.host!r}"))
+
+    def _connect(self, sock: socket.socket, addr: Any) -> bool:
+        """Non-blocking connect that looks at the stop flag; False if stopped first."""
+        sock.setblocking(False)
+        err = sock.connect_ex(addr)
+        if err not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY):
+            raise OSError(err, os.strerror(err))
+        deadline = time.monotonic() + self.connect_timeout
+        while err:
+            _, ready, _ = select.select([], [sock], [], POLL_INTERVAL)
+            if ready:
+                err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                if err:
+                    raise OSError(err, os.strerror(err))
+                break
+            if self._stop.is_set():
+                return False
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"connection attempt timed out after {self.connect_timeout} s")
+        return True
+
+    def _open_server(self) -> None:
+        if self._server is not None:
+            return
+        port = self._bound[1] if self._bound else self.port
+        try:
+            infos = socket.getaddrinfo(
+                self.host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
+            family, kind, proto, _, addr = infos[0]
+            server = socket.socket(family, kind, proto)
+        except OSError as exc:
+            raise SourceUnavailableError(
+                f"TcpSource: cannot listen on {self.host}:{port}: {exc}"
+            ) from exc
+        try:
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.recv_buffer)
+            server.bind(addr)
+            server.listen(1)
+        except OSError as exc:
+            server.close()
+            raise SourceUnavailableError(
+                f"TcpSource: cannot listen on {self.host}:{port}: {exc}"
+            ) from exc
+        server.settimeout(POLL_INTERVAL)
+        self._server = server
+        bound = server.getsockname()
+        self._bound = (str(bound[0]), int(bound[1]))
+
+    def _accept(self) -> None:
+        server = self._server
+        if server is None:
+            return
+        if self._ever_connected and not self.reconnect:
+            self._finished = EndOfStream(f"TcpSource {self.name}: the peer disconnected")
+            return
+        try:
+            conn, addr = server.accept()
+        except TimeoutError:
+            return
+        self._new_connection(conn, _fmt_addr(addr))
+
+    def __repr__(self) -> str:
+        role = "listen" if self.listen else "connect"
+        return f"TcpSource({self.host!r}, {self.port}, {role}, {self._decoder.dtype.name})"
+
+
+class UdpSource(RealtimeSource):
+    """Raw binary samples in UDP datagrams, received on ``host:port``.
+
+    Each datagram carries whole frames (one sample of every channel, interleaved); a datagram
+    whose payload is not a whole number of frames loses its incomplete tail (counted in
+    ``discarded_bytes`` and ``bad_datagrams``); datagrams are never glued together.
+
+    ``seq="u64"`` (or ``True``) / ``"u32"``: every datagram starts with an 8- (or 4-) byte
+    little-endian unsigned **sample index**: the sender's number of the datagram's first frame
+    (frames sent before it; it need not start at 0 and a ``u32`` may wrap). The source then
+    places samples exactly: a lost datagram becomes a gap of exactly its size in the stream
+    (``Block(start_index=...)``; the buffer counts it in ``source_gap``, health in
+    ``lost_samples``); a late or duplicate datagram is dropped and counted
+    (``late_datagrams``, ``late_samples``); a jump back by more than ``reorder_window`` samples
+    is taken as a sender restart (re-anchored, ``Block(discontinuity=True)``, counted in
+    ``sender_restarts``). Index 0 of the stream is the first datagram received.
+
+    Without a header, loss is only visible through the kernel's count of datagrams dropped
+    for a full receive buffer (Linux ``SO_RXQ_OVFL``, health ``kernel_drops``): when it grows,
+    the next samples come as ``Block(discontinuity=True)``.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        sample_rate: float,
+        dtype: Any = "float32",
+        channels: int = 1,
+        byteorder: str = "little",
+        seq: bool | str | None = False,
+        max_datagram: int = 65507,
+        recv_buffer: int = 4 << 20,
+        reorder_window: int = 1 << 20,
+        channel_names: tuple[str, ...] | None = None,
+    ) -> None:
+        _check_common("UdpSource", sample_rate, port, channels)
+        if seq is True:
+            seq = "u64"
+        if seq in (False, None, "", "0", "none"):
+            seq = None
+        if seq is not None and seq not in _SEQ_HEADERS:
+            raise ConfigurationError(
+                f"UdpSource: seq must be False, True, 'u32' or 'u64', got {seq!r}"
+            )
+        self.seq: str | None = seq
+        self.header = _SEQ_HEADERS[seq] if seq else 0
+        self._decoder = RawDecoder(dtype, channels, byteorder)
+        if not self._decoder.frame + self.header <= max_datagram <= 65535:
+            raise ConfigurationError(
+                f"UdpSource: max_datagram must be in {self._decoder.frame + self.header}..65535 "
+                f"bytes, got {max_datagram!r}"
+            )
+        if reorder_window < 1:
+            raise ConfigurationError(
+                f"UdpSource: reorder_window must be >= 1 sample, got {reorder_window!r}"
+            )
+        self.host = host
+        self.port = port
+        self.sample_rate = float(sample_rate)
+        self.byteorder = byteorder
+        self.recv_buffer = int(recv_buffer)
+        self.reorder_window = int(reorder_window)
+        self.channel_names = _names(channel_names, self._decoder.n_channels)
+        self._buf = bytearray(int(max_datagram) + 1)  # +1: detects an oversize datagram
+        self._view = memoryview(self._buf)
+        self._stop = threading.Event()
+        self._io = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._bound: tuple[str, int] | None = None
+        self._anc = socket.CMSG_SPACE(4) if hasattr(socket, "CMSG_SPACE") else 0
+        self._kernel_drops = 0
+        self._kernel_seen = 0
+        self._origin: int | None = None  # sender index of stream index 0
+        self._next = 0  # next expected sender index (unwrapped)
+        self._disc_next = False
+        self._datagrams = 0
+        self._bytes = 0
+        self._samples = 0
+        self._bad = 0
+        self._discarded = 0
+        self._oversize = 0
+        self._lost = 0
+        self._gaps = 0
+        self._late = 0
+        self._late_samples = 0
+        self._restarts = 0
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """``(host, port)`` the socket is bound to (after :meth:`start`), else None."""
+        return self._bound
+
+    @property
+    def info(self) -> SourceInfo:
+        d = self._decoder
+        port = self._bound[1] if self._bound else self.port
+        query = f"dtype={d.dtype.name}&channels={d.n_channels}&sample_rate={self.sample_rate:g}"
+        if self.seq:
+            query += f"&seq={self.seq}"
+        return SourceInfo(
+            sample_rate=self.sample_rate,
+            dtype=d.dtype.newbyteorder("=").name,
+            n_channels=d.n_channels,
+            channel_names=self.channel_names,
+            finite=False,
+            description=f"udp://{self.host}:{port}?{query}",
+        )
+
+    def health(self) -> dict[str, Any]:
+        """Counters: ``datagrams``, ``bytes_received``, ``samples_received``, ``bad_datagrams``
+        (payload not whole frames, or shorter than the header), ``discarded_bytes``,
+        ``oversize_datagrams`` (longer than ``max_datagram``: dropped), ``kernel_drops``;
+        with ``seq``: ``lost_samples``, ``gaps``, ``late_datagrams``, ``late_samples``,
+        ``sender_restarts``."""
+        return {
+            "bound": self._bound,
+            "datagrams": self._datagrams,
+            "bytes_received": self._bytes,
+            "samples_received": self._samples,
+            "bad_datagrams": self._bad,
+            "discarded_bytes": self._discarded,
+            "oversize_datagrams": self._oversize,
+            "kernel_drops": self._kernel_drops,
+            "lost_samples": self._lost,
+            "gaps": self._gaps,
+            "late_datagrams": self._late,
+            "late_samples": self._late_samples,
+            "sender_restarts": self._restarts,
+        }
+
+    def start(self) -> None:
+        """Bind the socket (so datagrams are queued from now on); SourceUnavailableError if
+        the address is taken or invalid."""
+        self._stop.clear()
+        with self._io:
+            self._open()
+
+    def stop(self) -> None:
+        """Make a blocked ``acquire()`` return (within :data:`POLL_INTERVAL`), then close."""
+        self._stop.set()
+        with self._io:
+            if self._sock is not None:
+                self._sock.close()
+                self._sock = None
+                self._disc_next = self.seq is None  # datagrams sent meanwhile are lost
+
+    def _open(self) -> None:
+        if self._sock is not None:
+            return
+        port = self._bound[1] if self._bound else self.port
+        try:
+            infos = socket.getaddrinfo(
+                self.host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
+            )
+            family, kind, proto, _, addr = infos[0]
+            sock = socket.socket(family, kind, proto)
+        except OSError as exc:
+            raise SourceUnavailableError(
+                f"UdpSource: cannot bind {self.host}:{port}: {exc}"
+            ) from exc
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.recv_buffer)
+            if _SO_RXQ_OVFL is not None and self._anc:
+                sock.setsockopt(socket.SOL_SOCKET, _SO_RXQ_OVFL, 1)
+            sock.bind(addr)
+        except OSError as exc:
+            sock.close()
+            raise SourceUnavailableError(
+                f"UdpSource: cannot bind {self.host}:{port}: {exc}"
+            ) from exc
+        sock.settimeout(POLL_INTERVAL)
+        self._sock = sock
+        self._kernel_seen = 0
+        bound = sock.getsockname()
+        self._bound = (str(bound[0]), int(bound[1]))
+
+    def _recv(self, sock: socket.socket) -> int:
+        if not self._anc:
+            return sock.recv_into(self._buf)
+        n, anc, _, _ = sock.recvmsg_into([self._view], self._anc)
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == _SO_RXQ_OVFL and len(payload) >= 4:
+                total = int.from_bytes(payload[:4], sys.byteorder)
+                if total > self._kernel_seen:
+                    self._kernel_drops += total - self._kernel_seen
+                    self._kernel_seen = total
+                    self._disc_next = True
+        return int(n)
+
+    def acquire(self) -> NDArray[Any] | Block | None:
+        """Block until a datagram with samples arrives and return its samples (None once
+        stopped); see the class docs for what a sequence header adds."""
+        if self._stop.is_set():
+            return None
+        with self._io:
+            while not self._stop.is_set():
+                if self._sock is None:
+                    self._open()
+                sock = self._sock
+                assert sock is not None
+                try:
+                    n = self._recv(sock)
+                except TimeoutError:
+                    continue
+                out = self._datagram(n)
+                if out is not None:
+                    return out
+        return None
+
+    def _datagram(self, n: int) -> NDArray[Any] | Block | None:
+        self._datagrams += 1
+        self._bytes += n
+        if n >= len(self._buf):
+            self._oversize += 1
+            self._disc_next = True
+            return None
+        h = self.header
+        if n < h:
+            self._bad += 1
+            self._discarded += n
+            return None
+        dec = self._decoder
+        data = dec.feed(self._view[h:n])
+        if dec.pending_bytes:
+            self._bad += 1
+            self._discarded += dec.pending_bytes
+            dec.reset()
+        frames = len(data)
+        if frames == 0:
+            return None
+        if not h:
+            self._samples += frames
+            if self._disc_next:
+                self._disc_next = False
+                return Block(data, discontinuity=True)
+            return data
+        raw = int.from_bytes(self._view[:h], "little")
+        disc = False
+        if self._origin is None:
+            self._origin = self._next = raw
+            delta = 0
+        elif h == 4:
+            delta = (raw - self._next) % (1 << 32)
+            if delta >= 1 << 31:
+                delta -= 1 << 32
+        else:
+            delta = raw - self._next
+        if delta < 0:
+            if -delta > self.reorder_window:  # the sender restarted its count
+                self._restarts += 1
+                self._origin -= delta
+                delta = 0
+                disc = True
+            elif delta + frames <= 0:
+                self._late += 1
+                self._late_samples += frames
+                return None
+            else:  # overlaps what was delivered: keep the new tail
+                self._late_samples += -delta
+                data = data[-delta:]
+                frames = len(data)
+                delta = 0
+        if delta > 0:
+            self._lost += delta
+            self._gaps += 1
+        first = self._next + delta
+        self._next = first + frames
+        self._samples += frames
+        return Block(data, start_index=first - self._origin, discontinuity=disc)
+
+    def __repr__(self) -> str:
+        return f"UdpSource({self.host!r}, {self.port}, {self._decoder.dtype.name}, seq={self.seq})"
+
+
+# ---------------------------------------------------------------------- URI factories
+def split_host_port(target: str, scheme: str) -> tuple[str, int]:
+    """``"127.0.0.1:9000"`` / ``"[::1]:9000"`` → ``(host, port)``; ConfigurationError else."""
+    host, sep, port_text = target.rstrip("/").rpartition(":")
+    if not sep or not port_text.isdigit() or not host:
+        raise ConfigurationError(
+            f"{scheme}: expected {scheme}://HOST:PORT (e.g. {scheme}://127.0.0.1:9000), "
+            f"got {target!r}"
+        )
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    port = int(port_text)
+    if port > 65535:
+        raise ConfigurationError(f"{scheme}: port must be in 0..65535, got {port}")
+    return host, port
+
+
+def required_rate(parsed: ParsedURI) -> float:
+    """The ``sample_rate`` parameter, which network and serial sources cannot guess."""
+    no_rate: float | None = None
+    rate = parsed.take("sample_rate", float, no_rate, aliases=("rate", "fs"))
+    if rate is None:
+        raise ConfigurationError(
+            f"{parsed.scheme}: sample_rate is required (samples/s per channel; the "
+            f"{parsed.scheme} source cannot know it), e.g. add '&sample_rate=1e6' to "
+            f"{parsed.uri!r}"
+        )
+    return rate
+
+
+def tcp_from_uri(parsed: ParsedURI) -> TcpSource:
+    """``tcp://HOST:PORT?sample_rate=..&dtype=float32&channels=1&byteorder=little&listen=0
+    &reconnect=1&backoff=0.05&backoff_max=2&connect_timeout=5&recv_size=1048576``."""
+    host, port = split_host_port(parsed.target, "tcp")
+    p = parsed
+    rate = required_rate(p)
+    backoff = p.take("backoff", float, 0.05)
+    backoff_max = p.take("backoff_max", float, max(2.0, backoff))
+    return TcpSource(
+        host,
+        port,
+        sample_rate=rate,
+        dtype=p.take("dtype", str, "float32"),
+        channels=p.take("channels", to_int, 1, aliases=("n_channels",)),
+        byteorder=p.take("byteorder", str, "little"),
+        listen=p.take("listen", to_bool, False),
+        reconnect=p.take("reconnect", to_bool, True),
+        backoff=(backoff, backoff_max),
+        connect_timeout=p.take("connect_timeout", float, 5.0),
+        recv_size=p.take("recv_size", to_int, 1 << 20),
+    )
+
+
+def _seq_param(text: str) -> str | bool:
+    low = text.strip().lower()
+    if low in _SEQ_HEADERS:
+        return low
+    return to_bool(text)
+
+
+def udp_from_uri(parsed: ParsedURI) -> UdpSource:
+    """``udp://HOST:PORT?sample_rate=..&dtype=float32&channels=1&byteorder=little
+    &seq=0|1|u32|u64&max_datagram=65507``."""
+    host, port = split_host_port(parsed.target, "udp")
+    no_seq: str | bool = False
+    p = parsed
+    rate = required_rate(p)
+    return UdpSource(
+        host,
+        port,
+        sample_rate=rate,
+        dtype=p.take("dtype", str, "float32"),
+        channels=p.take("channels", to_int, 1, aliases=("n_channels",)),
+        byteorder=p.take("byteorder", str, "little"),
+        seq=p.take("seq", _seq_param, no_seq),
+        max_datagram=p.take("max_datagram", to_int, 65507),
+    )

@@ -1,0 +1,59 @@
+"""The public namespace: the seed's names, a sorted __all__, every name importable, typed."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+import livetrace
+
+SEED_NAMES = {
+    "RealtimeAnalyzer",
+    "RealtimeBuffer",
+    "RealtimeConfig",
+    "RealtimeSource",
+    "RealtimeStream",
+    "TraceMetadata",
+    "WaveformTrace",
+}
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert livetrace.__all__ == sorted(livetrace.__all__)
+    assert set(livetrace.__all__) >= SEED_NAMES
+    for name in livetrace.__all__:
+        assert hasattr(livetrace, name), name
+
+
+@pytest.mark.parametrize("sub", ["livetrace.sources", "livetrace.analysis", "livetrace.sinks"])
+def test_subpackage_namespaces_resolve_every_listed_name(sub: str) -> None:
+    mod = importlib.import_module(sub)
+    assert mod.__all__ == sorted(mod.__all__)
+    for name in mod.__all__:
+        try:
+            getattr(mod, name)
+        except ImportError as exc:  # optional extra missing: must say which
+            message = str(exc)
+        else:
+            message = "pip install 'livetrace["
+        assert "pip install 'livetrace[" in message, name
+    with pytest.raises(AttributeError):
+        mod.DoesNotExist  # noqa: B018
+
+
+def test_exceptions_form_one_tree_and_keep_builtin_bases() -> None:
+    for name in livetrace.__all__:
+        obj = getattr(livetrace, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, livetrace.LivetraceError), name
+    assert issubclass(livetrace.BufferTimeoutError, TimeoutError)
+    assert issubclass(livetrace.ConfigurationError, ValueError)
+    assert issubclass(livetrace.StreamStateError, RuntimeError)
+    assert issubclass(livetrace.SourceUnavailableError, ConnectionError)
+    assert issubclass(livetrace.MissingExtraError, ImportError)
+
+
+def test_package_is_typed() -> None:
+    assert (Path(livetrace.__file__).parent / "py.typed").exists()

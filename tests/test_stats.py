@@ -1,0 +1,245 @@
+"""RealtimeAnalyzer: windowed and cumulative statistics equal numpy, stable, chunk-invariant."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from livetrace import RealtimeAnalyzer, RealtimeConfig, Statistics, TraceMetadata, WaveformTrace
+from livetrace.analysis._stats import BLOCK
+
+
+def analyzer(window: int, **kw: object) -> RealtimeAnalyzer:
+    return RealtimeAnalyzer(
+        RealtimeConfig(sample_rate=1.0, buffer_size=max(window, 1), chunk_size=1, **kw)  # type: ignore[arg-type]
+    )
+
+
+def reference(x: np.ndarray) -> dict[str, float]:
+    """numpy's two-pass results, in extended precision so the reference itself is exact."""
+    xl = x.astype(np.longdouble)
+    return {
+        "mean": float(xl.mean()),
+        "std": float(xl.std()),
+        "variance": float(xl.var()),
+        "rms": float(np.sqrt((xl * xl).mean())),
+        "min": float(x.min()),
+        "max": float(x.max()),
+    }
+
+
+def assert_matches(stats: Statistics, x: np.ndarray, rel: float = 1e-9) -> None:
+    ref = reference(x)
+    assert stats.n_samples == len(x)
+    assert stats.min == ref["min"]  # exact: min and max are samples
+    assert stats.max == ref["max"]
+    assert stats.peak_to_peak == ref["max"] - ref["min"]
+    for key in ("mean", "std", "variance", "rms"):
+        assert stats[key] == pytest.approx(ref[key], rel=rel, abs=1e-300), key
+
+
+def feed(an: RealtimeAnalyzer, x: np.ndarray, cuts: list[int]) -> None:
+    bounds = [0, *sorted(c % (len(x) + 1) for c in cuts), len(x)]
+    for a, b in itertools.pairwise(bounds):
+        an.accumulate(x[a:b])
+
+
+# ---------------------------------------------------------------- correctness vs numpy
+@pytest.mark.parametrize("window", [1, 10, 1000, BLOCK, BLOCK + 1, 3 * BLOCK + 17, 100_000])
+def test_window_statistics_equal_numpy_on_every_length(window: int) -> None:
+    rng = np.random.default_rng(window)
+    x = rng.normal(3.0, 2.0, 3 * window + 5000)
+    an = analyzer(window)
+    pos = 0
+    for n in [1, 7, window, 4096, 13, 9000, len(x)]:
+        chunk = x[pos : pos + n]
+        if not len(chunk):
+            break
+        an.accumulate(chunk)
+        pos += len(chunk)
+        assert_matches(an.get_statistics(), x[max(0, pos - window) : pos])
+        assert_matches(an.get_cumulative_statistics(), x[:pos])
+
+
+def test_min_and_max_leave_the_window() -> None:
+    """The seed kept all-time min/max: window 10 over 0..19 reported min 0."""
+    an = analyzer(10)
+    an.accumulate(np.arange(20.0))
+    s = an.get_statistics()
+    assert (s.min, s.max, s.peak_to_peak, s.n_samples) == (10.0, 19.0, 9.0, 10)
+    c = an.get_cumulative_statistics()
+    assert (c.min, c.max, c.n_samples) == (0.0, 19.0, 20)
+
+
+def test_spike_leaves_the_window_across_blocks() -> None:
+    an = analyzer(5000)
+    x = np.zeros(30_000)
+    x[100] = 1e6
+    an.accumulate(x[:5000])
+    assert an.get_statistics().max == 1e6
+    an.accumulate(x[5000:])
+    s = an.get_statistics()
+    assert (s.max, s.mean, s.std) == (0.0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("n", [1000, 100_000, 1_000_000])
+def test_large_offset_small_noise_is_stable(n: int) -> None:
+    """1e9 + N(0, 1e-3): the seed's sum/sum-of-squares gives std 0.0. Ours matches the exact
+    (extended-precision two-pass) value to 1e-9; numpy's float64 two-pass itself is off by up
+    to ~2e-8 here (its mean rounds to the nearest double near 1e9), so we also check we are
+    within that of numpy's float64 result."""
+    rng = np.random.default_rng(n)
+    x = 1e9 + rng.normal(0.0, 1e-3, n)
+    an = analyzer(n)
+    feed(an, x, [n // 3, n // 2 + 7])
+    s = an.get_statistics()
+    assert s.std > 0.9e-3
+    assert_matches(s, x, rel=1e-9)
+    assert s.std == pytest.approx(np.std(x), rel=5e-8)
+    assert_matches(an.get_cumulative_statistics(), x, rel=1e-9)
+
+
+def test_rms_and_variance_relation() -> None:
+    an = analyzer(100)
+    an.accumulate(np.full(100, -3.0))
+    s = an.get_statistics()
+    assert (s.mean, s.std, s.rms, s.variance) == (-3.0, 0.0, 3.0, 0.0)
+
+
+# ---------------------------------------------------------------- chunking invariance
+@settings(max_examples=40, deadline=None)
+@given(
+    window=st.integers(1, 3 * BLOCK),
+    n=st.integers(1, 4 * BLOCK),
+    cuts=st.lists(st.integers(0, 10**6), max_size=12),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_results_identical_however_the_stream_is_chunked(
+    window: int, n: int, cuts: list[int], seed: int
+) -> None:
+    x = 1e6 + np.random.default_rng(seed).normal(0, 1.0, n)
+    whole, split = analyzer(window), analyzer(window)
+    whole.accumulate(x)
+    feed(split, x, cuts)
+    assert whole.get_statistics() == split.get_statistics()  # bit-identical
+    assert whole.get_cumulative_statistics() == split.get_cumulative_statistics()
+    assert_matches(split.get_statistics(), x[-window:])
+
+
+# ---------------------------------------------------------------- channels, dtypes, specials
+def test_per_channel_statistics() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(20_000, 3)) * [1.0, 10.0, 100.0] + [0.0, 5.0, -7.0]
+    an = analyzer(5000, n_channels=3)
+    feed(an, x, [123, 8000])
+    s = an.get_statistics()
+    w = x[-5000:]
+    np.testing.assert_allclose(s.mean, w.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(s.std, w.std(axis=0), rtol=1e-12)
+    np.testing.assert_array_equal(s.min, w.min(axis=0))
+    np.testing.assert_array_equal(s.max, w.max(axis=0))
+    assert s.n_samples == 5000
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 3\)"):
+        an.accumulate(np.zeros(10))
+
+
+def test_complex_input_statistics_follow_numpy_and_magnitude() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=3000) + 1j * rng.normal(size=3000) + (2 - 1j)
+    an = analyzer(1000, dtype="complex128")
+    an.accumulate(x)
+    s = an.get_statistics()
+    w = x[-1000:]
+    assert s.mean == pytest.approx(w.mean(), rel=1e-12)
+    assert s.std == pytest.approx(np.std(w), rel=1e-12)
+    assert s.rms == pytest.approx(np.sqrt(np.mean(np.abs(w) ** 2)), rel=1e-12)
+    assert s.min == np.abs(w).min()
+    assert s.max == np.abs(w).max()
+
+
+def test_integer_and_float32_input() -> None:
+    an = analyzer(4)
+    an.accumulate(np.array([1, 2, 3, 4, 5], dtype=np.int16))
+    assert an.get_statistics().mean == 3.5
+    an2 = analyzer(3)
+    an2.accumulate(np.array([0.1, 0.2, 0.3], dtype=np.float32))
+    assert an2.get_statistics().mean == pytest.approx(
+        np.float32([0.1, 0.2, 0.3]).astype(float).mean()
+    )
+
+
+def test_nan_propagates_while_in_window_and_leaves_with_it() -> None:
+    an = analyzer(10)
+    x = np.arange(30.0)
+    x[3] = np.nan
+    an.accumulate(x[:10])
+    assert math.isnan(an.get_statistics().mean)
+    an.accumulate(x[10:])
+    s = an.get_statistics()
+    assert s.mean == pytest.approx(24.5)
+    assert math.isnan(an.get_cumulative_statistics().mean)
+
+
+def test_leading_nonfinite_samples_do_not_depend_on_chunking() -> None:
+    x = np.concatenate([[np.nan, np.inf], 1e9 + np.arange(10_000.0)])
+    a, b = analyzer(5000), analyzer(5000)
+    a.accumulate(x)
+    b.accumulate(x[:1])
+    b.accumulate(x[1:2])
+    b.accumulate(x[2:])
+    assert a.get_statistics() == b.get_statistics()
+    assert_matches(a.get_statistics(), x[-5000:])
+
+
+# ---------------------------------------------------------------- API
+def test_empty_analyzer_raises_seed_message() -> None:
+    with pytest.raises(ValueError, match="No data accumulated yet"):
+        analyzer(10).get_statistics()
+
+
+def test_reset_restores_fresh_state() -> None:
+    an = analyzer(10)
+    an.accumulate(np.arange(50.0))
+    an.reset()
+    with pytest.raises(ValueError, match="No data accumulated yet"):
+        an.get_statistics()
+    an.accumulate(np.arange(3.0))
+    fresh = analyzer(10)
+    fresh.accumulate(np.arange(3.0))
+    assert an.get_statistics() == fresh.get_statistics()
+
+
+def test_accepts_waveform_trace_chunks() -> None:
+    an = analyzer(10)
+    an.accumulate(WaveformTrace(np.arange(4.0), TraceMetadata(sample_rate=1.0)))
+    assert an.get_statistics().n_samples == 4
+
+
+def test_rejects_non_arrays_with_seed_message() -> None:
+    with pytest.raises(TypeError, match="^data must be numpy array$"):
+        analyzer(10).accumulate([1.0])  # type: ignore[arg-type]
+
+
+def test_statistics_keys_are_the_seeds_plus_rms_and_variance() -> None:
+    an = analyzer(10)
+    an.accumulate(np.arange(4.0))
+    s = an.get_statistics()
+    assert set(s.keys()) == {
+        "mean",
+        "std",
+        "min",
+        "max",
+        "peak_to_peak",
+        "n_samples",
+        "rms",
+        "variance",
+    }
+    assert s["peak_to_peak"] == 3.0
+    empty = Statistics.empty()
+    assert empty.n_samples == 0
+    assert math.isnan(empty.mean)
