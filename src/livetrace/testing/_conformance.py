@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._config import RetryPolicy
 from .._errors import EndOfStream, SourceError
 from .._result import ResultMapping
 from .._types import WaveformTrace
@@ -363,7 +364,7 @@ class _Checker:
         src = self.source()
         chunk = 256
         stream = RealtimeStream.from_source(
-            src, chunk_size=chunk, overflow="block", max_retries=0
+            src, chunk_size=chunk, overflow="block", retry=RetryPolicy(max_retries=0)
         )
         want = self.n_chunks * chunk
         got = 0
