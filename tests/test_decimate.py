@@ -106,7 +106,8 @@ def test_decimator_float32_reset_and_empty_output():
     d = Decimator(factor=8)
     x = np.random.default_rng(4).normal(size=100).astype(np.float32)
     small = d.process(chunk(x[:1], 1))  # index 1: no multiple of 8 in [1, 2)
-    assert small.data.shape == (0,) and small.metadata.start_index == 1
+    assert small.data.shape == (0,)
+    assert small.metadata.start_index == 1
     d.reset()
     y = d.process(x)
     assert y.dtype == np.float32
@@ -140,8 +141,9 @@ def test_decimator_in_a_stream():
     fs, n, q = 48000.0, 30000, 6
 
     def source() -> SimulatedSource:
-        return SimulatedSource("sine", frequency=440.0, sample_rate=fs, chunk_size=1000,
-                               realtime=False, n_samples=n)
+        return SimulatedSource(
+            "sine", frequency=440.0, sample_rate=fs, chunk_size=1000, realtime=False, n_samples=n
+        )
 
     cfg = RealtimeConfig(sample_rate=fs, chunk_size=1024, buffer_size=16384, overflow="block")
     d = Decimator(factor=q)
@@ -212,13 +214,16 @@ def test_minmax_aligned_to_absolute_index_and_gaps():
     mm = MinMaxDecimator(bucket=10)
     mm.update(chunk(np.arange(5.0), 7))  # indices 7..11: bucket 0 (3 samples), bucket 10 open
     r = mm.result
-    assert r.bucket_start_indices.tolist() == [0] and r.counts.tolist() == [3]
-    assert r.mins.tolist() == [0.0] and r.maxs.tolist() == [2.0]
+    assert r.bucket_start_indices.tolist() == [0]
+    assert r.counts.tolist() == [3]
+    assert r.mins.tolist() == [0.0]
+    assert r.maxs.tolist() == [2.0]
     mm.update(chunk(np.array([-9.0, 9.0]), 15))  # gap inside bucket 10: merged
     assert mm.result.n_buckets == 0
     mm.update(chunk(np.array([4.0]), 42))  # gap leaving bucket 10: it completes
     r = mm.result
-    assert r.bucket_start_indices.tolist() == [10] and r.counts.tolist() == [4]
+    assert r.bucket_start_indices.tolist() == [10]
+    assert r.counts.tolist() == [4]
     assert (r.mins.tolist(), r.maxs.tolist()) == ([-9.0], [9.0])
     assert mm.take().bucket_start_indices.tolist() == [0, 10]
     assert mm.take().n_buckets == 0
@@ -241,9 +246,11 @@ def test_minmax_multichannel_reset_and_errors():
     ref_min, ref_max = reference(x[:96], 8)
     np.testing.assert_array_equal(r.mins, ref_min)
     np.testing.assert_array_equal(r.maxs, ref_max)
-    assert r.mins.shape == (12, 2) and r["maxs"].shape == (12, 2)
+    assert r.mins.shape == (12, 2)
+    assert r["maxs"].shape == (12, 2)
     mm.reset()
-    assert mm.take().n_buckets == 0 and mm.result.n_buckets == 0
+    assert mm.take().n_buckets == 0
+    assert mm.result.n_buckets == 0
     with pytest.raises(TypeError, match="takes real data"):
         mm.update(np.ones(4, dtype=complex))
     with pytest.raises(ConfigurationError, match="bucket must be an integer >= 1, got 0"):
@@ -257,8 +264,9 @@ def test_minmax_in_a_stream():
     fs, n, bucket = 10000.0, 25000, 64
 
     def source() -> SimulatedSource:
-        return SimulatedSource("noise", sample_rate=fs, chunk_size=999, seed=11,
-                               realtime=False, n_samples=n)
+        return SimulatedSource(
+            "noise", sample_rate=fs, chunk_size=999, seed=11, realtime=False, n_samples=n
+        )
 
     cfg = RealtimeConfig(sample_rate=fs, chunk_size=1000, buffer_size=10000, overflow="block")
     mm = MinMaxDecimator(bucket=bucket)

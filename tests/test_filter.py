@@ -83,8 +83,9 @@ def test_b_a_coefficients_equal_lfilter(n, cuts, fir, seed):
 
 def test_design_is_scipys_iirfilter():
     f = StreamingFilter(kind="bandpass", order=3, cutoff=(10, 20), family="ellip", sample_rate=100)
-    ref = sps.iirfilter(3, [10, 20], rp=1.0, rs=60.0, btype="bandpass", ftype="ellip",
-                        output="sos", fs=100)
+    ref = sps.iirfilter(
+        3, [10, 20], rp=1.0, rs=60.0, btype="bandpass", ftype="ellip", output="sos", fs=100
+    )
     np.testing.assert_array_equal(f.sos, ref)
     assert f.sos.shape == (3, 6)  # 2 * order poles for a band filter
 
@@ -147,7 +148,9 @@ def test_reset_equals_fresh_object():
     f.process(chunk(x, 0))
     f.reset()
     fresh = StreamingFilter(kind="lowpass", order=6, cutoff=60.0)
-    assert f.result.data is None and f.result.n_samples == 0 and f.result.n_gaps == 0
+    assert f.result.data is None
+    assert f.result.n_samples == 0
+    assert f.result.n_gaps == 0
     np.testing.assert_array_equal(f.process(chunk(x, 10)).data, fresh.process(chunk(x, 10)).data)
     assert f.result.start_index == fresh.result.start_index == 10
 
@@ -156,10 +159,14 @@ def test_process_keeps_metadata_and_update_keeps_result():
     f = StreamingFilter(kind="lowpass", order=2, cutoff=10.0)
     c = chunk(np.ones(64), 128)
     out = f.process(c)
-    assert out is not c and out.metadata.start_index == 128 and out.metadata.sample_rate == 1e3
+    assert out is not c
+    assert out.metadata.start_index == 128
+    assert out.metadata.sample_rate == 1e3
     f.update(chunk(np.ones(32), 192))
     r = f.result
-    assert r["start_index"] == 192 and r.n_samples == 96 and r.data.shape == (32,)
+    assert r["start_index"] == 192
+    assert r.n_samples == 96
+    assert r.data.shape == (32,)
     assert not r.data.flags.writeable
 
 
@@ -205,8 +212,9 @@ def test_as_stream_transform_and_analyser():
     fs, n = 8000.0, 20000
 
     def source() -> SimulatedSource:
-        return SimulatedSource("square", frequency=100.0, sample_rate=fs, chunk_size=700,
-                               realtime=False, n_samples=n)
+        return SimulatedSource(
+            "square", frequency=100.0, sample_rate=fs, chunk_size=700, realtime=False, n_samples=n
+        )
 
     cfg = RealtimeConfig(sample_rate=fs, chunk_size=1000, buffer_size=8000, overflow="block")
     transform = StreamingFilter(kind="lowpass", order=8, cutoff=500.0)  # rate from attach()

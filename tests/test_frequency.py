@@ -94,12 +94,14 @@ def chunks_from(x, cuts, gaps=(), rate=RATE, dtype=None):
     pieces = list(zip([0, *bounds], [*bounds, len(x)], strict=True))
     chunks = []
     segments = []
+    end = 0
     for k, (a, b) in enumerate(pieces):
         a2 = a + 3 if (k in gaps and k > 0) else a
         if a2 >= b:
             continue
         data = x[a2:b] if dtype is None else x[a2:b].astype(dtype)
-        gap = k in gaps and k > 0
+        gap = a2 != end
+        end = b
         if gap or not segments:
             segments.append([a2, []])
         segments[-1][1].append(data)
@@ -191,7 +193,7 @@ def test_gated_counter_is_chunking_invariant(seed, cuts, gate):
     for a, b in zip([0, *bounds], [*bounds, 5000], strict=True):
         split.update(x[a:b])
     assert whole.result.gate_index == split.result.gate_index == int(5000 // round(gate * RATE)) - 1
-    np.testing.assert_array_equal(list(whole.result.values()), list(split.result.values()))
+    assert repr(whole.result) == repr(split.result)  # bit-exact, NaN included
 
 
 def test_gated_counter_reports_the_last_completed_gate():
@@ -224,7 +226,7 @@ def test_auto_level_is_chunking_invariant(seed, cuts):
     first = x[:1000]
     assert split.result.level == (first.min() + first.max()) / 2
     assert split.result.hysteresis == 0.1 * (first.max() - first.min())
-    np.testing.assert_array_equal(list(whole.result.values()), list(split.result.values()))
+    assert repr(whole.result) == repr(split.result)  # bit-exact, NaN included
     assert split.result.n_periods > 50
 
 
@@ -278,7 +280,7 @@ def test_every_channel_gives_arrays():
     fc.update(x[:7000])
     fc.update(x[7000:])
     r = fc.result
-    np.testing.assert_allclose(r.frequency, [50.0, 120.0], rtol=1e-9)
+    np.testing.assert_allclose(r.frequency, [50.0, 120.0], rtol=1e-7)  # linear interp.
     assert r.edge_count.shape == (2, 2)
     one = FrequencyCounter(level=0.0, hysteresis=0.1, sample_rate=rate, channel=1)
     one.update(x)
@@ -304,7 +306,7 @@ def test_reset_restores_fresh_state():
     assert fc.result.edge_count == (0, 0)
     assert math.isnan(fc.result.frequency)
     fc.update(x)
-    np.testing.assert_array_equal(list(before.values()), list(fc.result.values()))
+    assert repr(before) == repr(fc.result)
 
 
 # ---------------------------------------------------------------- errors

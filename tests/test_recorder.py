@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -324,11 +326,21 @@ def _try_record_in(directory: Path) -> BaseException | None:
     return None
 
 
-def test_permission_denied_is_a_clear_error(tmp_path: Path) -> None:
-    locked = tmp_path / "locked"
+@pytest.fixture
+def open_dir() -> Any:
+    """A directory anyone may traverse (pytest's tmp_path parents are private to root)."""
+    d = Path(tempfile.mkdtemp(prefix="livetrace-perm-", dir="/tmp"))
+    d.chmod(0o755)
+    yield d
+    for sub in d.iterdir():
+        sub.chmod(0o755)
+    shutil.rmtree(d)
+
+
+def test_permission_denied_is_a_clear_error(open_dir: Path) -> None:
+    locked = open_dir / "locked"
     locked.mkdir()
     locked.chmod(0o555)
-    tmp_path.chmod(0o755)
     if os.geteuid() != 0:
         exc = _try_record_in(locked)
         assert isinstance(exc, PermissionError)

@@ -32,6 +32,16 @@ def test_sine_values() -> None:
     np.testing.assert_allclose(x, 2.0 * np.sin(2 * np.pi * 50 * t), atol=1e-12)
 
 
+def test_table_and_direct_generation_agree() -> None:
+    """A rational frequency uses one precomputed period; it matches the direct formula."""
+    table = SimulatedSource("sine", frequency=1e3, sample_rate=1e6, realtime=False)
+    assert table._period_table() is not None
+    idx = np.arange(5_000_000, 5_010_000, dtype=np.float64)
+    np.testing.assert_allclose(table.generate(5_000_000, 10_000), table._direct(idx), atol=1e-9)
+    odd = SimulatedSource("sine", frequency=1234.567, sample_rate=1e6, realtime=False)
+    assert odd._period_table() is None
+
+
 def test_square_triangle_sawtooth_shapes() -> None:
     kw = {"frequency": 10, "sample_rate": 1000, "realtime": False, "chunk_size": 100}
     sq = collect(SimulatedSource("square", duty_cycle=0.25, **kw), 100)  # type: ignore[arg-type]
@@ -85,12 +95,13 @@ def test_noise_level_and_seed_reproducible() -> None:
     chunk=st.integers(1, 700),
     dtype=st.sampled_from(["float32", "float64"]),
     channels=st.integers(1, 3),
+    frequency=st.sampled_from([37.0, 37.123456789]),  # periodic table path / direct path
 )
 def test_concatenated_chunks_equal_one_long_generation(
-    kind: str, chunk: int, dtype: str, channels: int
+    kind: str, chunk: int, dtype: str, channels: int, frequency: float
 ) -> None:
     kw = {
-        "frequency": 37.0,
+        "frequency": frequency,
         "sample_rate": 1000.0,
         "realtime": False,
         "noise_level": 0.1,

@@ -11,7 +11,9 @@ over ``lobe`` bins either side of its centre bin:
   bins already taken (DC, the fundamental, an earlier harmonic) adds only its free bins;
 - noise: the mean power of the remaining bins, times the number of bins of the whole band
   (``nfft / 2`` for a one-sided spectrum, whose DC and Nyquist bins carry half weight;
-  ``nfft`` for two-sided) — the excluded bins are credited with the average noise level.
+  ``nfft`` for two-sided) — the excluded bins are credited with the average noise level;
+  that level, times the bins of each tone, is subtracted from the tone's power (floored at
+  0), so noise inside the harmonics' bins does not inflate THD.
 
 Then ``SNR = P1 / N``, ``THD = ΣPh / P1``, ``SINAD = P1 / (N + ΣPh)``, ``SFDR = P1 / max spur``
 (the largest lobe sum around any bin outside DC and the fundamental), all in dB, and
@@ -140,9 +142,10 @@ def adc_figures(
     loc, height = interpolate_peak(p, k1, circular, hann)
     fund = lobe_idx(k1)
     fund = fund[~taken[fund]]
-    p1 = float(p[fund].sum())
+    p1_raw = float(p[fund].sum())
+    n_fund = fund.size
     taken[fund] = True
-    harm_power = 0.0
+    harm_raw: list[tuple[float, int]] = []
     for h in range(2, n_harmonics + 1):
         f = h * loc
         if onesided:
@@ -154,7 +157,7 @@ def adc_figures(
             c = round(f) % nfft
         idx = lobe_idx(c)
         idx = idx[~taken[idx]]
-        harm_power += float(p[idx].sum())
+        harm_raw.append((float(p[idx].sum()), idx.size))
         taken[idx] = True
     noise_mask = ~taken
     if onesided and nfft % 2 == 0:
@@ -163,7 +166,13 @@ def adc_figures(
     if n_noise == 0:
         return AdcFigures(loc, height, *(math.nan,) * 5)
     band_bins = nfft / 2 if onesided else float(nfft)
-    noise = float(p[noise_mask].mean()) * band_bins
+    per_bin = float(p[noise_mask].mean())
+    noise = per_bin * band_bins
+    # the tones' bins also hold noise: take out the average noise level (floored at 0)
+    p1 = max(p1_raw - per_bin * n_fund, 0.0)
+    harm_power = sum(max(raw - per_bin * size, 0.0) for raw, size in harm_raw)
+    if p1 == 0.0:
+        return AdcFigures(loc, height, *(math.nan,) * 5)
     # largest spur: lobe sum around every bin outside DC and the fundamental, counting only
     # bins that are neither (a spur next to the fundamental must not borrow its power)
     dc_fund = np.zeros(nb, dtype=bool)

@@ -172,13 +172,12 @@ class EdgeDetector:
                 jj = j[mask]
                 if jj.size == 0:
                     continue
+                if crossings.size == 0:
+                    t[mask] = carried
+                    continue
                 which = np.searchsorted(crossings, jj, side="right") - 1
                 times = _crossing_times(x, prev, crossings[np.maximum(which, 0)], start, level)
-                if times.size:
-                    times = np.where(which >= 0, times, carried)
-                else:
-                    times = np.full(jj.size, carried)
-                t[mask] = times
+                t[mask] = np.where(which >= 0, times, carried)
         if c_up.size:
             self._last_up = float(_crossing_times(x, prev, c_up[-1:], start, level)[0])
         if c_dn.size:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -15,6 +17,8 @@ from ._base import RealtimeSource, SourceInfo
 from ._uri import ParsedURI, to_bool, to_int
 
 __all__ = ["SIGNAL_TYPES", "SimulatedSource"]
+
+_MAX_PERIOD = 1 << 18  # longest period (samples) generated from a precomputed table
 
 SIGNAL_TYPES: tuple[str, ...] = (
     "sine",
@@ -49,6 +53,11 @@ class SimulatedSource(RealtimeSource):
     ``offset`` is added last. With ``n_channels > 1`` channel ``k`` is shifted by
     ``k * channel_phase`` radians (noise is independent per channel). ``n_samples`` makes the
     source finite (``EndOfStream`` after that many samples).
+
+    Periodic signals whose frequencies are rational multiples of the sample rate with a period
+    of at most 2**18 samples (1 kHz at 48 kHz or 1 MS/s, say) are generated once per period and
+    then copied, so a chunk costs one copy; others are computed from the absolute index in
+    float64.
 
     ``realtime=True`` (default) paces ``acquire()`` to the sample rate from a monotonic clock
     anchored at the first call, so a 48 kHz source gives 48,000 samples per wall-clock second
@@ -125,6 +134,9 @@ class SimulatedSource(RealtimeSource):
         self.n_samples = n_samples
         self._stop = threading.Event()
         self._anchor: float | None = None
+        self._table: NDArray[Any] | None = None
+        self._table_period = 0
+        self._no_table = False
         self.reset()
 
     def reset(self) -> None:
@@ -184,16 +196,72 @@ class SimulatedSource(RealtimeSource):
             out = self._noise(n)
             out *= self.dtype.type(self.amplitude)
         else:
-            idx = np.arange(start, start + n, dtype=np.float64)
-            chans = [
-                self._channel(idx, self.phase + ch * self.channel_phase)
-                for ch in range(self.n_channels)
-            ]
-            out = chans[0] if self.n_channels == 1 else np.stack(chans, axis=1)
+            table = self._period_table()
+            if table is None:
+                out = self._direct(np.arange(start, start + n, dtype=np.float64))
+            else:
+                out = self._from_table(table, start, n)
         if self.noise_level > 0 and self.signal_type != "noise":
             out += self._noise(n) * (self.noise_level * self.amplitude)
         if self.offset:
             out += self.offset
+        return out
+
+    def _direct(self, idx: NDArray[np.float64]) -> NDArray[Any]:
+        chans = [
+            self._channel(idx, self.phase + ch * self.channel_phase)
+            for ch in range(self.n_channels)
+        ]
+        return chans[0] if self.n_channels == 1 else np.stack(chans, axis=1)
+
+    def _period(self) -> int | None:
+        """Samples per period when every frequency is a rational multiple of the rate."""
+        if self.signal_type == "dc":
+            return 1
+        if self.signal_type == "chirp":
+            period = self.chirp_duration * self.sample_rate
+            return int(period) if period == int(period) else None
+        freqs = (
+            [f for f, _ in self.tones]
+            if self.signal_type in ("sine", "multitone", "mixed")
+            else [self.frequency]
+        )
+        q = 1
+        rate = Fraction(self.sample_rate)
+        for f in freqs:
+            q = math.lcm(q, (Fraction(f) / rate).denominator)
+            if q > _MAX_PERIOD:
+                return None
+        return q
+
+    def _period_table(self) -> NDArray[Any] | None:
+        """One period of the signal, tiled to cover a chunk from any phase (or None).
+
+        Every sample is ``table[index % period]`` whatever the chunking, so concatenated
+        chunks still equal one long generation, and a chunk costs one copy.
+        """
+        if self._table is not None or self._no_table:
+            return self._table
+        q = self._period()
+        if q is None or q > _MAX_PERIOD:
+            self._no_table = True
+            return None
+        one = self._direct(np.arange(q, dtype=np.float64))
+        reps = -(-(self.chunk_size + q) // q)
+        self._table = np.concatenate([one] * reps) if reps > 1 else one
+        self._table_period = q
+        return self._table
+
+    def _from_table(self, table: NDArray[Any], start: int, n: int) -> NDArray[Any]:
+        q = self._table_period
+        span = len(table) - q  # samples available from any phase
+        out = np.empty((n, *table.shape[1:]), dtype=table.dtype)
+        done = 0
+        while done < n:
+            r = (start + done) % q
+            k = min(span, n - done)
+            out[done : done + k] = table[r : r + k]
+            done += k
         return out
 
     def _noise(self, n: int) -> NDArray[Any]:

@@ -502,8 +502,8 @@ class UdpSource(RealtimeSource):
         self._anc = socket.CMSG_SPACE(4) if hasattr(socket, "CMSG_SPACE") else 0
         self._kernel_drops = 0
         self._kernel_seen = 0
-        self._origin: int | None = None  # sender index of stream index 0
-        self._next = 0  # next expected sender index (unwrapped)
+        self._offset: int | None = None  # sender index (unwrapped) minus stream index
+        self._next = 0  # stream index of the next expected sample
         self._disc_next = False
         self._datagrams = 0
         self._bytes = 0
@@ -668,19 +668,19 @@ class UdpSource(RealtimeSource):
             return data
         raw = int.from_bytes(self._view[:h], "little")
         disc = False
-        if self._origin is None:
-            self._origin = self._next = raw
-            delta = 0
-        elif h == 4:
-            delta = (raw - self._next) % (1 << 32)
+        if self._offset is None:  # the first datagram is stream index 0
+            self._offset = raw - self._next
+        expected = self._next + self._offset
+        if h == 4:
+            delta = (raw - expected) % (1 << 32)
             if delta >= 1 << 31:
                 delta -= 1 << 32
         else:
-            delta = raw - self._next
+            delta = raw - expected
         if delta < 0:
             if -delta > self.reorder_window:  # the sender restarted its count
                 self._restarts += 1
-                self._origin -= delta
+                self._offset += delta
                 delta = 0
                 disc = True
             elif delta + frames <= 0:
@@ -698,7 +698,7 @@ class UdpSource(RealtimeSource):
         first = self._next + delta
         self._next = first + frames
         self._samples += frames
-        return Block(data, start_index=first - self._origin, discontinuity=disc)
+        return Block(data, start_index=first, discontinuity=disc)
 
     def __repr__(self) -> str:
         return f"UdpSource({self.host!r}, {self.port}, {self._decoder.dtype.name}, seq={self.seq})"
