@@ -68,18 +68,31 @@ class JumpSource(RealtimeSource):
 
 
 class BurstSource(RealtimeSource):
-    """Bursts bigger than the buffer: with overflow="drop_newest" most of each is dropped."""
+    """Bursts bigger than the buffer: with overflow="drop_newest" most of each is dropped.
+
+    Burst ``k`` is emitted only after ``release()`` was called ``k`` times (the consumer
+    calls it once the buffer is empty), so exactly ``capacity`` samples of each are kept."""
 
     def __init__(self, bursts: int, size: int) -> None:
         self.bursts, self.size, self.k = bursts, size, 0
+        self._go = threading.Semaphore(1)
+        self._stop = threading.Event()
 
     @property
     def info(self) -> SourceInfo:
         return SourceInfo(sample_rate=RATE, dtype="float64", finite=True, description="bursts")
 
-    def acquire(self) -> np.ndarray:
+    def release(self) -> None:
+        self._go.release()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def acquire(self) -> np.ndarray | None:
         if self.k >= self.bursts:
             raise EndOfStream("done")
+        if not self._go.acquire(timeout=0.05):
+            return None
         x = np.arange(self.k * self.size, (self.k + 1) * self.size, dtype=np.float64)
         self.k += 1
         return x
@@ -88,7 +101,9 @@ class BurstSource(RealtimeSource):
 Chunks = list[tuple[int, int, int, bool]]
 
 
-def run_live(source: RealtimeSource, path: Path, **cfg: Any) -> tuple[Chunks, np.ndarray]:
+def run_live(
+    source: RealtimeSource, path: Path, on_chunk: Any = None, **cfg: Any
+) -> tuple[Chunks, np.ndarray]:
     rec = Recorder(path, overwrite=True)
     seen: Chunks = []
     data: list[np.ndarray] = []
@@ -96,6 +111,8 @@ def run_live(source: RealtimeSource, path: Path, **cfg: Any) -> tuple[Chunks, np
         for c in s:
             seen.append((c.start_index, len(c), c.metadata.gap, c.metadata.discontinuity))
             data.append(c.data.copy())
+            if on_chunk is not None:
+                on_chunk(s)
     return seen, np.concatenate(data)
 
 
@@ -126,9 +143,16 @@ def test_replay_gives_the_same_chunks_and_gaps_as_live(tmp_path: Path) -> None:
 def test_replay_reproduces_overflow_drops(tmp_path: Path) -> None:
     path = tmp_path / "drops.h5"
     cfg = {"chunk_size": 100, "buffer_size": 1000, "overflow": "drop_newest"}
-    live, live_data = run_live(BurstSource(6, 5000), path, **cfg)
+    src = BurstSource(6, 5000)
+
+    def drained(stream: RealtimeStream) -> None:
+        if stream.health().buffer_fill == 0:
+            src.release()
+
+    live, live_data = run_live(src, path, on_chunk=drained, **cfg)
     gaps = [c for c in live if c[2] > 0]
-    assert gaps, "the tiny buffer must have dropped samples"
+    assert [(c[0], c[2]) for c in gaps] == [(5000 * k, 4000) for k in range(1, 6)]
+    assert sum(c[1] for c in live) == 6000
     with RecordingReader(path) as r:
         assert r.samples_lost == sum(c[2] for c in live)
         assert [g.start_index for g in r.gaps] == [c[0] for c in gaps]
@@ -168,12 +192,11 @@ def test_replay_blocks_do_not_depend_on_chunk_size(tmp_path: Path, chunk_size: i
     starts = np.concatenate([np.arange(b.start_index, b.start_index + len(b.data)) for b in blocks])
     np.testing.assert_array_equal(values, starts.astype(np.float32))  # value == position
     flagged = sorted(b.start_index for b in blocks if b.discontinuity)
-    assert flagged == [230, 331]  # the unknown loss; known gaps show as jumps (and the flag)
+    assert flagged == [130, 230, 281, 881]  # every loss, of known size (a jump) or not
     # every jump in positions is exactly a recorded gap
     ends = [b.start_index + len(b.data) for b in blocks[:-1]]
     jumps = {nxt.start_index: nxt.start_index - e for e, nxt in zip(ends, blocks[1:]) if nxt.start_index != e}
-    assert jumps == {130: 30, 331: 1, 532: 500}
-    assert src.reader is None if False else True
+    assert jumps == {130: 30, 281: 1, 881: 500}
 
 
 # ------------------------------------------------------------------------------ the source
@@ -288,7 +311,7 @@ def test_reader_random_access(tmp_path: Path) -> None:
         assert r.gaps == [
             Gap(130, 30, 100, True),
             Gap(230, 0, 200, False),
-            Gap(331, 1, 250, True),
+            Gap(281, 1, 250, True),
             Gap(881, 500, 350, True),
         ]
         assert r.samples_lost == 531
@@ -297,6 +320,9 @@ def test_reader_random_access(tmp_path: Path) -> None:
         k = np.arange(450)
         idx = r.absolute_index(k)
         assert [r.absolute_index(int(i)) for i in (0, 99, 100, 449)] == [0, 99, 130, 980]
+        assert idx.tolist() == [
+            *range(100), *range(130, 230), *range(230, 280), *range(281, 381), *range(881, 981)
+        ]
         x = r.read()
         np.testing.assert_array_equal(x[:, 0], idx.astype(np.float32))
         np.testing.assert_array_equal(x[:, 1], 2 * idx.astype(np.float32))
@@ -311,7 +337,7 @@ def test_reader_random_access(tmp_path: Path) -> None:
                 b.data[:, 0], np.arange(b.start_index, b.start_index + len(b.data))
             )
         assert [(b.start_index, b.gap, b.discontinuity) for b in blocks if b.discontinuity] == [
-            (130, 30, True), (230, 0, True), (331, 1, True), (881, 500, True),
+            (130, 30, True), (230, 0, True), (281, 1, True), (881, 500, True),
         ]
         with pytest.raises(IndexError):
             r.absolute_index(450)

@@ -25,8 +25,10 @@ _LAZY: dict[str, str] = {
     "TriggerFrame": "._trigger",
     "TriggerResult": "._trigger",
     "StreamingFilter": "._filter",
+    "TransformResult": "._filter",
     "Decimator": "._decimate",
     "MinMaxDecimator": "._decimate",
+    "MinMaxResult": "._decimate",
 }
 
 __all__ = sorted(["RealtimeAnalyzer", "Statistics", *_LAZY])

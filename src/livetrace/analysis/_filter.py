@@ -51,6 +51,13 @@ class TransformResult(ResultMapping):
     n_samples: int
     n_gaps: int
 
+    def __repr__(self) -> str:
+        shape = None if self.data is None else self.data.shape
+        return (
+            f"TransformResult(data shape={shape}, start_index={self.start_index!r}, "
+            f"sample_rate={self.sample_rate!r}, n_samples={self.n_samples}, n_gaps={self.n_gaps})"
+        )
+
 
 def readonly(a: NDArray[Any]) -> NDArray[Any]:
     """A read-only view of ``a`` (``a`` itself stays writable)."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import struct
 import threading
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -166,7 +167,11 @@ def _memmap(path: Path, dtype: Any, offset: int, shape: tuple[int, ...]) -> NDAr
 
 
 class _TextReader:
-    """Rows of a text file, read in blocks and parsed by :class:`TextParser`."""
+    """Rows of a text file, read in blocks and parsed by :class:`TextParser`.
+
+    The file is opened for each block read (at the saved offset) and closed again, so no
+    handle is held between calls.
+    """
 
     def __init__(
         self,
@@ -182,11 +187,10 @@ class _TextReader:
         self.parser = TextParser(n_fields, "float64", delimiter)
         self.malformed = 0
         self.last_malformed: bytes | None = None
-        self.file: BinaryIO | None = None
+        self.offset = data_offset
         self.pending: list[NDArray[Any]] = []
         self.n_pending = 0
         self.eof = False
-        self.rewind()
 
     def rewind(self) -> None:
         # keep the malformed-line count across passes, then start the parser afresh
@@ -194,9 +198,7 @@ class _TextReader:
         if self.parser.last_malformed is not None:
             self.last_malformed = self.parser.last_malformed
         self.parser.reset()
-        if self.file is None:
-            self.file = open(self.path, "rb")  # noqa: SIM115  # held open across reads
-        self.file.seek(self.data_offset)
+        self.offset = self.data_offset
         self.pending = []
         self.n_pending = 0
         self.eof = False
@@ -205,10 +207,19 @@ class _TextReader:
     def total_malformed(self) -> int:
         return self.malformed + self.parser.malformed
 
+    def _next_block(self) -> bytes:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                block = f.read(_TEXT_BLOCK)
+        except OSError as exc:
+            raise SourceError(f"FileSource: reading {str(self.path)!r} failed: {exc}") from exc
+        self.offset += len(block)
+        return block
+
     def read(self, n: int) -> NDArray[Any]:
         while self.n_pending < n and not self.eof:
-            assert self.file is not None
-            block = self.file.read(_TEXT_BLOCK)
+            block = self._next_block()
             if block:
                 rows = self.parser.feed(block)
             else:
@@ -230,9 +241,9 @@ class _TextReader:
         return out
 
     def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-            self.file = None
+        self.pending = []
+        self.n_pending = 0
+        self.eof = True
 
 
 def _is_number(field: bytes) -> bool:
@@ -346,6 +357,11 @@ class FileSource(RealtimeSource):
                 f"(format={format!r}, suffix {self.path.suffix!r}); pass format= one of "
                 f"{', '.join(FORMATS)} (suffixes: {', '.join(sorted(_SUFFIX))})"
             )
+        if fmt != "raw" and (dtype is not None or channels is not None):
+            raise ConfigurationError(
+                f"FileSource: dtype= and channels= apply to raw files only; {self.path.name} is "
+                f"{fmt} and describes its own samples"
+            )
         self.format = fmt
         self.speed = speed
         self.loop = bool(loop)
@@ -382,11 +398,6 @@ class FileSource(RealtimeSource):
             raise SourceUnavailableError(
                 f"FileSource: cannot read {str(self.path)!r}: {exc.strerror}"
             ) from exc
-        if fmt != "raw" and (dtype is not None or channels is not None):
-            raise ConfigurationError(
-                f"FileSource: dtype= and channels= apply to raw files only; {self.path.name} is "
-                f"{fmt} and describes its own samples"
-            )
         rate = sample_rate if sample_rate is not None else rate
         if rate is None:
             raise ConfigurationError(
@@ -679,14 +690,16 @@ def from_uri(parsed: ParsedURI) -> RealtimeSource:
     """``file:PATH?speed=1&loop=0&chunk_size=..&format=..&sample_rate=..&dtype=..&channels=..
     &byteorder=..&header_bytes=..&columns=0,2&delimiter=..&skip_header=..&time_column=0|1``.
 
-    ``speed=0`` (or ``max``) replays as fast as possible.
+    ``speed=0`` (or ``max``) replays as fast as possible. PATH is percent-decoded, so a
+    ``?`` in a file name is written ``%3F`` (a space may be ``%20``; ``%`` itself ``%25``).
     """
     p = parsed
     if not p.target:
         raise ConfigurationError(f"file: a path is needed, e.g. 'file:capture.wav', got {p.uri!r}")
+    path = urllib.parse.unquote(p.target)
     cols = p.take("columns", _int_list, None)  # type: ignore[arg-type]  # None = all columns
     return FileSource(
-        p.target,
+        path,
         speed=p.take("speed", _speed, 1.0),
         loop=p.take("loop", to_bool, False),
         chunk_size=p.take("chunk_size", to_int, None),  # type: ignore[arg-type]  # None = auto

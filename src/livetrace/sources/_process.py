@@ -163,7 +163,10 @@ class ProcessSource(RealtimeSource):
       comments) are skipped and counted in ``health()["malformed_lines"]``;
     - ``"sigrok"``: the ``sigrok-cli -O analog`` format (``"A0: 3.0902 V DC"``), values scaled
       to base units, channels re-assembled by name (:class:`SigrokAnalogParser`; pass
-      ``channel_names`` to fix their order).
+      ``channel_names`` to fix their order). Debian's sigrok-cli 0.7.2 exits with status 1
+      after a complete analog capture (a glib ``g_atomic_ref_count_dec`` assertion at
+      shutdown), so pass ``ok_status=(0, 1)`` with it; its ``-O csv`` output is not an
+      alternative (it keeps only the first packet of 1020 samples).
 
     Threads: ``start()`` launches the program (in its own process group, stdin from
     ``/dev/null``; ``env`` entries are added to the inherited environment) and two reader
@@ -172,7 +175,8 @@ class ProcessSource(RealtimeSource):
     ``stderr_lines`` lines of stderr. ``acquire()`` (any thread) waits on that queue, waking
     every 50 ms to look at the stop flag.
 
-    End: when stdout closes and the program exits with status 0, ``acquire()`` raises
+    End: when stdout closes and the program exits with status 0 (or one of ``ok_status``),
+    ``acquire()`` raises
     :class:`~livetrace.EndOfStream` after the last sample, and again on every later call. A
     non-zero status (or death by a signal) raises :class:`~livetrace.SourceError` naming the
     command, the status and the last lines of stderr; so does an incomplete raw frame at the
@@ -215,6 +219,7 @@ class ProcessSource(RealtimeSource):
         stderr_lines: int = 20,
         grace: float = 0.2,
         queue_size: int = 64,
+        ok_status: Sequence[int] = (0,),
     ) -> None:
         args = shlex.split(argv) if isinstance(argv, str) else [str(a) for a in argv]
         if not args:
@@ -242,6 +247,7 @@ class ProcessSource(RealtimeSource):
         self.env = dict(env) if env is not None else None
         self.cwd = cwd
         self.grace = float(grace)
+        self.ok_status = frozenset(int(x) for x in ok_status)
         self._queue_size = int(queue_size)
         self._stderr_lines = int(stderr_lines)
         self._decoder: RawDecoder | TextParser | SigrokAnalogParser
@@ -466,7 +472,7 @@ class ProcessSource(RealtimeSource):
         for t in self._threads:
             t.join(1.0)
         cmd = shlex.join(self.argv)
-        if proc.returncode != 0:
+        if proc.returncode not in self.ok_status:
             self._fail(f"exec: {cmd} {self._status_text(proc.returncode)}")
         elif incomplete:
             assert isinstance(dec, RawDecoder)
@@ -539,7 +545,7 @@ def _argv_json(text: str) -> list[str]:
 
 def from_uri(parsed: ParsedURI) -> ProcessSource:
     """``exec:COMMAND LINE?sample_rate=48000&dtype=float32&format=raw|text|sigrok&channels=1
-    &byteorder=little&chunk_bytes=65536&delimiters=..&names=A0,A1``.
+    &byteorder=little&chunk_bytes=65536&delimiters=..&names=A0,A1&ok_status=0,1``.
 
     The command line is split with :func:`shlex.split` (quotes work as in a shell, but no
     shell runs). The query starts at the *last* ``?``, and ``sample_rate`` is required, so a
@@ -566,6 +572,7 @@ def from_uri(parsed: ParsedURI) -> ProcessSource:
             f"exec: sample_rate= is required (the program's output does not say it), in {p.uri!r}"
         )
     names = p.take("names", lambda s: tuple(x for x in s.split(",") if x), ())
+    ok_status = p.take("ok_status", lambda s: tuple(int(x) for x in s.split(",") if x), (0,))
     return ProcessSource(
         argv_list if argv_list is not None else command,
         format=p.take("format", str, "raw"),
@@ -576,4 +583,5 @@ def from_uri(parsed: ParsedURI) -> ProcessSource:
         chunk_bytes=p.take("chunk_bytes", to_int, 65536),
         delimiters=p.take("delimiters", str, None),  # type: ignore[arg-type]  # None = auto
         channel_names=names or None,
+        ok_status=ok_status,
     )

@@ -1,0 +1,315 @@
+"""SerialSource: microcontrollers and instruments on a serial port (pyserial).
+
+Text mode parses the lines of numbers such boards print (``"512,498\\r\\n"``, tab or space
+separated too) with :class:`~livetrace.sources._text.TextParser`; raw mode decodes fixed-width
+binary samples with :class:`~livetrace.sources._raw.RawDecoder`. No thread is started: reads
+time out every ``timeout`` seconds so that ``stop()`` is prompt on a silent port.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from numpy.typing import NDArray
+
+from .._errors import ConfigurationError, SourceError, SourceUnavailableError, require
+from ._base import Block, RealtimeSource, SourceInfo
+from ._raw import RawDecoder
+from ._text import TextParser
+from ._uri import ParsedURI, to_int
+
+__all__ = ["SerialSource", "from_uri"]
+
+_FORMATS = ("text", "raw")
+
+
+class SerialSource(RealtimeSource):
+    """Samples from a serial port: text lines of numbers, or raw binary.
+
+    Args:
+        port: device path (``/dev/ttyUSB0``, ``/dev/ttyACM0``, ``COM3``) or a pyserial URL.
+        sample_rate: samples per second per channel the device sends (required: the port
+            does not say).
+        baudrate: line speed.
+        format: ``"text"`` (one line per sample, values separated by commas, semicolons,
+            tabs or spaces; see ``delimiters``) or ``"raw"`` (interleaved fixed-width binary
+            frames; ``dtype`` required).
+        dtype: sample type; text mode default ``float64`` (an integer dtype makes non-integer
+            lines malformed).
+        channels: values per line / per frame. In text mode ``None`` takes the count of the
+            first valid line; until then :attr:`info` raises ``ConfigurationError`` (pass
+            ``channels`` to build a stream from the source).
+        byteorder: raw mode byte order.
+        timeout: seconds a read waits before looking at the stop flag again.
+        delimiters: text mode field separators (``None``: auto, see ``TextParser``).
+
+    Malformed text lines (wrong field count, non-numeric, empty field) are skipped and
+    counted (:meth:`health`: ``malformed_lines``, ``last_malformed``); they never stop the
+    stream. A read error (device unplugged) closes the port and raises
+    :class:`~livetrace.SourceError` naming the port; the next ``acquire()`` tries to reopen
+    it, so the stream's retry policy decides how long to wait for the device to come back
+    (a failed open raises :class:`~livetrace.SourceUnavailableError`). The first samples after a
+    reopen (or ``stop()``/``start()``) come as ``Block(discontinuity=True)``, and the partial
+    line/frame from before is discarded (``discarded_bytes``).
+    """
+
+    def __init__(
+        self,
+        port: str,
+        *,
+        sample_rate: float,
+        baudrate: int = 115200,
+        format: str = "text",
+        dtype: Any = None,
+        channels: int | None = None,
+        byteorder: str = "little",
+        timeout: float = 0.05,
+        delimiters: str | None = None,
+        read_size: int = 1 << 16,
+        channel_names: tuple[str, ...] | None = None,
+    ) -> None:
+        try:
+            rate_ok = float(sample_rate) > 0
+        except (TypeError, ValueError):
+            rate_ok = False
+        if not rate_ok:
+            raise ConfigurationError(
+                f"SerialSource: sample_rate must be a positive number of samples/s, "
+                f"got {sample_rate!r}"
+            )
+        if format not in _FORMATS:
+            raise ConfigurationError(
+                f"SerialSource: format must be 'text' or 'raw', got {format!r}"
+            )
+        if not isinstance(baudrate, int) or baudrate <= 0:
+            raise ConfigurationError(
+                f"SerialSource: baudrate must be a positive integer, got {baudrate!r}"
+            )
+        if channels is not None and (not isinstance(channels, int) or channels < 1):
+            raise ConfigurationError(
+                f"SerialSource: channels must be an integer >= 1 or None, got {channels!r}"
+            )
+        if not 0 < timeout <= 0.1:
+            raise ConfigurationError(
+                f"SerialSource: timeout must be in (0, 0.1] s so that stop() stays prompt, "
+                f"got {timeout!r}"
+            )
+        if format == "raw" and dtype is None:
+            raise ConfigurationError(
+                "SerialSource: format='raw' needs the sample dtype (e.g. dtype='int16')"
+            )
+        self.port = port
+        self.sample_rate = float(sample_rate)
+        self.baudrate = baudrate
+        self.format = format
+        self.byteorder = byteorder
+        self.timeout = float(timeout)
+        self.delimiters = delimiters
+        self.read_size = int(read_size)
+        self._channels = channels
+        self._channel_names = channel_names
+        self._dtype = dtype if dtype is not None else "float64"
+        self._decoder: RawDecoder | None = None
+        self._parser: TextParser | None = None
+        if format == "raw":
+            self._decoder = RawDecoder(self._dtype, channels or 1, byteorder)
+        else:
+            self._parser = self._new_parser()
+        self._stop = threading.Event()
+        self._io = threading.Lock()
+        self._ser: Any = None
+        self._opened = 0
+        self._disc_next = False
+        self._bytes = 0
+        self._samples = 0
+        self._disconnects = 0
+        self._discarded = 0
+        self._lines_before = 0  # counters of parsers replaced after a reopen
+        self._malformed_before = 0
+        self._last_error: str | None = None
+
+    def _new_parser(self) -> TextParser:
+        return TextParser(n_channels=self._channels, dtype=self._dtype, delimiters=self.delimiters)
+
+    # ------------------------------------------------------------------ description
+    @property
+    def n_channels(self) -> int | None:
+        """Channels per sample: configured, detected from the first text line, or None."""
+        if self._channels is not None:
+            return self._channels
+        if self._parser is not None:
+            return self._parser.n_channels
+        return 1
+
+    @property
+    def info(self) -> SourceInfo:
+        n = self.n_channels
+        if n is None:
+            raise ConfigurationError(
+                f"SerialSource {self.port}: the channel count is not known yet (channels=None "
+                "is detected from the first valid line); pass channels=N to build a stream "
+                "from this source"
+            )
+        dtype = self._decoder.dtype.newbyteorder("=").name if self._decoder else self._dtype
+        return SourceInfo(
+            sample_rate=self.sample_rate,
+            dtype=str(dtype),
+            n_channels=n,
+            channel_names=tuple(self._channel_names or ()),
+            finite=False,
+            description=f"serial://{self.port}?baudrate={self.baudrate}&format={self.format}"
+            f"&sample_rate={self.sample_rate:g}",
+        )
+
+    def health(self) -> dict[str, Any]:
+        """Counters: ``open``, ``bytes_received``, ``samples_received``, ``lines``,
+        ``malformed_lines``, ``last_malformed`` (text mode), ``disconnects``,
+        ``discarded_bytes`` (partial line/frame lost at a disconnect or stop),
+        ``pending_bytes`` and ``last_error``."""
+        p = self._parser
+        last = p.last_malformed if p is not None else None
+        pending = (p.pending_bytes if p else 0) + (
+            self._decoder.pending_bytes if self._decoder else 0
+        )
+        return {
+            "open": self._ser is not None,
+            "bytes_received": self._bytes,
+            "samples_received": self._samples,
+            "lines": self._lines_before + (p.lines if p else 0),
+            "malformed_lines": self._malformed_before + (p.malformed if p else 0),
+            "last_malformed": None if last is None else last.decode("latin-1"),
+            "disconnects": self._disconnects,
+            "discarded_bytes": self._discarded,
+            "pending_bytes": pending,
+            "last_error": self._last_error,
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Open the port; :class:`~livetrace.SourceUnavailableError` names it if that fails."""
+        self._stop.clear()
+        with self._io:
+            self._open()
+
+    def stop(self) -> None:
+        """Make a blocked ``acquire()`` return (within ``timeout``), then close the port."""
+        self._stop.set()
+        with self._io:
+            self._close()
+
+    def _open(self) -> None:
+        if self._ser is not None:
+            return
+        serial: Any = require("serial", "serial")
+        try:
+            ser = serial.Serial(self.port, baudrate=self.baudrate, timeout=self.timeout)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            self._last_error = f"cannot open: {exc}"
+            raise SourceUnavailableError(
+                f"SerialSource: cannot open serial port {self.port!r}: {exc}"
+            ) from exc
+        self._ser = ser
+        if self._opened:
+            self._disc_next = True
+        self._opened += 1
+
+    def _close(self) -> None:
+        ser = self._ser
+        if ser is None:
+            return
+        self._ser = None
+        ser.close()
+        if self._decoder is not None:
+            self._discarded += self._decoder.pending_bytes
+            self._decoder.reset()
+        if self._parser is not None:
+            p = self._parser
+            self._discarded += p.pending_bytes
+            self._lines_before += p.lines
+            self._malformed_before += p.malformed
+            parser = self._new_parser()
+            parser.n_channels = p.n_channels
+            parser.last_malformed = p.last_malformed
+            self._parser = parser
+
+    # ------------------------------------------------------------------ acquisition
+    def acquire(self) -> NDArray[Any] | Block | None:
+        """Block until at least one whole sample arrived; None once stopped.
+
+        Raises :class:`~livetrace.SourceError` when the device goes away mid-read.
+        """
+        if self._stop.is_set():
+            return None
+        with self._io:
+            while not self._stop.is_set():
+                if self._ser is None:
+                    self._open()
+                chunk = self._read()
+                if not chunk:
+                    continue
+                self._bytes += len(chunk)
+                if self._parser is not None:
+                    data = self._parser.feed(chunk)
+                else:
+                    assert self._decoder is not None
+                    data = self._decoder.feed(chunk)
+                if len(data) == 0:
+                    continue
+                self._samples += len(data)
+                if self._disc_next:
+                    self._disc_next = False
+                    return Block(data, discontinuity=True)
+                return data
+        return None
+
+    def _read(self) -> bytes:
+        ser = self._ser
+        try:
+            waiting = ser.in_waiting
+            chunk: bytes = ser.read(min(waiting, self.read_size) if waiting else 1)
+            if len(chunk) == 1 and not waiting:
+                more = ser.in_waiting
+                if more:
+                    chunk += ser.read(min(more, self.read_size))
+        except (OSError, TypeError) as exc:  # SerialException is an OSError
+            self._disconnects += 1
+            self._last_error = f"read failed: {exc}"
+            self._close()
+            raise SourceError(
+                f"SerialSource {self.port}: the device stopped answering (unplugged?): {exc}"
+            ) from exc
+        return chunk
+
+    def __repr__(self) -> str:
+        return (
+            f"SerialSource({self.port!r}, baudrate={self.baudrate}, format={self.format!r}, "
+            f"channels={self.n_channels})"
+        )
+
+
+def from_uri(parsed: ParsedURI) -> SerialSource:
+    """``serial:///dev/ttyUSB0?sample_rate=..&baudrate=115200&format=text|raw&dtype=..
+    &channels=..&byteorder=little&delimiters=..&timeout=0.05``."""
+    from ._socket import required_rate
+
+    port = parsed.target
+    if not port:
+        raise ConfigurationError(
+            f"serial: expected serial:///dev/ttyUSB0 (or serial:COM3), got {parsed.uri!r}"
+        )
+    p = parsed
+    rate = required_rate(p)
+    none_str: str | None = None
+    none_int: int | None = None
+    return SerialSource(
+        port,
+        sample_rate=rate,
+        baudrate=p.take("baudrate", to_int, 115200, aliases=("baud",)),
+        format=p.take("format", str, "text"),
+        dtype=p.take("dtype", str, none_str),
+        channels=p.take("channels", to_int, none_int, aliases=("n_channels",)),
+        byteorder=p.take("byteorder", str, "little"),
+        timeout=p.take("timeout", float, 0.05),
+        delimiters=p.take("delimiters", str, none_str),
+    )

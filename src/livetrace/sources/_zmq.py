@@ -1,0 +1,239 @@
+"""ZmqSource: raw items from a ZeroMQ SUB or PULL socket (GNU Radio ``zeromq`` sinks).
+
+GNU Radio's ``zeromq.pub_sink`` / ``push_sink`` (with ``pass_tags=False``) send each message as
+a plain concatenation of items (``itemsize * vlen`` bytes each, native byte order, i.e.
+little-endian on the usual machines); with a non-empty ``key`` the pub sink sends it as a
+separate first frame. This source reads those messages, keeps the last frame of a multipart
+message, and decodes whole frames with :class:`~livetrace.sources._raw.RawDecoder`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from numpy.typing import NDArray
+
+from .._errors import ConfigurationError, SourceUnavailableError, require
+from ._base import RealtimeSource, SourceInfo
+from ._raw import RawDecoder
+from ._uri import ParsedURI, to_bool, to_int
+
+__all__ = ["ZmqSource", "from_uri"]
+
+_POLL_MS = 50
+
+
+class ZmqSource(RealtimeSource):
+    """Samples from a ZeroMQ socket: ``pattern="sub"`` (from a PUB, e.g. GNU Radio's
+    ``pub_sink``) or ``"pull"`` (from a PUSH, e.g. ``push_sink``).
+
+    Args:
+        address: a ZeroMQ endpoint, ``tcp://127.0.0.1:5555`` (``ipc://``, ``inproc://`` too).
+        sample_rate: samples per second per channel (required: the messages do not say).
+        dtype, channels, byteorder: the item format (GNU Radio: ``complex64`` for
+            ``gr_complex``, ``float32`` for float; ``channels`` = ``vlen``).
+        bind: bind the address instead of connecting to it (GNU Radio sinks bind).
+        topic: SUB subscription prefix. A multipart message's last frame is the payload
+            (the topic/key frames before it are skipped); a single-frame message that
+            matched a non-empty topic has the topic bytes stripped from its start.
+        rcvhwm: receive high-water mark (messages queued before ZeroMQ drops, for SUB, or
+            holds the sender back, for PULL).
+
+    PULL is lossless: a PUSH peer waits while this side is slow or stopped. SUB is not:
+    ZeroMQ drops messages for a slow subscriber on the publisher's side and cannot say how
+    many. A message that is not a whole number of frames leaves its tail to be completed
+    by the next message (GNU Radio never splits items), counted in ``partial_messages``.
+    The socket is created by :meth:`start` (or the first ``acquire()``) and closed by
+    :meth:`stop`; ``acquire()`` polls it every 50 ms so ``stop()`` is prompt. No thread.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        sample_rate: float,
+        pattern: str = "sub",
+        dtype: Any = "complex64",
+        channels: int = 1,
+        byteorder: str = "little",
+        bind: bool = False,
+        topic: bytes | str = b"",
+        rcvhwm: int = 1000,
+        channel_names: tuple[str, ...] | None = None,
+    ) -> None:
+        try:
+            rate_ok = float(sample_rate) > 0
+        except (TypeError, ValueError):
+            rate_ok = False
+        if not rate_ok:
+            raise ConfigurationError(
+                f"ZmqSource: sample_rate must be a positive number of samples/s, "
+                f"got {sample_rate!r}"
+            )
+        if pattern not in ("sub", "pull"):
+            raise ConfigurationError(f"ZmqSource: pattern must be 'sub' or 'pull', got {pattern!r}")
+        if not isinstance(channels, int) or channels < 1:
+            raise ConfigurationError(
+                f"ZmqSource: channels must be an integer >= 1, got {channels!r}"
+            )
+        if "://" not in address:
+            raise ConfigurationError(
+                f"ZmqSource: address must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555, "
+                f"got {address!r}"
+            )
+        if pattern == "pull" and topic:
+            raise ConfigurationError("ZmqSource: topic applies to pattern='sub' only")
+        self.address = address
+        self.sample_rate = float(sample_rate)
+        self.pattern = pattern
+        self.bind = bool(bind)
+        self.topic = topic.encode() if isinstance(topic, str) else bytes(topic)
+        self.rcvhwm = int(rcvhwm)
+        self.byteorder = byteorder
+        self._decoder = RawDecoder(dtype, channels, byteorder)
+        self.channel_names = (
+            tuple(channel_names) if channel_names else tuple(f"ch{i}" for i in range(channels))
+        )
+        self._stop = threading.Event()
+        self._io = threading.Lock()
+        self._ctx: Any = None
+        self._sock: Any = None
+        self._messages = 0
+        self._bytes = 0
+        self._samples = 0
+        self._partial = 0
+        self._discarded = 0
+        self._short = 0
+
+    @property
+    def info(self) -> SourceInfo:
+        d = self._decoder
+        query = f"dtype={d.dtype.name}&channels={d.n_channels}&sample_rate={self.sample_rate:g}"
+        if self.bind:
+            query += "&bind=1"
+        return SourceInfo(
+            sample_rate=self.sample_rate,
+            dtype=d.dtype.newbyteorder("=").name,
+            n_channels=d.n_channels,
+            channel_names=self.channel_names,
+            finite=False,
+            description=f"zmq+{self.pattern}://{self.address.split('://', 1)[1]}?{query}",
+        )
+
+    def health(self) -> dict[str, Any]:
+        """Counters: ``open``, ``messages``, ``bytes_received``, ``samples_received``,
+        ``partial_messages`` (messages not ending on a frame boundary), ``short_messages``
+        (single frames shorter than the topic), ``discarded_bytes`` (partial frame dropped
+        at stop) and ``pending_bytes``."""
+        return {
+            "open": self._sock is not None,
+            "messages": self._messages,
+            "bytes_received": self._bytes,
+            "samples_received": self._samples,
+            "partial_messages": self._partial,
+            "short_messages": self._short,
+            "discarded_bytes": self._discarded,
+            "pending_bytes": self._decoder.pending_bytes,
+        }
+
+    def start(self) -> None:
+        """Create and connect (or bind) the socket; SourceUnavailableError on a bad endpoint
+        or an address in use."""
+        self._stop.clear()
+        with self._io:
+            self._open()
+
+    def stop(self) -> None:
+        """Make a blocked ``acquire()`` return (within 50 ms), then close the socket."""
+        self._stop.set()
+        with self._io:
+            if self._sock is not None:
+                self._sock.close(linger=0)
+                self._sock = None
+            if self._ctx is not None:
+                self._ctx.term()
+                self._ctx = None
+            self._discarded += self._decoder.pending_bytes
+            self._decoder.reset()
+
+    def _open(self) -> None:
+        if self._sock is not None:
+            return
+        zmq: Any = require("zmq", "zmq")
+        ctx = zmq.Context()
+        sock = ctx.socket(zmq.SUB if self.pattern == "sub" else zmq.PULL)
+        try:
+            sock.setsockopt(zmq.RCVHWM, self.rcvhwm)
+            sock.setsockopt(zmq.LINGER, 0)
+            if self.pattern == "sub":
+                sock.setsockopt(zmq.SUBSCRIBE, self.topic)
+            (sock.bind if self.bind else sock.connect)(self.address)
+        except zmq.ZMQError as exc:
+            sock.close(linger=0)
+            ctx.term()
+            verb = "bind" if self.bind else "connect to"
+            raise SourceUnavailableError(f"ZmqSource: cannot {verb} {self.address}: {exc}") from exc
+        self._ctx, self._sock = ctx, sock
+
+    def acquire(self) -> NDArray[Any] | None:
+        """Block until a message with whole frames arrives and return them; None once
+        stopped."""
+        if self._stop.is_set():
+            return None
+        with self._io:
+            while not self._stop.is_set():
+                if self._sock is None:
+                    self._open()
+                sock = self._sock
+                if not sock.poll(_POLL_MS):
+                    continue
+                parts = sock.recv_multipart(copy=False)
+                payload = parts[-1].buffer
+                if len(parts) == 1 and self.topic:
+                    if len(payload) < len(self.topic):
+                        self._short += 1
+                        continue
+                    payload = payload[len(self.topic) :]
+                self._messages += 1
+                self._bytes += len(payload)
+                data = self._decoder.feed(payload)
+                if self._decoder.pending_bytes:
+                    self._partial += 1
+                if len(data) == 0:
+                    continue
+                self._samples += len(data)
+                return data
+        return None
+
+    def __repr__(self) -> str:
+        return f"ZmqSource({self.address!r}, pattern={self.pattern!r}, bind={self.bind})"
+
+
+def from_uri(parsed: ParsedURI) -> ZmqSource:
+    """``zmq+sub://HOST:PORT?sample_rate=..&dtype=complex64&channels=1&bind=0&topic=..``
+    and ``zmq+pull://HOST:PORT?...`` (``transport=ipc`` with ``zmq+sub:///path`` for ipc)."""
+    from ._socket import required_rate
+
+    pattern = parsed.scheme.partition("+")[2]
+    if pattern not in ("sub", "pull"):
+        raise ConfigurationError(f"zmq: scheme must be zmq+sub or zmq+pull, got {parsed.scheme!r}")
+    p = parsed
+    if not p.target:
+        raise ConfigurationError(
+            f"{p.scheme}: expected {p.scheme}://HOST:PORT (e.g. {p.scheme}://127.0.0.1:5555), "
+            f"got {p.uri!r}"
+        )
+    rate = required_rate(p)
+    transport = p.take("transport", str, "tcp")
+    return ZmqSource(
+        f"{transport}://{p.target}",
+        sample_rate=rate,
+        pattern=pattern,
+        dtype=p.take("dtype", str, "complex64"),
+        channels=p.take("channels", to_int, 1, aliases=("vlen", "n_channels")),
+        byteorder=p.take("byteorder", str, "little"),
+        bind=p.take("bind", to_bool, False),
+        topic=p.take("topic", str, ""),
+        rcvhwm=p.take("rcvhwm", to_int, 1000),
+    )
