@@ -55,11 +55,16 @@ def test_record_info_replay_export_round_trip(tmp_path: Path) -> None:
     assert info.returncode == 0, info.stderr
     d = json.loads(info.stdout)
     assert (d["n_samples"], d["sample_rate"], d["dtype"], d["complete"]) == (
-        3000, 8000.0, "float32", True
+        3000,
+        8000.0,
+        "float32",
+        True,
     )
-    assert d["description"].startswith("sim:sine?frequency=100") and d["gaps"] == []
+    assert d["description"].startswith("sim:sine?frequency=100")
+    assert d["gaps"] == []
     text = lt("info", "rec.h5", cwd=tmp_path)
-    assert "samples:      3000 (0.375 s)" in text.stdout and "gaps:         0" in text.stdout
+    assert "samples:      3000 (0.375 s)" in text.stdout
+    assert "gaps:         0" in text.stdout
 
     rep = lt("replay", "rec.h5", "--speed", "0", "--json", "--window", "0.05", cwd=tmp_path)
     assert rep.returncode == 0, rep.stderr
@@ -71,7 +76,8 @@ def test_record_info_replay_export_round_trip(tmp_path: Path) -> None:
     assert ch["n_samples"] == 400
     assert ch["mean"] == pytest.approx(w.mean(), abs=1e-6)
     assert ch["rms"] == pytest.approx(np.sqrt(np.mean(w * w)), rel=1e-6)
-    assert ch["min"] == float(w.min()) and ch["max"] == float(w.max())
+    assert ch["min"] == float(w.min())
+    assert ch["max"] == float(w.max())
     assert ch["frequency"] is None or ch["frequency"] == pytest.approx(100.0, rel=1e-6)
 
     for name in ("out.npy", "out.wav", "out.csv"):
@@ -88,7 +94,10 @@ def test_installed_console_script(tmp_path: Path) -> None:
     assert exe is not None, "the livetrace console script is not installed (pip install -e .)"
     r = subprocess.run(
         [exe, "record", SIM, "-o", "s.h5", "--samples", "1000"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.returncode == 0, r.stderr
     info = subprocess.run(
@@ -98,18 +107,33 @@ def test_installed_console_script(tmp_path: Path) -> None:
 
 
 def test_record_keeps_gaps_and_replay_reproduces_them(tmp_path: Path) -> None:
-    # a 2000-sample buffer under drop_newest with 8000-sample source blocks: gaps for sure
-    uri = "sim:sine?realtime=0&samples=40000&sample_rate=8000&chunk_size=8000"
-    r = lt("record", uri, "-o", "g.h5", "--overflow", "drop_newest", "--buffer-size", "2000",
-           "--chunk-size", "500", cwd=tmp_path)
+    # real-time blocks of 8000 samples every 20 ms into a 2000-sample buffer under
+    # drop_newest: 6000 of each block are dropped, the consumer drains the rest in between
+    uri = "sim:sine?sample_rate=400000&chunk_size=8000"
+    r = lt(
+        "record",
+        uri,
+        "-o",
+        "g.h5",
+        "--overflow",
+        "drop_newest",
+        "--buffer-size",
+        "2000",
+        "--chunk-size",
+        "500",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     with RecordingReader(tmp_path / "g.h5") as rec:
         gaps = rec.gaps
         n, lost = rec.n_samples, rec.samples_lost
         idx = rec.absolute_index(np.arange(n))
-        full = SimulatedSource("sine", sample_rate=8000, realtime=False).generate(0, 40000)
+        full = SimulatedSource("sine", sample_rate=400000, realtime=False).generate(
+            0, int(idx[-1]) + 1
+        )
         np.testing.assert_array_equal(rec.read(), full[idx])
-    assert gaps and n + lost <= 40000
+    assert gaps
+    assert n + lost <= 40000
     info = json.loads(lt("info", "g.h5", "--json", cwd=tmp_path).stdout)
     assert [g["start_index"] for g in info["gaps"]] == [g.start_index for g in gaps]
     assert f"{len(gaps)} gap(s)" in r.stdout
@@ -153,7 +177,8 @@ def test_errors_are_one_line_without_traceback(
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     r = lt("--debug", "monitor", "nosuch:thing", cwd=tmp_path)
     assert r.returncode != 0
-    assert "Traceback" in r.stderr and "ConfigurationError" in r.stderr
+    assert "Traceback" in r.stderr
+    assert "ConfigurationError" in r.stderr
 
 
 @pytest.mark.parametrize(
@@ -163,7 +188,8 @@ def test_help_everywhere_with_examples(tmp_path: Path, command: str) -> None:
     r = lt(*([command] if command else []), "--help", cwd=tmp_path)
     assert r.returncode == 0
     assert "Usage: livetrace" in r.stdout
-    assert "Example" in r.stdout and "livetrace " in r.stdout.split("Example", 1)[1]
+    assert "Example" in r.stdout
+    assert "livetrace " in r.stdout.split("Example", 1)[1]
 
 
 def test_sources_lists_every_scheme(tmp_path: Path) -> None:
@@ -177,9 +203,20 @@ def test_sources_lists_every_scheme(tmp_path: Path) -> None:
 def test_sigint_stops_recording_with_a_complete_file(tmp_path: Path) -> None:
     out = tmp_path / "live.h5"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "livetrace", "record", "sim:sine?sample_rate=20000", "-o", str(out),
-         "--flush-interval", "0.1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "livetrace",
+            "record",
+            "sim:sine?sample_rate=20000",
+            "-o",
+            str(out),
+            "--flush-interval",
+            "0.1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -216,7 +253,11 @@ def test_monitor_with_defaults_in_a_real_terminal(tmp_path: Path) -> None:
     env = {**os.environ, "COLUMNS": "100", "LINES": "40", "TERM": "xterm-256color"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "livetrace", "monitor", "sim:sine"],
-        stdin=slave, stdout=slave, stderr=slave, env=env, cwd=tmp_path,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=tmp_path,
     )
     os.close(slave)
     out = b""
@@ -249,21 +290,31 @@ def test_monitor_with_defaults_in_a_real_terminal(tmp_path: Path) -> None:
         os.close(master)
     text = out.decode(errors="replace")
     assert "livetrace · sim:sine?frequency=1000&sample_rate=48000" in text
-    assert "rms 0.707107" in text and "dropped 0" in text
+    assert "rms 0.707107" in text
+    assert "dropped 0" in text
     assert "█" in text  # the sparkline
     assert text.count("╭─ livetrace") >= 2  # redrawn in place several times
     assert "Traceback" not in text
 
 
 def test_monitor_json_lines(tmp_path: Path) -> None:
-    r = lt("monitor", "sim:sine?sample_rate=8000", "--json", "--duration", "0.6", "--rate", "10",
-           cwd=tmp_path)
+    r = lt(
+        "monitor",
+        "sim:sine?sample_rate=8000",
+        "--json",
+        "--duration",
+        "0.6",
+        "--rate",
+        "10",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert 3 <= len(rows) <= 10
     assert rows[-1]["state"] == "stopped"
     assert [row["samples_out"] for row in rows] == sorted(row["samples_out"] for row in rows)
-    assert rows[-1]["samples_out"] > 0 and rows[-1]["dropped"] == 0
+    assert rows[-1]["samples_out"] > 0
+    assert rows[-1]["dropped"] == 0
     assert rows[-1]["channels"][0]["rms"] == pytest.approx(np.sqrt(0.5), rel=1e-3)
 
 

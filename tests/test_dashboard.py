@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -42,11 +43,12 @@ def test_minmax_columns_match_a_reference(x: np.ndarray, n_cols: int) -> None:
         np.testing.assert_array_equal(hi, x)
         return
     edges = [(j * len(x)) // n_cols for j in range(n_cols + 1)]
-    ref_lo = [x[a:b].min() for a, b in zip(edges[:-1], edges[1:])]
-    ref_hi = [x[a:b].max() for a, b in zip(edges[:-1], edges[1:])]
+    ref_lo = [x[a:b].min() for a, b in itertools.pairwise(edges)]
+    ref_hi = [x[a:b].max() for a, b in itertools.pairwise(edges)]
     np.testing.assert_array_equal(lo, ref_lo)
     np.testing.assert_array_equal(hi, ref_hi)
-    assert lo.min() == x.min() and hi.max() == x.max()  # no sample is missed
+    assert lo.min() == x.min()
+    assert hi.max() == x.max()
 
 
 def test_sparkline_levels() -> None:
@@ -71,8 +73,14 @@ def test_formatting() -> None:
 def _square_stream() -> tuple[RealtimeStream, SimulatedSource]:
     # 50 Hz square, amplitude 2, offset 0.5, 10 kHz: the 1000-sample window holds 5 periods
     src = SimulatedSource(
-        "square", frequency=50.0, amplitude=2.0, offset=0.5, sample_rate=10_000.0,
-        chunk_size=250, n_samples=20_000, realtime=False,
+        "square",
+        frequency=50.0,
+        amplitude=2.0,
+        offset=0.5,
+        sample_rate=10_000.0,
+        chunk_size=250,
+        n_samples=20_000,
+        realtime=False,
     )
     stream = RealtimeStream.from_source(
         src, chunk_size=250, window_size=1000, overflow="block", units=("V",)
@@ -91,11 +99,18 @@ def test_monitor_numbers_match_the_stream_and_numpy() -> None:
     stats = stream.get_statistics()
     (ch,) = snap.channels
     x = SimulatedSource(
-        "square", frequency=50.0, amplitude=2.0, offset=0.5, sample_rate=10_000.0,
+        "square",
+        frequency=50.0,
+        amplitude=2.0,
+        offset=0.5,
+        sample_rate=10_000.0,
         realtime=False,
     ).generate(0, 20_000)[-1000:]
     for name, ref in (
-        ("mean", x.mean()), ("rms", np.sqrt(np.mean(x * x))), ("min", x.min()), ("max", x.max()),
+        ("mean", x.mean()),
+        ("rms", np.sqrt(np.mean(x * x))),
+        ("min", x.min()),
+        ("max", x.max()),
     ):
         assert getattr(ch, name) == pytest.approx(float(stats[name]), rel=1e-12, abs=1e-12)
         assert getattr(ch, name) == pytest.approx(ref, rel=1e-12)
@@ -107,7 +122,9 @@ def test_monitor_numbers_match_the_stream_and_numpy() -> None:
     if mon.spectrum is not None:
         assert ch.peak_frequency == pytest.approx(50.0, rel=0.01)
     d = snap.to_dict()
-    assert d["samples_out"] == 20_000 and d["dropped"] == 0 and d["state"] == "finished"
+    assert d["samples_out"] == 20_000
+    assert d["dropped"] == 0
+    assert d["state"] == "finished"
     assert d["channels"][0]["mean"] == pytest.approx(0.5)
 
 
@@ -124,13 +141,18 @@ def test_render_on_a_recorded_console() -> None:
     lines = text.splitlines()
     assert lines[0].startswith("╭─ livetrace · sim:square?frequency=50")
     assert "window 1000" in lines[0]
-    assert "finished" in text and "dropped 0" in text and "source errors 0" in text
+    assert "finished" in text
+    assert "dropped 0" in text
+    assert "source errors 0" in text
     assert "buffer 0% (0/" in text
     stats = stream.get_statistics()
     line = next(ln for ln in lines if "ch0 [V]" in ln)
     assert f"mean {format_number(stats.mean)} " in line
-    assert "mean 0.5 " in line and "rms 2.06155 " in line
-    assert "min -1.5 " in line and "max 2.5 " in line and "p-p 4 " in line
+    assert "mean 0.5 " in line
+    assert "rms 2.06155 " in line
+    assert "min -1.5 " in line
+    assert "max 2.5 " in line
+    assert "p-p 4 " in line
     assert "freq 50 Hz" in line if mon.frequency is not None else "freq —" in line
     # the sparkline: 3 rows under the channel line, a square wave's envelope: full columns
     # during an edge, half blocks at the high and low levels
@@ -138,7 +160,8 @@ def test_render_on_a_recorded_console() -> None:
     spark = [ln[2:-2] for ln in lines[i + 1 : i + 4]]
     assert all(len(r) == 106 for r in spark)
     assert set("".join(spark)) <= set(" ▀▄█")
-    assert any("▀" in r for r in spark[:1]) and any("▄" in r for r in spark[2:])
+    assert any("▀" in r for r in spark[:1])
+    assert any("▄" in r for r in spark[2:])
 
 
 class Broken(RealtimeSource):
@@ -151,9 +174,7 @@ class Broken(RealtimeSource):
 
 
 def test_monitor_reports_source_failure() -> None:
-    stream = RealtimeStream.from_source(
-        Broken(), retry=RetryPolicy(max_retries=1, backoff=0.001)
-    )
+    stream = RealtimeStream.from_source(Broken(), retry=RetryPolicy(max_retries=1, backoff=0.001))
     mon = Monitor(stream, window=10)
     mon.start()
     assert mon.wait(10)
@@ -161,9 +182,12 @@ def test_monitor_reports_source_failure() -> None:
     assert isinstance(mon.error, SourceError)
     snap = mon.snapshot()
     assert snap.health.source_errors == 2
-    assert snap.error is not None and "device unplugged" in snap.error
+    assert snap.error is not None
+    assert "device unplugged" in snap.error
     assert math.isnan(snap.channels[0].mean)
     text_console = Console(record=True, width=100, color_system=None)
     text_console.print(render(snap, width=100))
     text = text_console.export_text()
-    assert "source errors 2" in text and "device unplugged" in text and "mean —" in text
+    assert "source errors 2" in text
+    assert "device unplugged" in text
+    assert "mean —" in text

@@ -342,11 +342,14 @@ def test_unknown_rate_and_wrong_channel_are_refused():
 # ---------------------------------------------------------------- attached to a stream
 def test_counter_on_a_real_stream():
     src = SimulatedSource(
-        "square", frequency=1e3, sample_rate=1e6, realtime=False, n_samples=200_000,
+        "square",
+        frequency=1e3,
+        sample_rate=1e6,
+        realtime=False,
+        n_samples=200_000,
         chunk_size=10_000,
     )
-    cfg = RealtimeConfig(sample_rate=1e6, chunk_size=16_384, buffer_size=200_000,
-                         overflow="block")
+    cfg = RealtimeConfig(sample_rate=1e6, chunk_size=16_384, buffer_size=200_000, overflow="block")
     fc = FrequencyCounter(level=0.0, hysteresis=0.5)
     seen = []
     with RealtimeStream(cfg, src, analyzers=[fc]) as stream:

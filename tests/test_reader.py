@@ -48,7 +48,10 @@ class JumpSource(RealtimeSource):
     @property
     def info(self) -> SourceInfo:
         return SourceInfo(
-            sample_rate=RATE, dtype="float32", n_channels=self.channels, finite=True,
+            sample_rate=RATE,
+            dtype="float32",
+            n_channels=self.channels,
+            finite=True,
             description="jumps",
         )
 
@@ -161,7 +164,9 @@ def test_replay_reproduces_overflow_drops(tmp_path: Path) -> None:
     )
     assert replay == live
     np.testing.assert_array_equal(replay_data, live_data)
-    np.testing.assert_array_equal(live_data, np.concatenate([np.arange(s, s + n) for s, n, _, _ in live]))
+    np.testing.assert_array_equal(
+        live_data, np.concatenate([np.arange(s, s + n) for s, n, _, _ in live])
+    )
 
 
 def test_open_source_file_uri_replays_a_recording(tmp_path: Path) -> None:
@@ -176,7 +181,9 @@ def test_open_source_file_uri_replays_a_recording(tmp_path: Path) -> None:
     np.testing.assert_array_equal(replay_data, live_data)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(chunk_size=st.integers(1, 700))
 def test_replay_blocks_do_not_depend_on_chunk_size(tmp_path: Path, chunk_size: int) -> None:
     path = tmp_path / "inv.h5"
@@ -195,7 +202,11 @@ def test_replay_blocks_do_not_depend_on_chunk_size(tmp_path: Path, chunk_size: i
     assert flagged == [130, 230, 281, 881]  # every loss, of known size (a jump) or not
     # every jump in positions is exactly a recorded gap
     ends = [b.start_index + len(b.data) for b in blocks[:-1]]
-    jumps = {nxt.start_index: nxt.start_index - e for e, nxt in zip(ends, blocks[1:]) if nxt.start_index != e}
+    jumps = {
+        nxt.start_index: nxt.start_index - e
+        for e, nxt in zip(ends, blocks[1:], strict=False)
+        if nxt.start_index != e
+    }
     assert jumps == {130: 30, 281: 1, 881: 500}
 
 
@@ -209,7 +220,11 @@ def test_source_info_and_end(tmp_path: Path) -> None:
     src = RecordingSource(path, speed=None, chunk_size=128)
     i = src.info
     assert (i.sample_rate, i.dtype, i.n_channels, i.finite, i.start_time) == (
-        RATE, "float64", 1, True, t0
+        RATE,
+        "float64",
+        1,
+        True,
+        t0,
     )
     assert i.description == sim.info.description
     got = [src.acquire() for _ in range(3)]
@@ -277,7 +292,12 @@ def test_loop_keeps_positions_increasing(tmp_path: Path) -> None:
     src = RecordingSource(path, speed=None, loop=True, chunk_size=50)
     blocks = [src.acquire() for _ in range(6)]
     assert [(b.start_index, b.discontinuity) for b in blocks] == [
-        (0, False), (60, True), (110, True), (170, True), (220, True), (280, True),
+        (0, False),
+        (60, True),
+        (110, True),
+        (170, True),
+        (220, True),
+        (280, True),
     ]
     np.testing.assert_array_equal(blocks[2].data, blocks[0].data)
     assert src.health() == {"position": 100, "loops": 2}
@@ -315,13 +335,18 @@ def test_reader_random_access(tmp_path: Path) -> None:
             Gap(881, 500, 350, True),
         ]
         assert r.samples_lost == 531
-        assert r.end_index == 981 and r.span == pytest.approx(0.981)
+        assert r.end_index == 981
+        assert r.span == pytest.approx(0.981)
         assert r.duration == pytest.approx(0.45)
         k = np.arange(450)
         idx = r.absolute_index(k)
         assert [r.absolute_index(int(i)) for i in (0, 99, 100, 449)] == [0, 99, 130, 980]
         assert idx.tolist() == [
-            *range(100), *range(130, 230), *range(230, 280), *range(281, 381), *range(881, 981)
+            *range(100),
+            *range(130, 230),
+            *range(230, 280),
+            *range(281, 381),
+            *range(881, 981),
         ]
         x = r.read()
         np.testing.assert_array_equal(x[:, 0], idx.astype(np.float32))
@@ -337,7 +362,10 @@ def test_reader_random_access(tmp_path: Path) -> None:
                 b.data[:, 0], np.arange(b.start_index, b.start_index + len(b.data))
             )
         assert [(b.start_index, b.gap, b.discontinuity) for b in blocks if b.discontinuity] == [
-            (130, 30, True), (230, 0, True), (281, 1, True), (881, 500, True),
+            (130, 30, True),
+            (230, 0, True),
+            (281, 1, True),
+            (881, 500, True),
         ]
         with pytest.raises(IndexError):
             r.absolute_index(450)
@@ -349,11 +377,20 @@ def test_reader_random_access(tmp_path: Path) -> None:
 def recording(tmp_path: Path) -> Path:
     path = tmp_path / "src.h5"
     sim = SimulatedSource(
-        "sine", frequency=7.0, amplitude=0.9, sample_rate=8000, n_samples=3001,
-        realtime=False, n_channels=2, dtype="float32",
+        "sine",
+        frequency=7.0,
+        amplitude=0.9,
+        sample_rate=8000,
+        n_samples=3001,
+        realtime=False,
+        n_channels=2,
+        dtype="float32",
     )
     with RealtimeStream.from_source(
-        sim, chunk_size=256, overflow="block", channel_names=("left", "right"),
+        sim,
+        chunk_size=256,
+        overflow="block",
+        channel_names=("left", "right"),
         sinks=[Recorder(path)],
     ) as s:
         s.run()
@@ -381,21 +418,28 @@ def test_export_wav_float32_and_int16(
     sizes = _spy_reads(monkeypatch)
     out = tmp_path / "o.wav"
     assert export_recording(recording, out, block_size=500) == 3001
-    assert max(sizes) <= 500 and sum(sizes) == 3001  # streamed in blocks
+    assert max(sizes) <= 500
+    assert sum(sizes) == 3001
     rate, y = scipy.io.wavfile.read(out)
-    assert rate == 8000 and y.dtype == np.float32
+    assert rate == 8000
+    assert y.dtype == np.float32
     np.testing.assert_array_equal(y, x)
     out16 = tmp_path / "o16.wav"
     export_recording(recording, out16, wav_dtype="int16")
     with wave.open(str(out16)) as w:  # plain PCM: the standard library reads it
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()) == (
-            2, 2, 8000, 3001,
+            2,
+            2,
+            8000,
+            3001,
         )
         raw = np.frombuffer(w.readframes(3001), dtype="<i2").reshape(-1, 2)
     np.testing.assert_array_equal(raw, np.rint(np.clip(x, -1, 1) * 32767).astype(np.int16))
 
 
-def test_export_npy_and_csv(recording: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_export_npy_and_csv(
+    recording: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with RecordingReader(recording) as r:
         x = r.read()
     sizes = _spy_reads(monkeypatch)

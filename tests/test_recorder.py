@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import shutil
 import signal
@@ -103,7 +104,11 @@ def test_stream_round_trip_is_exact_with_metadata(tmp_path: Path) -> None:
     src = sim(1000, channels=2, dtype="float32")
     rec = Recorder(path, attrs={"operator": "ada", "gain": 2.5})
     stream = RealtimeStream.from_source(
-        src, chunk_size=64, overflow="block", sinks=[rec], channel_names=("a", "b"),
+        src,
+        chunk_size=64,
+        overflow="block",
+        sinks=[rec],
+        channel_names=("a", "b"),
         units=("V", "mA"),
     )
     with stream:
@@ -146,7 +151,9 @@ def test_store_as_other_dtype_and_gzip(tmp_path: Path) -> None:
         assert f.attrs["buffer_dtype"] == "float64"
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     cuts=st.lists(st.integers(1, 499), max_size=8, unique=True),
     gaps=st.dictionaries(st.integers(1, 499), st.integers(0, 50), max_size=3),
@@ -163,7 +170,7 @@ def test_file_does_not_depend_on_chunking(
         rec = Recorder(path, overwrite=True)
         rec.open(info(2))
         shift = 0
-        for a, b in zip(edges[:-1], edges[1:], strict=True):
+        for a, b in itertools.pairwise(edges):
             g = gaps.get(a, 0)
             shift += g
             rec.write(chunk(x[a:b], a + shift, disc=g == 0 and a in gaps))
@@ -180,7 +187,8 @@ def test_file_does_not_depend_on_chunking(
     # segment table: one row per run, exact absolute positions and gap sizes
     assert a_seg["stored_index"].tolist() == [0, *sorted(gaps)]
     shift = np.cumsum([gaps[k] for k in sorted(gaps)]).tolist()
-    assert a_seg["start_index"].tolist() == [0] + [k + s for k, s in zip(sorted(gaps), shift)]
+    starts = [k + s for k, s in zip(sorted(gaps), shift, strict=True)]
+    assert a_seg["start_index"].tolist() == [0, *starts]
 
 
 def test_gaps_and_unknown_losses_are_recorded(tmp_path: Path) -> None:
@@ -188,8 +196,9 @@ def test_gaps_and_unknown_losses_are_recorded(tmp_path: Path) -> None:
     plan = {2: ("jump", 30), 4: ("disc", 0), 6: ("jump", 7)}
     chunks: list[tuple[int, int, int, bool]] = []
     rec = Recorder(path)
-    cfg = RealtimeConfig(sample_rate=100.0, buffer_size=400, chunk_size=25, n_channels=2,
-                         overflow="block")
+    cfg = RealtimeConfig(
+        sample_rate=100.0, buffer_size=400, chunk_size=25, n_channels=2, overflow="block"
+    )
     with RealtimeStream(cfg, JumpSource(8, 50, plan), sinks=[rec]) as s:
         chunks = [(c.start_index, len(c), c.metadata.gap, c.metadata.discontinuity) for c in s]
     assert rec.gaps == 3
@@ -202,7 +211,8 @@ def test_gaps_and_unknown_losses_are_recorded(tmp_path: Path) -> None:
             (337, 7, 300, True),
         ]
         assert r.samples_lost == 37
-        assert r.first_index == 0 and r.end_index == 437
+        assert r.first_index == 0
+        assert r.end_index == 437
         # stored sample k maps back to the absolute index the stream delivered it at
         idx = r.absolute_index(np.arange(400))
         np.testing.assert_array_equal(r.read()[:, 0], idx.astype(np.float64))
@@ -264,18 +274,20 @@ def test_sigkill_mid_recording_leaves_every_flushed_sample(tmp_path: Path, targe
         # every 5th block of 500 was dropped by the source: the gap table says where
         block = child.BLOCK
         assert all(g.known and g.length == block for g in r.gaps)
-        assert [g.start_index for g in r.gaps] == [
-            5 * block * (k + 1) for k in range(len(r.gaps))
-        ]
+        assert [g.start_index for g in r.gaps] == [5 * block * (k + 1) for k in range(len(r.gaps))]
         idx = r.absolute_index(np.arange(n))
         full = child.signal().generate(0, int(idx[-1]) + 1)
         np.testing.assert_array_equal(data, full[idx])
         i = r.info
         assert (i.sample_rate, i.dtype, i.channel_names, i.units) == (
-            child.RATE, "float32", ("left", "right"), ("V", "mV")
+            child.RATE,
+            "float32",
+            ("left", "right"),
+            ("V", "mV"),
         )
         assert i.description == "crash-test sine"
-        assert i.start_time is not None and abs(i.start_time - time.time()) < 120
+        assert i.start_time is not None
+        assert abs(i.start_time - time.time()) < 120
         assert r.attrs == {"run": "crash-test"}
         assert r.metadata["livetrace_version"] == livetrace.__version__
     with h5py.File(path, "r", swmr=True) as f:  # and so does plain h5py, in SWMR read mode
@@ -368,7 +380,8 @@ def test_permission_denied_is_a_clear_error(open_dir: Path) -> None:
     kind, code, message = out.split("|", 2)
     assert kind == "PermissionError", out
     assert int(code) == errno.EACCES
-    assert "cannot create recording file" in message and "locked/rec.h5" in message
+    assert "cannot create recording file" in message
+    assert "locked/rec.h5" in message
     assert not (locked / "rec.h5").exists()
 
 
@@ -390,11 +403,11 @@ def test_disk_full_stops_the_stream_with_sink_error(
     src = sim(10_000)
     stream = RealtimeStream.from_source(src, chunk_size=100, overflow="block", sinks=[rec])
     delivered: list[int] = []
-    with pytest.raises(SinkError, match="No space left on device") as ei:
-        with stream:
-            delivered.extend(c.start_index for c in stream)
+    with pytest.raises(SinkError, match="No space left on device") as ei, stream:
+        delivered.extend(c.start_index for c in stream)
     cause = ei.value.__cause__
-    assert isinstance(cause, OSError) and cause.errno == errno.ENOSPC
+    assert isinstance(cause, OSError)
+    assert cause.errno == errno.ENOSPC
     assert "full.h5" in str(cause)
     assert stream.state == "failed"
     assert delivered == [0, 100, 200, 300]  # the 5th chunk failed: iteration stopped there
@@ -420,8 +433,6 @@ def test_validation_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="sample_rate"):
         Recorder(p, attrs={"sample_rate": 3})
     rec = Recorder(p)
-    with pytest.raises(StreamStateError, match="not opened"):
-        rec.write(chunk(np.zeros(3), 0))
     rec.open(info(2))
     with pytest.raises(ValueError, match=r"shape \(3,\).*2 channel"):
         rec.write(chunk(np.zeros(3), 0))
@@ -430,10 +441,59 @@ def test_validation_errors(tmp_path: Path) -> None:
         rec.write(chunk(np.zeros((3, 2)), 11))
     rec.close()
     rec.close()  # idempotent
-    with pytest.raises(StreamStateError, match="closed"):
-        rec.write(chunk(np.zeros((3, 2)), 20))
-    with pytest.raises(StreamStateError, match="create a new Recorder"):
-        rec.open(info(2))
+    with RecordingReader(p) as r:
+        assert r.n_samples == 3
+        assert r.complete
+
+
+def test_restart_and_late_chunks_append_to_the_same_file(tmp_path: Path) -> None:
+    p = tmp_path / "again.h5"
+    rec = Recorder(p, flush_interval=0.05)
+    rec.open(info(2))
+    rec.write(chunk(np.ones((3, 2)), 0))
+    rec.close()
+    # a chunk that was on its way when another thread closed the recorder: kept
+    rec.write(chunk(np.full((2, 2), 2.0), 3))
+    assert rec.late_writes == 1
+    assert not rec.is_open
+    with RecordingReader(p) as r:
+        assert r.n_samples == 5
+        assert r.complete
+    # the stream restarted: open() appends; the samples lost meanwhile are a gap
+    rec.open(info(2))
+    rec.write(chunk(np.full((4, 2), 3.0), 10))
+    rec.close()
+    with RecordingReader(p) as r:
+        assert r.complete
+        assert r.n_samples == 9
+        np.testing.assert_array_equal(r.read()[:, 0], [1, 1, 1, 2, 2, 3, 3, 3, 3])
+        assert [tuple(g) for g in r.gaps] == [(10, 5, 5, True)]
+    with pytest.raises(ValueError, match="cannot append 1 channel"):
+        rec.open(info(1))
+
+
+def test_stream_stop_and_start_keeps_recording(tmp_path: Path) -> None:
+    p = tmp_path / "restart.h5"
+    src = sim(1000)
+    stream = RealtimeStream.from_source(src, chunk_size=100, overflow="block", sinks=[Recorder(p)])
+    stream.start()
+    first = [stream.read_chunk() for _ in range(3)]
+    stream.stop()
+    with RecordingReader(p) as r:
+        assert r.complete
+        assert r.n_samples == 300
+    with stream:
+        rest = stream.run()
+    assert 300 + rest == 1000
+    assert all(c is not None for c in first)
+    with RecordingReader(p) as r:
+        assert r.complete
+        assert r.n_samples == 1000
+        assert r.gaps == []
+        np.testing.assert_array_equal(r.read(), sim(1000).generate(0, 1000))
+    rec2 = Recorder(tmp_path / "never.h5")
+    with pytest.raises(StreamStateError, match="not opened"):
+        rec2.write(chunk(np.zeros(3), 0))
 
 
 def test_background_flush_commits_without_new_chunks(tmp_path: Path) -> None:
@@ -446,7 +506,8 @@ def test_background_flush_commits_without_new_chunks(tmp_path: Path) -> None:
         time.sleep(0.01)
     assert rec.samples_committed == 100
     with RecordingReader(path) as r:  # a second reader while the writer is open (SWMR)
-        assert r.n_samples == 100 and not r.complete
+        assert r.n_samples == 100
+        assert not r.complete
         np.testing.assert_array_equal(r.read(), np.arange(100.0))
         rec.write(chunk(np.arange(100.0, 150.0), 100))
         rec.flush()

@@ -44,8 +44,14 @@ def test_info_describes_the_array():
         np.zeros((5, 3), np.float32), 250.0, channel_names=["x", "y", "z"], units=["V"] * 3
     )
     info = src.info
-    assert (info.sample_rate, info.dtype, info.n_channels, info.finite) == (250.0, "float32", 3, True)
-    assert info.channel_names == ("x", "y", "z") and info.units == ("V", "V", "V")
+    assert (info.sample_rate, info.dtype, info.n_channels, info.finite) == (
+        250.0,
+        "float32",
+        3,
+        True,
+    )
+    assert info.channel_names == ("x", "y", "z")
+    assert info.units == ("V", "V", "V")
     assert src.acquire().shape == (5, 3)
     assert ArraySource(np.zeros(3), 1, loop=True).info.finite is False
 
@@ -57,7 +63,8 @@ def test_loop_wraps_with_a_marked_discontinuity():
     flat = np.concatenate([g.data if isinstance(g, Block) else g for g in got])
     np.testing.assert_array_equal(flat, [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1, 2])
     assert all(g.discontinuity for g in got if isinstance(g, Block))
-    assert src.loops == 2 and src.health()["loops"] == 2
+    assert src.loops == 2
+    assert src.health()["loops"] == 2
 
 
 def test_realtime_pacing_waits_and_stop_wakes_it():
@@ -125,7 +132,5 @@ def test_stream_end_to_end_exact_and_contiguous():
 def test_conformance():
     report = check_source(lambda: ArraySource(np.arange(4000.0), 1000, chunk_size=100))
     assert report.ok
-    paced = check_source(
-        lambda: ArraySource(np.arange(400.0), 4000, chunk_size=100, realtime=True)
-    )
+    paced = check_source(lambda: ArraySource(np.arange(400.0), 4000, chunk_size=100, realtime=True))
     assert paced["end_of_stream"].status == "passed"

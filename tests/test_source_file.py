@@ -86,8 +86,10 @@ def test_npy_exact_through_a_stream(tmp_path, shape):
     path = tmp_path / "x.npy"
     np.save(path, data)
     src = FileSource(path, sample_rate=1e4, speed=None, chunk_size=999)
-    assert src.info.dtype == "float32" and src.info.n_channels == (shape + (1,))[1]
-    assert src.info.finite and src.info.description == f"file:{path}"
+    assert src.info.dtype == "float32"
+    assert src.info.n_channels == ((*shape, 1))[1]
+    assert src.info.finite
+    assert src.info.description == f"file:{path}"
     np.testing.assert_array_equal(stream_all(src, chunk_size=512), data)
 
 
@@ -97,7 +99,8 @@ def test_npy_is_memory_mapped(tmp_path):
     src = FileSource(path, sample_rate=1, speed=None, chunk_size=10)
     assert isinstance(src._reader.frames, np.memmap)
     chunk = src.acquire()
-    assert chunk.tolist() == list(range(10)) and chunk.dtype == np.int32
+    assert chunk.tolist() == list(range(10))
+    assert chunk.dtype == np.int32
     src.close()
 
 
@@ -148,7 +151,8 @@ def test_wav_float_mono(tmp_path, dtype):
     path = tmp_path / "f.wav"
     wavfile.write(path, 8000, data)
     src = FileSource(path, speed=None, chunk_size=512)
-    assert src.info.dtype == dtype and src.info.scale is None
+    assert src.info.dtype == dtype
+    assert src.info.scale is None
     chunks = drain(src)
     assert all(c.ndim == 1 for c in chunks)
     np.testing.assert_array_equal(np.concatenate(chunks), data)
@@ -251,7 +255,7 @@ def test_text_time_column_columns_and_malformed_lines(tmp_path):
     t = np.arange(500) / 250.0
     v = np.stack([np.arange(500.0), -np.arange(500.0)], axis=1)
     lines = ["# exported", "time\tch1\tch2"]
-    lines += [f"{a!r}\t{b!r}\t{c!r}" for a, b, c in zip(t.tolist(), *v.T.tolist())]
+    lines += [f"{a!r}\t{b!r}\t{c!r}" for a, b, c in zip(t.tolist(), *v.T.tolist(), strict=False)]
     lines.insert(100, "ERROR 42")
     lines.insert(200, "1\t2")
     path = tmp_path / "x.tsv"
@@ -282,7 +286,7 @@ def test_text_errors(tmp_path):
         FileSource(p2)
 
 
-# ---------------------------------------------------------------------------------- pacing, loop, end
+# ------------------------------------------------------------------------- pacing, loop, end
 def test_end_of_stream_keeps_raising(tmp_path):
     path = tmp_path / "x.npy"
     np.save(path, np.arange(5.0))
@@ -334,7 +338,8 @@ def test_speed_paces_from_a_monotonic_clock_and_stop_wakes(tmp_path):
     t0 = time.monotonic()
     slow.stop()
     th.join(0.5)
-    assert not th.is_alive() and out["v"] is None
+    assert not th.is_alive()
+    assert out["v"] is None
     assert time.monotonic() - t0 < 0.5
 
 
@@ -358,7 +363,9 @@ def test_uri(tmp_path):
     np.save(path, np.arange(6, dtype=np.float32).reshape(3, 2))
     quoted = urllib.parse.quote(str(path))
     src = open_source(f"file:{quoted}?speed=0&sample_rate=50&chunk_size=2&loop=0")
-    assert isinstance(src, FileSource) and src.speed is None and src.chunk_size == 2
+    assert isinstance(src, FileSource)
+    assert src.speed is None
+    assert src.chunk_size == 2
     assert src.info.sample_rate == 50
     np.testing.assert_array_equal(replay(src), np.arange(6).reshape(3, 2))
     raw = tmp_path / "r.bin"
@@ -368,7 +375,8 @@ def test_uri(tmp_path):
     csv = tmp_path / "c.csv"
     csv.write_text("t,x,y\n0,1,2\n0.5,3,4\n1.0,5,6\n")
     src = open_source(f"file:{csv}?time_column=1&columns=2&speed=2")
-    assert src.info.sample_rate == 2.0 and src.speed == 2.0
+    assert src.info.sample_rate == 2.0
+    assert src.speed == 2.0
     with pytest.raises(ConfigurationError, match="unknown parameter.*bogus.*accepted"):
         open_source(f"file:{csv}?bogus=1&sample_rate=1")
 
@@ -393,12 +401,15 @@ def test_recording_delegation(tmp_path):
         0, 1234
     )
     src = FileSource(path, speed=None)
-    assert src.info.sample_rate == 1000 and src.info.finite
+    assert src.info.sample_rate == 1000
+    assert src.info.finite
     np.testing.assert_allclose(replay(src), expected)
 
 
 # ---------------------------------------------------------------------------------- properties
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(n=st.integers(1, 2000), chunk=st.integers(1, 600), channels=st.integers(1, 3))
 def test_any_chunk_size_replays_the_file_exactly(tmp_path, n, chunk, channels):
     data = np.arange(n * channels, dtype=np.int16).reshape(n, channels)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from livetrace.sources._text import TextParser
 def feed_all(p: TextParser, data: bytes, cuts: list[int]) -> np.ndarray:
     """Feed ``data`` split at ``cuts``, then flush; concatenate the results."""
     bounds = [0, *sorted(cuts), len(data)]
-    parts = [p.feed(data[a:b]) for a, b in zip(bounds, bounds[1:])]
+    parts = [p.feed(data[a:b]) for a, b in itertools.pairwise(bounds)]
     parts.append(p.flush())
     return np.concatenate(parts)
 
@@ -102,7 +103,8 @@ def test_integer_dtype_rejects_inexact_values():
 def test_explicit_delimiter():
     p = TextParser(delimiters=",")
     np.testing.assert_array_equal(p.feed(b"1,2\n1 2,3\n 4 , 5 \n"), [[1, 2], [4, 5]])
-    assert p.malformed == 1 and p.last_malformed == b"1 2,3"
+    assert p.malformed == 1
+    assert p.last_malformed == b"1 2,3"
     w = TextParser(delimiters="whitespace")
     np.testing.assert_array_equal(w.feed(b"1 2\n1,2\n4\t5\n"), [[1, 2], [4, 5]])
     assert w.malformed == 1
@@ -111,7 +113,8 @@ def test_explicit_delimiter():
 def test_overlong_unterminated_line_is_dropped_and_counted():
     p = TextParser(1, max_line=100)
     assert len(p.feed(b"9" * 150)) == 0
-    assert p.malformed == 1 and p.pending_bytes == 0
+    assert p.malformed == 1
+    assert p.pending_bytes == 0
     np.testing.assert_array_equal(p.feed(b"\n7\n"), [7])
 
 

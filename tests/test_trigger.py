@@ -23,7 +23,6 @@ from livetrace.analysis import (
     TriggerResult,
     WindowTrigger,
 )
-
 from test_frequency import chunks_from, make_signal, ref_edges
 
 RATE = 1000.0
@@ -69,11 +68,18 @@ def ref_candidates(trig, x, start):
             if zones and zones[-1] == z:
                 continue
             zones.append(z)
-            if len(zones) >= 3 and zones[-2] == 0 and zones[-3] == z and z != 0:
-                if (trig.polarity == "positive" and z == -1) or (
-                    trig.polarity == "negative" and z == 1
-                ) or trig.polarity == "either":
-                    out[start + k] = interp(x, k, trig.low if z == -1 else trig.high, start)
+            if (
+                len(zones) >= 3
+                and zones[-2] == 0
+                and zones[-3] == z
+                and z != 0
+                and (
+                    (trig.polarity == "positive" and z == -1)
+                    or (trig.polarity == "negative" and z == 1)
+                    or trig.polarity == "either"
+                )
+            ):
+                out[start + k] = interp(x, k, trig.low if z == -1 else trig.high, start)
     elif isinstance(trig, WindowTrigger):
         for k in range(1, len(x)):
             a, b = x[k - 1], x[k]
@@ -179,8 +185,13 @@ def test_triggers_equal_offline_detection_under_chunking(
 ):
     x = two_channel(seed, n)
     common = {
-        "pre": pre, "post": post, "holdoff": holdoff, "mode": mode, "auto_timeout": 0.037,
-        "channel": 1, "max_frames": 10_000,
+        "pre": pre,
+        "post": post,
+        "holdoff": holdoff,
+        "mode": mode,
+        "auto_timeout": 0.037,
+        "channel": 1,
+        "max_frames": 10_000,
     }
     chunks, segs = chunks_from(x, cuts, gaps)
     got = feed(TRIGGERS[kind](**common), chunks)
@@ -196,8 +207,12 @@ def test_each_trigger_kind_fires_on_the_test_signal():
     # guards the property test above against trivially empty references
     for kind, make in TRIGGERS.items():
         fired = [
-            len(feed(make(pre=5, post=5, channel=1, max_frames=10_000, sample_rate=RATE),
-                     [two_channel(seed, 3000)]))
+            len(
+                feed(
+                    make(pre=5, post=5, channel=1, max_frames=10_000, sample_rate=RATE),
+                    [two_channel(seed, 3000)],
+                )
+            )
             for seed in range(8)
         ]
         assert sum(f > 0 for f in fired) >= 4, (kind, fired)
@@ -220,7 +235,8 @@ def test_pre_trigger_spans_several_earlier_chunks_and_post_spans_later_ones():
     assert frame.start_index == 3000 - 1234
     assert frame.data.shape == (1234 + 777, 2)
     np.testing.assert_array_equal(frame.data[:, 1], np.arange(3000 - 1234, 3000 + 777))
-    assert frame.data[1234, 0] == 1.0 and frame.data[1233, 0] == -1.0
+    assert frame.data[1234, 0] == 1.0
+    assert frame.data[1233, 0] == -1.0
 
 
 def test_no_trigger_before_pre_history_is_complete_and_gap_restarts_it():
@@ -254,8 +270,7 @@ def test_holdoff_single_and_rearm():
 
 
 def test_auto_mode_forces_frames_when_nothing_triggers():
-    trig = EdgeTrigger(level=10.0, pre=5, post=5, mode="auto", auto_timeout=0.1,
-                       sample_rate=RATE)
+    trig = EdgeTrigger(level=10.0, pre=5, post=5, mode="auto", auto_timeout=0.1, sample_rate=RATE)
     x = np.zeros(1000)
     trig.update(x[:333])
     trig.update(x[333:])
@@ -264,7 +279,8 @@ def test_auto_mode_forces_frames_when_nothing_triggers():
     assert [f.trigger_index for f in frames] == [105, 205, 305, 405, 505, 605, 705, 805, 905]
     assert all(f.forced for f in frames)
     assert all(f.trigger_time == f.trigger_index / RATE for f in frames)
-    assert trig.result.n_forced == 9 and trig.result.n_triggers == 0
+    assert trig.result.n_forced == 9
+    assert trig.result.n_triggers == 0
 
 
 def test_queue_drops_oldest_and_counts():
@@ -272,10 +288,12 @@ def test_queue_drops_oldest_and_counts():
     trig = EdgeTrigger(level=0.0, pre=0, post=1, max_frames=3, sample_rate=RATE)
     trig.update(x)
     r = trig.result
-    assert r.n_frames == 50 and r.n_dropped == 47
+    assert r.n_frames == 50
+    assert r.n_dropped == 47
     assert [f.trigger_index for f in r.frames] == [950, 970, 990]
     assert r.last_frame is r.frames[-1]
-    assert trig.take() and trig.result.frames == ()
+    assert trig.take()
+    assert trig.result.frames == ()
     assert trig.result.last_frame is not None
 
 
@@ -288,7 +306,8 @@ def test_wall_clock_time_of_the_trigger():
     assert f.trigger_index == 1050
     assert f.trigger_time == 1049.5 / RATE
     assert f.wall_time == 1.7e9 + 49.5 / RATE
-    assert f["trigger_index"] == 1050 and isinstance(trig.result, TriggerResult)
+    assert f["trigger_index"] == 1050
+    assert isinstance(trig.result, TriggerResult)
 
 
 def test_reset_restores_fresh_state():
@@ -328,13 +347,23 @@ def test_frame_measurements_on_a_known_pulse():
 
 def test_measurements_are_nan_when_not_measurable():
     frame = TriggerFrame(
-        trigger_index=5, trigger_time=0.005, wall_time=None, start_index=0,
-        data=np.ones((10, 1)), forced=True, pre=5, trigger_position=5.0, sample_rate=RATE,
+        trigger_index=5,
+        trigger_time=0.005,
+        wall_time=None,
+        start_index=0,
+        data=np.ones((10, 1)),
+        forced=True,
+        pre=5,
+        trigger_position=5.0,
+        sample_rate=RATE,
         channel=0,
     )
-    assert frame.peak_to_peak == 0.0 and frame.rms == 1.0
-    assert all(math.isnan(v) for v in (frame.rise_time, frame.fall_time, frame.pulse_width,
-                                        frame.overshoot))
+    assert frame.peak_to_peak == 0.0
+    assert frame.rms == 1.0
+    assert all(
+        math.isnan(v)
+        for v in (frame.rise_time, frame.fall_time, frame.pulse_width, frame.overshoot)
+    )
 
 
 # ---------------------------------------------------------------- errors
@@ -351,8 +380,10 @@ def test_measurements_are_nan_when_not_measurable():
         (lambda: EdgeTrigger(level=float("inf")), "level must be a finite number"),
         (lambda: PulseWidthTrigger(level=0, condition="inside", width=1e-3), "min_width="),
         (lambda: PulseWidthTrigger(level=0, condition="<"), "takes width="),
-        (lambda: PulseWidthTrigger(level=0, condition="outside", min_width=2, max_width=1),
-         "min_width must be < max_width"),
+        (
+            lambda: PulseWidthTrigger(level=0, condition="outside", min_width=2, max_width=1),
+            "min_width must be < max_width",
+        ),
         (lambda: RuntTrigger(low=1.0, high=0.5), "low must be < high"),
         (lambda: WindowTrigger(low=0, high=1, condition="inside"), "condition must be one of"),
     ],
@@ -365,11 +396,14 @@ def test_bad_parameters_raise_clear_errors(make, message):
 # ---------------------------------------------------------------- attached to a stream
 def test_triggers_on_a_real_stream():
     src = SimulatedSource(
-        "square", frequency=1e3, sample_rate=1e6, realtime=False, n_samples=100_000,
+        "square",
+        frequency=1e3,
+        sample_rate=1e6,
+        realtime=False,
+        n_samples=100_000,
         chunk_size=7_000,
     )
-    cfg = RealtimeConfig(sample_rate=1e6, chunk_size=8192, buffer_size=100_000,
-                         overflow="block")
+    cfg = RealtimeConfig(sample_rate=1e6, chunk_size=8192, buffer_size=100_000, overflow="block")
     edge = EdgeTrigger(level=0.0, pre=200, post=600, max_frames=1000)
     counter = FrequencyCounter(level=0.0, hysteresis=0.5)
     frames = []

@@ -292,9 +292,11 @@ class Monitor:
     def _recent_locked(self) -> NDArray[Any]:
         w = self.window
         if self._pos < w:
-            return self._ring[: self._pos].copy()
+            head: NDArray[Any] = self._ring[: self._pos].copy()
+            return head
         i = self._pos % w
-        return np.concatenate([self._ring[i:], self._ring[:i]])
+        out: NDArray[Any] = np.concatenate([self._ring[i:], self._ring[:i]])
+        return out
 
     def snapshot(self) -> Snapshot:
         """The numbers and samples to show now (thread-safe)."""

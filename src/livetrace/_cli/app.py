@@ -111,7 +111,11 @@ def _dashboard_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Seconds of signal the sparkline and the rolling statistics cover.",
         ),
         click.option(
-            "--rate", type=float, default=10.0, show_default=True, help="Display updates per second."
+            "--rate",
+            type=float,
+            default=10.0,
+            show_default=True,
+            help="Display updates per second.",
         ),
         click.option("--duration", type=float, default=None, help="Stop after this many seconds."),
         click.option(
@@ -385,7 +389,11 @@ def record(
     t0 = time.monotonic()
     with _on_interrupt(stop), progress:
         task = progress.add_task(
-            "record", total=samples if samples is not None else duration, samples=0, rate="", dropped=0
+            "record",
+            total=samples if samples is not None else duration,
+            samples=0,
+            rate="",
+            dropped=0,
         )
         stream.start()
         try:
@@ -538,7 +546,10 @@ def _jsonable(value: Any) -> Any:
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="out.wav|.npy|.csv"
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["wav", "npy", "csv"]), default=None,
+    "--format",
+    "fmt",
+    type=click.Choice(["wav", "npy", "csv"]),
+    default=None,
     help="Output format (default: from the file name).",
 )
 @click.option("--int16", is_flag=True, help="WAV as 16-bit PCM (default: 32-bit float).")
@@ -597,7 +608,9 @@ def bench(quick: bool, only: tuple[str, ...]) -> None:
     from .. import _bench
     from .._bench._common import print_rows
 
-    names = sorted(m.name for m in pkgutil.iter_modules(_bench.__path__) if not m.name.startswith("_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules(_bench.__path__) if not m.name.startswith("_")
+    )
     unknown = sorted(set(only) - set(names))
     if unknown:
         raise click.BadParameter(

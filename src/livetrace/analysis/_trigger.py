@@ -24,6 +24,7 @@ trigger until ``pre`` samples after the gap).
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -331,12 +332,14 @@ class _Trigger(ChannelAnalyser):
         single = self.mode == "single"
         timeout_n = max(1, round(self.auto_timeout * rate))
         m = idx.size
+        cands: list[int] = idx.tolist()
+        times: list[float] = t.tolist()
         i = 0
         while self._armed:
             lo = max(self._next_allowed, armed_from)
-            if i < m:
-                i += int(np.searchsorted(idx[i:], math.ceil(lo), side="left"))
-            cand = int(idx[i]) if i < m else None
+            if i < m and cands[i] < lo:
+                i = bisect.bisect_left(cands, math.ceil(lo), i)
+            cand = cands[i] if i < m else None
             if auto:
                 forced_at = self._anchor + timeout_n
                 if forced_at < end and (cand is None or forced_at < cand):
@@ -348,7 +351,7 @@ class _Trigger(ChannelAnalyser):
                     continue
             if cand is None:
                 break
-            self._open(cand, float(t[i]), False, data, start, rate, wall0)
+            self._open(cand, times[i], False, data, start, rate, wall0)
             self._n_triggers += 1
             self._next_allowed = cand + holdoff_n
             i += 1
@@ -401,23 +404,27 @@ class _Trigger(ChannelAnalyser):
         self._hist_n = min(cap, self._hist_n + n)
 
     def _fill(self, data: NDArray[Any], start: int, rate: float) -> None:
+        """Copy this chunk's part of every frame in progress; queue the completed ones.
+
+        Frames in progress are ordered by trigger index and all have the same length, so
+        they complete in order: one pass to fill, then pop the completed ones from the head.
+        """
         end = start + data.shape[0]
         pending = self._pending
-        while pending:
-            for frame in pending:
-                first = frame.index - self.pre
-                a = first + frame.filled
-                if a >= end:
-                    break
-                b = min(frame.end, end)
-                if b > a:
-                    frame.buf[a - first : b - first] = data[a - start : b - start]
-                    frame.filled = b - first
-            head = pending[0]
-            if head.index - self.pre + head.filled < head.end:
-                return
-            pending.popleft()
-            self._complete(head, rate)
+        if not pending:
+            return
+        pre = self.pre
+        for frame in pending:
+            first = frame.index - pre
+            a = first + frame.filled
+            if a >= end:
+                break
+            b = min(frame.end, end)
+            if b > a:
+                frame.buf[a - first : b - first] = data[a - start : b - start]
+                frame.filled = b - first
+        while pending and pending[0].end <= end:
+            self._complete(pending.popleft(), rate)
 
     def _complete(self, p: _Pending, rate: float) -> None:
         first = p.index - self.pre

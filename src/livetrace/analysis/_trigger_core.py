@@ -231,9 +231,7 @@ class ChannelAnalyser:
             self._rate = rate
         n_ch = int(info.n_channels)
         if self.channel is not None and self.channel >= n_ch:
-            raise ConfigurationError(
-                f"channel={self.channel} but the stream has {n_ch} channel(s)"
-            )
+            raise ConfigurationError(f"channel={self.channel} but the stream has {n_ch} channel(s)")
 
     def _reset_rate(self) -> None:
         self._rate = self._given_rate if self._given_rate is not None else self._attached_rate
@@ -264,7 +262,5 @@ class ChannelAnalyser:
                 )
             self._n_channels = n_ch
         elif n_ch != self._n_channels:
-            raise ValueError(
-                f"chunk has {n_ch} channel(s), previous chunks had {self._n_channels}"
-            )
+            raise ValueError(f"chunk has {n_ch} channel(s), previous chunks had {self._n_channels}")
         return rate

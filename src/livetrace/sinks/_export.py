@@ -88,9 +88,7 @@ def _to_wav(rec: RecordingReader, out: Path, wav_dtype: str, block_size: int) ->
     width = out_dt.itemsize
     data_bytes = n * ch * width
     tag = _WAVE_FORMAT_IEEE_FLOAT if wav_dtype == "float32" else _WAVE_FORMAT_PCM
-    fmt_body = struct.pack(
-        "<HHIIHH", tag, ch, rate, rate * ch * width, ch * width, 8 * width
-    )
+    fmt_body = struct.pack("<HHIIHH", tag, ch, rate, rate * ch * width, ch * width, 8 * width)
     if tag == _WAVE_FORMAT_IEEE_FLOAT:
         fmt_body += struct.pack("<H", 0)  # cbSize: non-PCM fmt chunks are 18 bytes
         extra = b"fact" + struct.pack("<II", 4, n)

@@ -243,9 +243,7 @@ class RecordingReader:
     def block_at(self, pos: int, block_size: int) -> RecordedBlock:
         """The block of up to ``block_size`` samples starting at stored index ``pos``."""
         r = int(np.searchsorted(self._seg_stored, pos, side="right")) - 1
-        seg_end = (
-            int(self._seg_stored[r + 1]) if r + 1 < len(self._seg_stored) else self.n_samples
-        )
+        seg_end = int(self._seg_stored[r + 1]) if r + 1 < len(self._seg_stored) else self.n_samples
         stop = min(pos + block_size, seg_end)
         first = pos == int(self._seg_stored[r])
         row = self.segments[r]

@@ -186,9 +186,7 @@ class Recorder:
         if dtype is not None:
             dt = np.dtype(dtype)
             if dt.kind not in "iufc":
-                raise ConfigurationError(
-                    f"dtype must be a numeric numpy dtype, got {dt.name!r}"
-                )
+                raise ConfigurationError(f"dtype must be a numeric numpy dtype, got {dt.name!r}")
             self.dtype = dt
         self.attrs = dict(attrs or {})
         clash = sorted(set(self.attrs) & _RESERVED_ATTRS)
@@ -213,6 +211,8 @@ class Recorder:
         self._n_disc = 0
         self._dirty = False
         self._closed = False
+        self._created = False
+        self.late_writes = 0
         self._failed: BaseException | None = None
         self._flush_error: BaseException | None = None
         self._close_error: BaseException | None = None
@@ -253,19 +253,39 @@ class Recorder:
 
     # ------------------------------------------------------------------ sink protocol
     def open(self, info: SourceInfo) -> None:
-        """Create the file and write the metadata; called by the stream's ``start()``."""
-        if self._file is not None:
-            return  # a stream restarted after stop(): keep appending to the same file
-        if self._closed:
-            raise StreamStateError(
-                f"Recorder for '{self.path}' was closed; create a new Recorder to record again"
+        """Create the file and write the metadata; called by the stream's ``start()``.
+
+        After ``close()`` (a stream stopped and started again) it reopens the same file and
+        appends; the stream's positions continue, so any samples lost meanwhile are a gap.
+        """
+        with self._lock:
+            if self._file is not None:
+                return
+            if self._failed is not None:
+                raise StreamStateError(
+                    f"Recorder for '{self.path}' failed ({self._failed}); create a new Recorder"
+                )
+            if self._created:
+                if int(info.n_channels) != self._n_channels:
+                    raise ValueError(
+                        f"cannot append {info.n_channels} channel(s) to the recording "
+                        f"'{self.path}' of {self._n_channels} channel(s)"
+                    )
+                self._reopen()
+            else:
+                self._open_new(info)
+            self._closed = False
+            self._last_flush = time.monotonic()
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._flush_loop, name=f"livetrace-recorder-{self.path.name}", daemon=True
             )
+            self._thread.start()
+
+    def _open_new(self, info: SourceInfo) -> None:
         h5py: Any = require("h5py", "hdf5")
         dt = self.dtype if self.dtype is not None else np.dtype(info.dtype)
-        self.dtype = dt
         n_ch = int(info.n_channels)
-        self._n_channels = n_ch
-        self._info = info
         # Create the file with Python first: a clean FileExistsError / PermissionError /
         # NotADirectoryError naming the path, instead of HDF5's error stack.
         try:
@@ -277,6 +297,9 @@ class Recorder:
             raise type(exc)(
                 exc.errno, f"cannot create recording file '{self.path}': {exc.strerror}"
             ) from exc
+        self.dtype = dt
+        self._n_channels = n_ch
+        self._info = info
         try:
             self._create(h5py, info, dt, n_ch)
         except BaseException:
@@ -284,12 +307,25 @@ class Recorder:
                 self._file.close()
                 self._file = None
             raise
-        self._last_flush = time.monotonic()
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._flush_loop, name=f"livetrace-recorder-{self.path.name}", daemon=True
-        )
-        self._thread.start()
+        self._created = True
+
+    def _reopen(self) -> None:
+        """Open the file this recorder wrote before, to append (SWMR again)."""
+        h5py: Any = require("h5py", "hdf5")
+        f = h5py.File(self.path, "r+", libver="latest")
+        try:
+            self._samples = f["samples"]
+            self._segments = f["segments"]
+            self._progress = f["progress"]
+            self._progress[()] = np.array(
+                (self._n, self._n_segs, 0, time.time()), dtype=PROGRESS_DTYPE
+            )
+            f.swmr_mode = True
+            f.flush()
+        except BaseException:
+            f.close()
+            raise
+        self._file = f
 
     def _create(self, h5py: Any, info: SourceInfo, dt: np.dtype[Any], n_ch: int) -> None:
         from .. import __version__
@@ -345,56 +381,76 @@ class Recorder:
 
         Raises ``ValueError`` for a chunk with the wrong channel count or going back in
         position, :class:`OSError` when the disk fails (the stream then stops with
-        :class:`~livetrace.SinkError`).
+        :class:`~livetrace.SinkError`). A chunk that arrives after ``close()`` (the stream
+        was stopped from another thread while this chunk was on its way) is appended by
+        reopening the file briefly: it is counted in ``late_writes``, never lost.
         """
-        if self._file is None:
-            state = "closed" if self._closed else "not opened (attach it to a stream)"
-            raise StreamStateError(f"Recorder for '{self.path}' is {state}")
-        self._raise_flush_error()
         data = chunk.data
         if data.ndim == 1:
             data = data.reshape(-1, 1)
         n, ch = data.shape if data.ndim == 2 else (len(data), -1)
-        if ch != self._n_channels:
-            raise ValueError(
-                f"chunk has shape {chunk.data.shape}; the recording '{self.path}' has "
-                f"{self._n_channels} channel(s)"
-            )
         meta = chunk.metadata
         start = int(meta.start_index)
         disc = bool(meta.discontinuity)
+        with self._lock:
+            if self._file is None:
+                if not self._created or self._failed is not None:
+                    state = (
+                        f"failed ({self._failed})"
+                        if self._failed is not None
+                        else "not opened (attach it to a stream, or call open(info))"
+                    )
+                    raise StreamStateError(f"Recorder for '{self.path}' is {state}")
+                self._reopen()
+                try:
+                    self._append(data, n, ch, start, disc)
+                    self._flush_locked(complete=True)
+                    self.late_writes += 1
+                finally:
+                    reopened: Any = self._file
+                    self._file = None
+                    reopened.close()
+                return
+            self._raise_flush_error()
+            self._append(data, n, ch, start, disc)
+
+    def _append(self, data: NDArray[Any], n: int, ch: int, start: int, disc: bool) -> None:
+        if ch != self._n_channels:
+            raise ValueError(
+                f"chunk has shape {data.shape if ch != 1 else (n,)}; the recording "
+                f"'{self.path}' has {self._n_channels} channel(s)"
+            )
         dt = self.dtype
         assert dt is not None
         if data.dtype != dt or not data.flags.c_contiguous:
             data = np.ascontiguousarray(data, dtype=dt)
-        with self._lock:
-            expected = 0 if self._next is None else self._next
-            if start < expected:
-                raise ValueError(
-                    f"chunk start_index {start} goes back before the next expected index "
-                    f"{expected}; a recording's positions must increase"
-                )
-            if self._next is None or start != expected or disc:
-                gap = start - expected
-                flag = 1 if (disc or gap > 0) else 0
-                self._segs.append((self._n, start, gap, flag))
-                if flag:
-                    self._n_disc += 1
-                    self._gap_total += gap
-            if n:
-                n0 = self._n
-                try:
-                    self._samples.resize(n0 + n, axis=0)
-                    self._samples.write_direct(data, dest_sel=np.s_[n0 : n0 + n])
-                except OSError as exc:
-                    self._failed = exc
-                    raise type(exc)(*self._os_args(exc, f"writing {n} samples failed")) from exc
-                except BaseException as exc:
-                    self._failed = exc
-                    raise
-                self._n = n0 + n
-            self._next = start + n
-            self._dirty = True
+        expected = 0 if self._next is None else self._next
+        if start < expected:
+            raise ValueError(
+                f"chunk start_index {start} goes back before the next expected index "
+                f"{expected}; a recording's positions must increase"
+            )
+        if self._next is None or start != expected or disc:
+            gap = start - expected
+            flag = 1 if (disc or gap > 0) else 0
+            self._segs.append((self._n, start, gap, flag))
+            if flag:
+                self._n_disc += 1
+                self._gap_total += gap
+        if n:
+            n0 = self._n
+            try:
+                self._samples.resize(n0 + n, axis=0)
+                self._samples.write_direct(data, dest_sel=np.s_[n0 : n0 + n])
+            except OSError as exc:
+                self._failed = exc
+                raise type(exc)(*self._os_args(exc, f"writing {n} samples failed")) from exc
+            except BaseException as exc:
+                self._failed = exc
+                raise
+            self._n = n0 + n
+        self._next = start + n
+        self._dirty = True
 
     def _os_args(self, exc: OSError, what: str) -> tuple[Any, ...]:
         msg = (
@@ -451,34 +507,37 @@ class Recorder:
             raise exc
 
     def close(self) -> None:
-        """Flush, mark the file complete and close it; joins the flush thread. Idempotent."""
+        """Flush, mark the file complete and close it; joins the flush thread. Idempotent.
+
+        May be called from another thread than ``write`` (the stream's ``stop()``): it waits
+        for a write in progress to finish.
+        """
         thread = self._thread
         self._thread = None
         self._stop.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join()
-        f = self._file
-        if f is None:
+        with self._lock:
+            f = self._file
             self._closed = True
-            return
-        if self._failed is not None:
-            # The write error is already on its way to the caller; close what can be closed
-            # and keep any second error for inspection instead of masking the first one.
+            if f is None:
+                return
             self._file = None
-            self._closed = True
+            if self._failed is not None:
+                # The write error is already on its way to the caller; close what can be
+                # closed and keep a second error for inspection instead of masking the first.
+                try:
+                    f.close()
+                except Exception as exc:
+                    self._close_error = exc
+                return
             try:
-                f.close()
-            except Exception as exc:
-                self._close_error = exc
-            return
-        try:
-            self._raise_flush_error()
-            with self._lock:
+                self._file = f
+                self._raise_flush_error()
                 self._flush_locked(complete=True)
-        finally:
-            self._file = None
-            self._closed = True
-            f.close()
+            finally:
+                self._file = None
+                f.close()
 
     def __enter__(self) -> Recorder:
         return self

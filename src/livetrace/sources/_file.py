@@ -324,7 +324,7 @@ class FileSource(RealtimeSource):
         speed: float | None = 1.0,
         loop: bool = False,
         chunk_size: int | None = None,
-        format: str | None = None,  # noqa: A002  # the natural name for a file format
+        format: str | None = None,  # the natural name for a file format
         sample_rate: float | None = None,
         dtype: Any = None,
         channels: int | None = None,
@@ -424,7 +424,7 @@ class FileSource(RealtimeSource):
     # -- format backends -----------------------------------------------------------------
     def _open_recording(self, chunk_size: int | None) -> None:
         try:
-            from ..sinks._reader import RecordingSource  # noqa: PLC0415  # optional, lazy
+            from ..sinks._reader import RecordingSource  # optional, lazy
         except ModuleNotFoundError as exc:
             if exc.name != "livetrace.sinks._reader":
                 raise
@@ -675,6 +675,9 @@ class FileSource(RealtimeSource):
         )
 
 
+_REALTIME: float | None = 1.0
+
+
 def _speed(text: str) -> float | None:
     low = text.strip().lower()
     if low in ("0", "max", "none", "inf"):
@@ -697,20 +700,20 @@ def from_uri(parsed: ParsedURI) -> RealtimeSource:
     if not p.target:
         raise ConfigurationError(f"file: a path is needed, e.g. 'file:capture.wav', got {p.uri!r}")
     path = urllib.parse.unquote(p.target)
-    cols = p.take("columns", _int_list, None)  # type: ignore[arg-type]  # None = all columns
+    cols = p.take("columns", _int_list, None)
     return FileSource(
         path,
-        speed=p.take("speed", _speed, 1.0),
+        speed=p.take("speed", _speed, _REALTIME),
         loop=p.take("loop", to_bool, False),
-        chunk_size=p.take("chunk_size", to_int, None),  # type: ignore[arg-type]  # None = auto
-        format=p.take("format", str, None),  # type: ignore[arg-type]  # None = from suffix
-        sample_rate=p.take("sample_rate", float, None, aliases=("rate", "fs")),  # type: ignore[arg-type]  # None = from file
-        dtype=p.take("dtype", str, None),  # type: ignore[arg-type]  # None = float32 for raw
-        channels=p.take("channels", to_int, None, aliases=("n_channels",)),  # type: ignore[arg-type]  # None = from file
+        chunk_size=p.take("chunk_size", to_int, None),
+        format=p.take("format", str, None),
+        sample_rate=p.take("sample_rate", float, None, aliases=("rate", "fs")),
+        dtype=p.take("dtype", str, None),
+        channels=p.take("channels", to_int, None, aliases=("n_channels",)),
         byteorder=p.take("byteorder", str, "little"),
         header_bytes=p.take("header_bytes", to_int, 0),
         columns=cols,
-        delimiter=p.take("delimiter", str, None),  # type: ignore[arg-type]  # None = auto
+        delimiter=p.take("delimiter", str, None),
         skip_header=p.take("skip_header", to_int, 0),
         time_column=p.take("time_column", to_bool, False),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -145,7 +146,7 @@ class SigrokAnalogParser:
             values = self._values[name]
             cols.append(values[:n])
             del values[:n]
-        out = np.array(cols, dtype=np.float64).T.astype(self.dtype)
+        out: NDArray[Any] = np.array(cols, dtype=np.float64).T.astype(self.dtype)
         return out.reshape(-1) if self.n_channels == 1 else out
 
 
@@ -154,9 +155,9 @@ class ProcessSource(RealtimeSource):
 
     ``format``:
 
-    - ``"raw"``: interleaved binary samples of ``dtype`` (default float32; ``byteorder``), ``channels`` per
-      frame, decoded by :class:`~livetrace.sources._raw.RawDecoder` (a frame split across two
-      reads is carried over, never misaligned);
+    - ``"raw"``: interleaved binary samples of ``dtype`` (default float32; ``byteorder``),
+      ``channels`` per frame, decoded by :class:`~livetrace.sources._raw.RawDecoder` (a frame
+      split across two reads is carried over, never misaligned);
     - ``"text"``: lines of numbers (one column per channel: ``"512,498"``, tabs or spaces),
       parsed by :class:`~livetrace.sources._text.TextParser` into ``dtype`` (default
       float64); other lines (headers,
@@ -203,7 +204,7 @@ class ProcessSource(RealtimeSource):
         self,
         argv: Sequence[str] | str,
         *,
-        format: str = "raw",  # noqa: A002  # the natural name for an output format
+        format: str = "raw",  # the natural name for an output format
         dtype: Any = None,
         channels: int = 1,
         sample_rate: float,
@@ -358,10 +359,9 @@ class ProcessSource(RealtimeSource):
         if proc is None or proc.returncode is not None:
             return
         for sig, wait in ((signal.SIGTERM, self.grace), (signal.SIGKILL, None)):
-            try:
+            # ProcessLookupError: the group is gone already; wait() below reaps the leader
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                pass  # the group is gone already; wait() below reaps the leader
             try:
                 proc.wait(wait)
                 break
@@ -471,6 +471,10 @@ class ProcessSource(RealtimeSource):
         # for its last lines; stop() joins the thread in any case
         for t in self._threads:
             t.join(1.0)
+        with self._lock:
+            if not any(t.is_alive() for t in self._threads):
+                self._threads = []
+                self._close_pipes()
         cmd = shlex.join(self.argv)
         if proc.returncode not in self.ok_status:
             self._fail(f"exec: {cmd} {self._status_text(proc.returncode)}")
@@ -536,6 +540,18 @@ class ProcessSource(RealtimeSource):
         )
 
 
+_NO_NAMES: tuple[str, ...] = ()
+_OK_STATUS: tuple[int, ...] = (0,)
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(x for x in text.split(",") if x)
+
+
+def _statuses(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x)
+
+
 def _argv_json(text: str) -> list[str]:
     value = json.loads(text)
     if not isinstance(value, list) or not value or not all(isinstance(a, str) for a in value):
@@ -555,7 +571,7 @@ def from_uri(parsed: ParsedURI) -> ProcessSource:
     ``?``.
     """
     p = parsed
-    argv_list = p.take("argv", _argv_json, None)  # type: ignore[arg-type]  # None = use target
+    argv_list = p.take("argv", _argv_json, None)
     command = p.target.strip()
     if argv_list is not None and command:
         raise ConfigurationError(
@@ -566,13 +582,13 @@ def from_uri(parsed: ParsedURI) -> ProcessSource:
             f"exec: a command line is needed, e.g. {'exec:sox -n -t raw - synth 1 sine 1000'!r}"
             f"?sample_rate=48000, got {p.uri!r}"
         )
-    rate = p.take("sample_rate", float, None, aliases=("rate", "fs"))  # type: ignore[arg-type]  # checked below
+    rate = p.take("sample_rate", float, None, aliases=("rate", "fs"))
     if rate is None:
         raise ConfigurationError(
             f"exec: sample_rate= is required (the program's output does not say it), in {p.uri!r}"
         )
-    names = p.take("names", lambda s: tuple(x for x in s.split(",") if x), ())
-    ok_status = p.take("ok_status", lambda s: tuple(int(x) for x in s.split(",") if x), (0,))
+    names = p.take("names", _names, _NO_NAMES)
+    ok_status = p.take("ok_status", _statuses, _OK_STATUS)
     return ProcessSource(
         argv_list if argv_list is not None else command,
         format=p.take("format", str, "raw"),
@@ -581,7 +597,7 @@ def from_uri(parsed: ParsedURI) -> ProcessSource:
         sample_rate=rate,
         byteorder=p.take("byteorder", str, "little"),
         chunk_bytes=p.take("chunk_bytes", to_int, 65536),
-        delimiters=p.take("delimiters", str, None),  # type: ignore[arg-type]  # None = auto
+        delimiters=p.take("delimiters", str, None),
         channel_names=names or None,
         ok_status=ok_status,
     )

@@ -199,7 +199,6 @@ class TextParser:
         raw = np.frombuffer(block, dtype=np.uint8)
         cls = self._classes[raw]
         newlines = np.flatnonzero(cls == _NEWLINE)
-        n_lines = len(newlines)
         is_field = cls == _OTHER
         starts = is_field.copy()
         starts[1:] &= ~is_field[:-1]
@@ -299,7 +298,7 @@ class TextParser:
         ends = np.cumsum(counts).tolist()
         count_list = counts.tolist()
         bad_list = bad.tolist() if bad is not None else [False] * len(count_list)
-        for i, (c, end, is_bad) in enumerate(zip(count_list, ends, bad_list)):
+        for i, (c, end, is_bad) in enumerate(zip(count_list, ends, bad_list, strict=False)):
             if c == 0 and not is_bad:
                 continue
             self.lines += 1

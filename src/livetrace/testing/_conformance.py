@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._config import RetryPolicy
-from .._errors import EndOfStream, SourceError
+from .._errors import EndOfStream
 from .._result import ResultMapping
 from .._types import WaveformTrace
 from ..sources._base import Block, RealtimeSource, SourceInfo
@@ -133,7 +134,7 @@ class _Checker:
         stop_timeout: float,
         failing: RealtimeSource | SourceFactory | None,
     ) -> None:
-        if isinstance(source_or_factory, RealtimeSource) or hasattr(source_or_factory, "acquire"):
+        if not isinstance(source_or_factory, type) and hasattr(source_or_factory, "acquire"):
             self.instance: RealtimeSource | None = source_or_factory  # type: ignore[assignment]  # duck-typed source
             self.factory: SourceFactory | None = None
         else:
@@ -337,7 +338,10 @@ class _Checker:
         if self.failing is None:
             raise _Skip("pass failing= (a source, or factory, that fails) to check this")
         make = self.failing
-        src = make if hasattr(make, "acquire") else make()  # type: ignore[operator]  # a factory
+        if not isinstance(make, type) and hasattr(make, "acquire"):
+            src: RealtimeSource = make  # type: ignore[assignment]  # duck-typed source
+        else:
+            src = make()
         src.start()
         deadline = time.monotonic() + self.timeout
         try:
@@ -358,7 +362,7 @@ class _Checker:
         raise _Failed(f"the failing source raised nothing within {self.timeout:g} s")
 
     def check_stream(self) -> str:
-        from .._stream import RealtimeStream  # noqa: PLC0415  # the stream imports sources
+        from .._stream import RealtimeStream  # the stream imports sources
 
         info = self._need_info()
         src = self.source()
@@ -367,33 +371,47 @@ class _Checker:
             src, chunk_size=chunk, overflow="block", retry=RetryPolicy(max_retries=0)
         )
         want = self.n_chunks * chunk
-        got = 0
-        expected = None
-        timer = threading.Timer(self.timeout, stream.stop)
-        timer.daemon = True
-        try:
-            stream.start()
-            timer.start()
+        state: dict[str, Any] = {"got": 0, "problem": None}
+        shape = () if info.n_channels == 1 else (info.n_channels,)
+
+        def consume() -> None:
+            expected = None
             for c in stream:
                 meta = c.metadata
                 if expected is not None and meta.start_index != expected:
-                    raise _Failed(
+                    state["problem"] = (
                         f"chunk at start_index {meta.start_index} follows one that ended at "
                         f"{expected} (gap {meta.gap})"
                     )
+                    return
                 if meta.gap:
-                    raise _Failed(f"chunk at {meta.start_index} has a gap of {meta.gap}")
-                if c.data.shape[1:] != (() if info.n_channels == 1 else (info.n_channels,)):
-                    raise _Failed(f"stream chunk has shape {c.data.shape} for {info.n_channels} ch")
+                    state["problem"] = f"chunk at {meta.start_index} has a gap of {meta.gap}"
+                    return
+                if c.data.shape[1:] != shape:
+                    state["problem"] = (
+                        f"stream chunk has shape {c.data.shape} for {info.n_channels} channel(s)"
+                    )
+                    return
                 expected = meta.start_index + len(c.data)
-                got += len(c.data)
-                if got >= want:
-                    break
-        except SourceError as exc:
-            raise _Failed(f"the stream failed: {exc}") from exc
-        finally:
-            timer.cancel()
+                state["got"] += len(c.data)
+                if state["got"] >= want:
+                    return
+
+        stream.start()
+        consumer = _Call(consume)
+        consumer.wait(self.timeout)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             stream.stop()
+        consumer.wait(self.stop_timeout)
+        leaked = [w for w in caught if issubclass(w.category, ResourceWarning)]
+        got = state["got"]
+        if consumer.error is not None:
+            raise _Failed(f"the stream failed: {_describe_exc(consumer.error)}")
+        if state["problem"]:
+            raise _Failed(str(state["problem"]))
+        if leaked:
+            raise _Failed(f"stream.stop(): {leaked[0].message}")
         if got == 0:
             raise _Failed(f"the stream delivered nothing within {self.timeout:g} s")
         if got < want and stream.state != "finished":
