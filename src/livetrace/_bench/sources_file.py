@@ -55,10 +55,10 @@ def run(quick: bool = False) -> list[Row]:
         chunk = 262_144
         path = os.path.join(tmp, "x.npy")
         np.save(path, np.random.default_rng(0).standard_normal(n).astype(np.float32))
-        mm = np.load(path, mmap_mode="r")
         out = np.empty(chunk, np.float32)
 
         def bare() -> int:
+            mm = np.load(path, mmap_mode="r")  # a fresh map each run, as FileSource does
             for i in range(0, n, chunk):
                 part = mm[i : i + chunk]
                 out[: len(part)] = part
@@ -86,7 +86,6 @@ def run(quick: bool = False) -> list[Row]:
                 note=f"float32, {chunk}-sample chunks",
             )
         )
-        del mm
 
         # -- text parsing ------------------------------------------------------------
         n_lines = 100_000 if quick else 400_000

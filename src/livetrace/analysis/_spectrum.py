@@ -90,7 +90,6 @@ class SpectrumResult(ResultMapping):
 
 
 class Spectrum:
-    _cache: SpectrumResult | None
     """Streaming Welch power spectrum with peak frequency and ADC figures (SNR, THD, SINAD,
     ENOB, SFDR).
 
@@ -135,6 +134,8 @@ class Spectrum:
         >>> r.n_segments, round(r.peak_frequency, 2)
         (39, 123.4)
     """
+
+    _cache: SpectrumResult | None
 
     def __init__(
         self,

@@ -3,14 +3,16 @@
 Bytes arrive in arbitrary pieces (a serial port, a pipe, a file read in blocks); :meth:`feed`
 parses every *complete* line and carries the incomplete last one over to the next call, so the
 result never depends on where the pieces were cut. The whole block of complete lines is parsed
-at once: one ``bytes.translate`` + ``bytes.split`` for the fields, a few numpy passes over the
-bytes to count fields per line, and one float conversion for all values. Lines that fail (wrong
+at once: one ``bytes.translate`` to turn separators into spaces, a few numpy passes over the
+bytes to count fields per line, then one ``np.loadtxt`` call on the whole block when every
+line is well formed (``bytes.split`` + ``float`` per field otherwise). Lines that fail (wrong
 field count, empty field, non-numeric text) are counted in :attr:`TextParser.malformed` and
 skipped; only a block that contains a non-numeric field takes a per-line conversion pass.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Iterable
 from typing import Any
@@ -27,6 +29,8 @@ _OTHER, _SPACE, _HARD, _NEWLINE = 0, 1, 2, 3
 # what bytes.split() (no argument) treats as whitespace, minus the newline
 _WHITESPACE = b" \t\r\x0b\x0c"
 _AUTO_DELIMITERS = b",;"
+# below this many lines a block is converted with float() per field (np.loadtxt costs ~50 us)
+_LOADTXT_MIN_LINES = 64
 
 
 def _prev_class(cls: NDArray[np.uint8], pos: NDArray[np.intp]) -> NDArray[np.uint8]:
@@ -207,7 +211,7 @@ class TextParser:
         counts = np.diff(np.searchsorted(start_pos, newlines), prepend=0)
         bad = self._bad_lines(cls, start_pos, newlines) if self._has_hard else None
 
-        fields = block.translate(self._translate).split()
+        translated = block.translate(self._translate)
         n = self.n_channels
         if n is None:
             usable = counts > 0 if bad is None else (counts > 0) & ~bad
@@ -226,14 +230,27 @@ class TextParser:
             nonblank |= bad
         n_nonblank = int(np.count_nonzero(nonblank))
         n_good = int(np.count_nonzero(good))
-        if n_good == n_nonblank:
-            chosen: Iterable[bytes] = fields
-        else:
-            chosen = itertools.compress(fields, np.repeat(good, counts).tolist())
-        try:
-            values = np.fromiter(map(float, chosen), dtype=np.float64, count=n_good * n)
-        except ValueError:
-            return self._parse_lines_slow(block, newlines, counts, bad, fields)
+        values = None
+        if n_good == n_nonblank and n_good >= _LOADTXT_MIN_LINES:
+            # every line has n fields: numpy's C reader converts the block in one call
+            try:
+                values = np.loadtxt(
+                    io.BytesIO(translated), dtype=np.float64, comments=None, ndmin=2
+                ).reshape(-1)
+            except ValueError:
+                values = None  # a non-numeric field: the paths below find and count it
+            if values is not None and len(values) != n_good * n:
+                values = None
+        if values is None:
+            fields = translated.split()
+            if n_good == n_nonblank:
+                chosen: Iterable[bytes] = fields
+            else:
+                chosen = itertools.compress(fields, np.repeat(good, counts).tolist())
+            try:
+                values = np.fromiter(map(float, chosen), dtype=np.float64, count=n_good * n)
+            except ValueError:
+                return self._parse_lines_slow(block, newlines, counts, bad, fields)
         if self.n_channels is None and n_good:
             self.n_channels = n
         self.lines += n_nonblank
