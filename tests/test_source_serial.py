@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -130,7 +131,7 @@ def test_text_mode_result_does_not_depend_on_where_the_bytes_are_cut(
     try:
         src.start()
         p.opened()
-        for a, b in zip(bounds[:-1], bounds[1:]):
+        for a, b in itertools.pairwise(bounds):
             p.write(text[a:b])
         got = read_until(src, len(values))
     finally:
@@ -170,7 +171,7 @@ def test_unplugging_mid_stream_raises_a_clear_source_error(pty: Pty) -> None:
     pty.unplug()
     t0 = time.monotonic()
     with pytest.raises(SourceError) as info:
-        for chunk in it:  # noqa: PERF401
+        for chunk in it:
             parts.append(chunk.data.copy())
     assert time.monotonic() - t0 < DEADLINE
     np.testing.assert_array_equal(np.concatenate(parts), np.arange(25))
@@ -220,7 +221,9 @@ def test_restart_reopens_and_marks_discontinuity(pty: Pty) -> None:
 
 def test_missing_port_is_unavailable() -> None:
     src = open_source("serial:///dev/does-not-exist?sample_rate=100&channels=1")
-    with pytest.raises(SourceUnavailableError, match="cannot open serial port '/dev/does-not-exist'"):
+    with pytest.raises(
+        SourceUnavailableError, match="cannot open serial port '/dev/does-not-exist'"
+    ):
         src.start()
 
 

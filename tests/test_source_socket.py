@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 import struct
 import threading
@@ -109,8 +110,9 @@ def test_tcp_client_exact_through_stream_with_odd_pieces(
     sent = (rng.standard_normal((frames, channels)) * 1000).astype(dtype)
     payload = sent.astype(np.dtype(dtype).newbyteorder("<")).tobytes()
     server = Server(lambda conn, _: send_pieces(conn, payload, sizes))
-    src = TcpSource("127.0.0.1", server.port, dtype=dtype, channels=channels, sample_rate=1e4,
-                    reconnect=False)
+    src = TcpSource(
+        "127.0.0.1", server.port, dtype=dtype, channels=channels, sample_rate=1e4, reconnect=False
+    )
     with RealtimeStream.from_source(src, overflow="block", chunk_size=256) as stream:
         got, metas = collect(stream)
     server.close()
@@ -127,8 +129,9 @@ def test_tcp_client_exact_through_stream_with_odd_pieces(
 def test_tcp_big_endian_int32() -> None:
     sent = np.arange(-500, 500, dtype=np.int32) * 70001
     server = Server(lambda conn, _: send_pieces(conn, sent.astype(">i4").tobytes(), [3, 1]))
-    src = TcpSource("127.0.0.1", server.port, dtype="int32", byteorder="big", sample_rate=1e3,
-                    reconnect=False)
+    src = TcpSource(
+        "127.0.0.1", server.port, dtype="int32", byteorder="big", sample_rate=1e3, reconnect=False
+    )
     src.start()
     parts = []
     with pytest.raises(EndOfStream, match="closed"):
@@ -151,7 +154,7 @@ def test_tcp_result_does_not_depend_on_where_the_bytes_are_cut(cuts: list[int]) 
 
     def handler(conn: socket.socket, _: int) -> None:
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for a, b in zip(bounds[:-1], bounds[1:]):
+        for a, b in itertools.pairwise(bounds):
             conn.sendall(payload[a:b])
             time.sleep(0.0005)
 
@@ -492,7 +495,9 @@ def test_udp_bind_taken_port_is_unavailable() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
         taken.bind(("127.0.0.1", 0))
         port = taken.getsockname()[1]
-        with pytest.raises(SourceUnavailableError, match=f"UdpSource: cannot bind 127.0.0.1:{port}"):
+        with pytest.raises(
+            SourceUnavailableError, match=f"UdpSource: cannot bind 127.0.0.1:{port}"
+        ):
             UdpSource("127.0.0.1", port, sample_rate=1).start()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import socket
 import subprocess
 import sys
 import time
@@ -22,11 +23,29 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 FLOWGRAPH = Path(__file__).with_name("gnuradio_flowgraph.py")
 
 
+class Ctx:
+    """A zmq context whose sockets are closed (linger 0) when the test ends."""
+
+    def __init__(self) -> None:
+        self.context: zmq.Context[Any] = zmq.Context()
+        self.sockets: list[zmq.Socket[Any]] = []
+
+    def socket(self, kind: int) -> zmq.Socket[Any]:
+        sock = self.context.socket(kind)
+        self.sockets.append(sock)
+        return sock
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close(linger=0)
+        self.context.term()
+
+
 @pytest.fixture
-def ctx() -> Iterator[zmq.Context[Any]]:
-    c: zmq.Context[Any] = zmq.Context()
+def ctx() -> Iterator[Ctx]:
+    c = Ctx()
     yield c
-    c.destroy(linger=0)
+    c.close()
 
 
 def bound(sock: zmq.Socket[Any]) -> str:
@@ -57,14 +76,14 @@ def ramp(n: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- pyzmq peers
-def test_pull_from_push_complex64_exact_through_stream(ctx: zmq.Context[Any]) -> None:
+def test_pull_from_push_complex64_exact_through_stream(ctx: Ctx) -> None:
     push = ctx.socket(zmq.PUSH)
     address = bound(push)
     sent = ramp(5000)
-    for piece in np.array_split(sent, [1, 4, 11, 700, 2500]):  # odd message sizes
-        push.send(piece.tobytes())  # queued until the PULL side connects: lossless
     src = ZmqSource(address, pattern="pull", sample_rate=1e6)
     with RealtimeStream.from_source(src, overflow="block", chunk_size=1000) as stream:
+        for piece in np.array_split(sent, [1, 4, 11, 700, 2500]):  # odd message sizes
+            push.send(piece.tobytes())  # waits for the PULL side to connect: lossless
         got = collect(stream, len(sent))
     assert got.dtype == np.complex64
     np.testing.assert_array_equal(got, sent)
@@ -72,7 +91,7 @@ def test_pull_from_push_complex64_exact_through_stream(ctx: zmq.Context[Any]) ->
     assert (h["messages"], h["samples_received"], h["partial_messages"]) == (6, 5000, 0)
 
 
-def test_sub_from_xpub_float32_stereo_exact(ctx: zmq.Context[Any]) -> None:
+def test_sub_from_xpub_float32_stereo_exact(ctx: Ctx) -> None:
     xpub = ctx.socket(zmq.XPUB)
     address = bound(xpub)
     src = ZmqSource(address, pattern="sub", dtype="float32", channels=2, sample_rate=1e3)
@@ -87,7 +106,7 @@ def test_sub_from_xpub_float32_stereo_exact(ctx: zmq.Context[Any]) -> None:
     np.testing.assert_array_equal(got, sent)
 
 
-def test_sub_topic_multipart_and_prefixed_frames(ctx: zmq.Context[Any]) -> None:
+def test_sub_topic_multipart_and_prefixed_frames(ctx: Ctx) -> None:
     xpub = ctx.socket(zmq.XPUB)
     address = bound(xpub)
     src = ZmqSource(address, dtype="int16", sample_rate=1e3, topic="scope")
@@ -108,14 +127,14 @@ def test_sub_topic_multipart_and_prefixed_frames(ctx: zmq.Context[Any]) -> None:
     assert src.health()["messages"] == 3
 
 
-def test_a_frame_split_across_messages_is_carried_over(ctx: zmq.Context[Any]) -> None:
+def test_a_frame_split_across_messages_is_carried_over(ctx: Ctx) -> None:
     push = ctx.socket(zmq.PUSH)
     address = bound(push)
     payload = ramp(10).tobytes()
-    for a, b in ((0, 13), (13, 14), (14, 80)):
-        push.send(payload[a:b])
     src = ZmqSource(address, pattern="pull", sample_rate=1e3)
     src.start()
+    for a, b in ((0, 13), (13, 14), (14, 80)):
+        push.send(payload[a:b])
     got = []
     deadline = time.monotonic() + DEADLINE
     while sum(map(len, got)) < 10 and time.monotonic() < deadline:
@@ -129,8 +148,8 @@ def test_a_frame_split_across_messages_is_carried_over(ctx: zmq.Context[Any]) ->
 
 @pytest.mark.parametrize(("pattern", "bind"), [("sub", False), ("pull", True), ("pull", False)])
 def test_stop_is_prompt_with_no_peer(pattern: str, bind: bool) -> None:
-    with socketless_port() as port:
-        src = ZmqSource(f"tcp://127.0.0.1:{port}", pattern=pattern, bind=bind, sample_rate=1e3)
+    port = free_port()
+    src = ZmqSource(f"tcp://127.0.0.1:{port}", pattern=pattern, bind=bind, sample_rate=1e3)
     stream = RealtimeStream.from_source(src)
     stream.start()
     time.sleep(0.15)
@@ -140,37 +159,37 @@ def test_stop_is_prompt_with_no_peer(pattern: str, bind: bool) -> None:
     assert src.health()["open"] is False
 
 
-class socketless_port:  # noqa: N801  # a context manager named like the function it is
-    """A port number that was free a moment ago."""
-
-    def __enter__(self) -> int:
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return int(s.getsockname()[1])
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+def free_port() -> int:
+    """A port number on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
-def test_restart_reconnects_and_continues(ctx: zmq.Context[Any]) -> None:
-    push = ctx.socket(zmq.PUSH)
-    address = bound(push)
-    src = ZmqSource(address, pattern="pull", dtype="float32", sample_rate=1e3)
+def test_restart_reconnects_and_marks_discontinuity(ctx: Ctx) -> None:
+    xpub = ctx.socket(zmq.XPUB)
+    xpub.setsockopt(zmq.XPUB_VERBOSE, 1)
+    address = bound(xpub)
+    src = ZmqSource(address, dtype="float32", sample_rate=1e3)
     stream = RealtimeStream.from_source(src, overflow="block", chunk_size=10)
-    push.send(np.arange(10, dtype=np.float32).tobytes())
     stream.start()
+    wait_subscribed(xpub)
+    xpub.send(np.arange(10, dtype=np.float32).tobytes())
     a = collect(stream, 10)
     stream.stop()
-    push.send(np.arange(10, 20, dtype=np.float32).tobytes())  # waits for the new connection
+    assert xpub.poll(int(DEADLINE * 1000))
+    assert xpub.recv() == b"\x00"  # the source unsubscribed: its socket is closed
     stream.start()
-    b = collect(stream, 10)
+    wait_subscribed(xpub)
+    xpub.send(np.arange(10, 20, dtype=np.float32).tobytes())
+    chunk = next(iter(stream))
     stream.stop()
-    np.testing.assert_array_equal(np.concatenate([a, b]), np.arange(20))
+    np.testing.assert_array_equal(np.concatenate([a, chunk.data]), np.arange(20))
+    assert chunk.metadata.discontinuity
+    assert chunk.metadata.start_index == 10
 
 
-def test_bind_to_an_address_in_use_is_unavailable(ctx: zmq.Context[Any]) -> None:
+def test_bind_to_an_address_in_use_is_unavailable(ctx: Ctx) -> None:
     other = ctx.socket(zmq.PUSH)
     address = bound(other)
     src = ZmqSource(address, pattern="pull", bind=True, sample_rate=1e3)
@@ -280,8 +299,8 @@ def finish(proc: subprocess.Popen[bytes]) -> None:
 @pytest.mark.gnuradio
 @pytest.mark.usefixtures("gnuradio")
 def test_gnuradio_push_sink_ramp_exact_sample_for_sample() -> None:
-    with socketless_port() as port:
-        address = f"tcp://127.0.0.1:{port}"
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
     n, vlen = 100_000, 2
     proc = run_flowgraph("push", address, n, vlen)
     try:
@@ -296,8 +315,8 @@ def test_gnuradio_push_sink_ramp_exact_sample_for_sample() -> None:
 @pytest.mark.gnuradio
 @pytest.mark.usefixtures("gnuradio")
 def test_gnuradio_pub_sink_repeating_ramp_is_contiguous_and_exact() -> None:
-    with socketless_port() as port:
-        address = f"tcp://127.0.0.1:{port}"
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
     period = 1000
     proc = run_flowgraph("pub", address, period, 1)
     try:

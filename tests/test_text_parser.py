@@ -194,3 +194,15 @@ def test_chunking_invariance_and_exact_values(rows, seps, crlf, data):
     np.testing.assert_array_equal(out.reshape(-1, 3), np.array(expected).reshape(-1, 3))
     assert split.malformed == whole.malformed == n_bad
     assert split.lines == whole.lines == len(expected) + n_bad
+
+
+def test_large_block_with_one_bad_line_falls_back_exactly():
+    rows = np.arange(4000, dtype=np.float64).reshape(-1, 2)
+    lines = [b"%d,%d" % (a, b) for a, b in rows.astype(int).tolist()]
+    lines.insert(1000, b"12,x7")  # right field count, not a number
+    p = TextParser()
+    out = p.feed(b"\r\n".join(lines) + b"\r\n")
+    np.testing.assert_array_equal(out, rows)
+    assert p.malformed == 1
+    assert p.last_malformed == b"12,x7\r"
+    assert p.lines == 2001

@@ -6,6 +6,7 @@ whole), text files are read in 1 MiB blocks through :class:`~livetrace.sources._
 
 from __future__ import annotations
 
+import mmap
 import os
 import struct
 import threading
@@ -58,6 +59,9 @@ class _MappedReader:
         self.frames = frames
         self.convert = convert
         self.pos = 0
+        mm = getattr(frames, "_mmap", None)
+        if mm is not None and hasattr(mmap, "MADV_SEQUENTIAL"):
+            mm.madvise(mmap.MADV_SEQUENTIAL)  # replay reads front to back: read ahead
         dt = frames.dtype
         self.native = dt if dt.isnative else dt.newbyteorder("=")
 

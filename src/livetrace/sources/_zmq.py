@@ -15,7 +15,7 @@ from typing import Any
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceUnavailableError, require
-from ._base import RealtimeSource, SourceInfo
+from ._base import Block, RealtimeSource, SourceInfo
 from ._raw import RawDecoder
 from ._uri import ParsedURI, to_bool, to_int
 
@@ -45,7 +45,10 @@ class ZmqSource(RealtimeSource):
     many. A message that is not a whole number of frames leaves its tail to be completed
     by the next message (GNU Radio never splits items), counted in ``partial_messages``.
     The socket is created by :meth:`start` (or the first ``acquire()``) and closed by
-    :meth:`stop`; ``acquire()`` polls it every 50 ms so ``stop()`` is prompt. No thread.
+    :meth:`stop` (messages queued or sent meanwhile are lost, so the first samples after a
+    restart come as ``Block(discontinuity=True)``); ``acquire()`` polls it every 50 ms so
+    ``stop()`` is prompt. The source starts no thread of its own (ZeroMQ's I/O thread lives
+    in a context created by ``start()`` and terminated by ``stop()``).
     """
 
     def __init__(
@@ -105,6 +108,8 @@ class ZmqSource(RealtimeSource):
         self._partial = 0
         self._discarded = 0
         self._short = 0
+        self._opened = 0
+        self._disc_next = False
 
     @property
     def info(self) -> SourceInfo:
@@ -175,8 +180,11 @@ class ZmqSource(RealtimeSource):
             verb = "bind" if self.bind else "connect to"
             raise SourceUnavailableError(f"ZmqSource: cannot {verb} {self.address}: {exc}") from exc
         self._ctx, self._sock = ctx, sock
+        if self._opened:
+            self._disc_next = True
+        self._opened += 1
 
-    def acquire(self) -> NDArray[Any] | None:
+    def acquire(self) -> NDArray[Any] | Block | None:
         """Block until a message with whole frames arrives and return them; None once
         stopped."""
         if self._stop.is_set():
@@ -203,6 +211,9 @@ class ZmqSource(RealtimeSource):
                 if len(data) == 0:
                     continue
                 self._samples += len(data)
+                if self._disc_next:
+                    self._disc_next = False
+                    return Block(data, discontinuity=True)
                 return data
         return None
 
