@@ -243,3 +243,11 @@ def test_statistics_keys_are_the_seeds_plus_rms_and_variance() -> None:
     empty = Statistics.empty()
     assert empty.n_samples == 0
     assert math.isnan(empty.mean)
+
+
+def test_samples_are_taken_in_the_configured_dtype() -> None:
+    """A float32 analyser (as in a float32 stream) sees float32 values, whatever it is fed."""
+    x = np.random.default_rng(5).normal(1.0, 1e-3, 20_000)
+    an = analyzer(5000, dtype="float32")
+    feed(an, x, [777, 5000])
+    assert_matches(an.get_statistics(), x.astype(np.float32).astype(np.float64)[-5000:])

@@ -142,7 +142,8 @@ class RealtimeAnalyzer:
     """Rolling statistics over the last ``window_size`` samples, and cumulative ones since start.
 
     ``accumulate`` takes numpy arrays (or :class:`~livetrace.WaveformTrace` chunks) of any
-    numeric dtype; with ``config.n_channels > 1`` they must be ``(n, n_channels)``. Results are
+    numeric dtype, taken in ``config.dtype`` as the stream's buffer stores them (float64 by
+    default; complex input to a real config is kept complex); with ``config.n_channels > 1`` they must be ``(n, n_channels)``. Results are
     equal to numpy's on the same samples (see :class:`Statistics`) and identical however the
     samples were chunked. Not thread-safe: one thread accumulates and reads (the stream's
     consumer thread).
@@ -177,8 +178,9 @@ class RealtimeAnalyzer:
         self._k: NDArray[Any] = np.zeros(self._n_channels)
         self._k_final: NDArray[np.bool_] = np.zeros(self._n_channels, dtype=bool)
         self._work: NDArray[Any] = np.empty(0, dtype=np.float64)
-        self._raw: NDArray[Any] | None = None  # last W raw samples, ring, (W, C)
-        self._partial: NDArray[Any] | None = None  # current incomplete block, (BLOCK, C)
+        self._store: np.dtype[Any] = np.dtype(np.float64)  # dtype of the raw samples kept
+        self._raw: NDArray[Any] | None = None  # last W raw samples, ring, (C, W)
+        self._partial: NDArray[Any] | None = None  # current incomplete block, (C, BLOCK)
         nb = self._window_size // BLOCK + 2
         self._nb = nb
         self._b_mean: NDArray[Any] | None = None  # (nb, C) ring of block summaries
@@ -209,16 +211,24 @@ class RealtimeAnalyzer:
         return np.ascontiguousarray(data.T)
 
     def _init_storage(self, x: NDArray[Any]) -> None:
-        raw_dtype = np.complex128 if x.dtype.kind == "c" else np.float64
+        cfg_dtype = self.config.np_dtype
+        if x.dtype.kind == "c":
+            raw_dtype: np.dtype[Any] = (
+                cfg_dtype if cfg_dtype.kind == "c" else np.dtype(np.complex128)
+            )
+        else:
+            raw_dtype = cfg_dtype if cfg_dtype.kind == "f" else np.dtype(np.float64)
+        work_dtype = np.complex128 if raw_dtype.kind == "c" else np.float64
         c = self._n_channels
-        self._work = np.empty(0, dtype=raw_dtype)
+        self._store = raw_dtype
+        self._work = np.empty(0, dtype=work_dtype)
         self._raw = np.empty((c, self._window_size), dtype=raw_dtype)
         self._partial = np.empty((c, BLOCK), dtype=raw_dtype)
-        self._b_mean = np.empty((c, self._nb), dtype=raw_dtype)
+        self._b_mean = np.empty((c, self._nb), dtype=work_dtype)
         self._b_m2 = np.empty((c, self._nb), dtype=np.float64)
         self._b_min = np.empty((c, self._nb), dtype=np.float64)
         self._b_max = np.empty((c, self._nb), dtype=np.float64)
-        self._k = np.zeros(c, dtype=raw_dtype)
+        self._k = np.zeros(c, dtype=work_dtype)
         self._k_final = np.zeros(c, dtype=bool)
 
     def _set_reference(self, x: NDArray[Any]) -> None:
@@ -251,6 +261,8 @@ class RealtimeAnalyzer:
                 "complex data after real data: create the analyser for complex data "
                 "(or reset() it) before accumulating complex samples"
             )
+        if x.dtype != self._store:
+            x = x.astype(self._store)
         self._set_reference(x)
         self._push_raw(x)
         self._push_blocks(x)
