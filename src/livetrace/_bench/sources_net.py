@@ -86,7 +86,7 @@ def _bare_tcp(total: int) -> float:
     return total / dt
 
 
-def _stream_rate(src: Any, total: int, chunk: int, stop_when_idle: bool = False) -> tuple[float, Any]:
+def _stream_rate(src: Any, total: int, chunk: int) -> tuple[float, Any]:
     from .._stream import RealtimeStream
 
     stream = RealtimeStream.from_source(

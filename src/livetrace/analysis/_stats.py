@@ -143,10 +143,10 @@ class RealtimeAnalyzer:
 
     ``accumulate`` takes numpy arrays (or :class:`~livetrace.WaveformTrace` chunks) of any
     numeric dtype, taken in ``config.dtype`` as the stream's buffer stores them (float64 by
-    default; complex input to a real config is kept complex); with ``config.n_channels > 1`` they must be ``(n, n_channels)``. Results are
-    equal to numpy's on the same samples (see :class:`Statistics`) and identical however the
-    samples were chunked. Not thread-safe: one thread accumulates and reads (the stream's
-    consumer thread).
+    default; complex input to a real config is kept complex); with ``config.n_channels > 1``
+    they must be ``(n, n_channels)``. Results are equal to numpy's on the same samples (see
+    :class:`Statistics`) and identical however the samples were chunked. Not thread-safe:
+    one thread accumulates and reads (the stream's consumer thread).
 
     Example:
         >>> import numpy as np
