@@ -502,7 +502,7 @@ def info(file: str, as_json: bool, max_gaps: int) -> None:
     status = (
         "complete"
         if desc["complete"]
-        else "INCOMPLETE (the recording process did not close it; every flushed sample is here)"
+        else "INCOMPLETE: the recording process did not close it; every flushed sample is here"
     )
     chans = ", ".join(
         f"{n} [{u}]" if u else n for n, u in zip(i.channel_names, i.units, strict=True)
