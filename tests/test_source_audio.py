@@ -152,6 +152,8 @@ REAL_CAPTURE = textwrap.dedent(
             parts.append(chunk.data.copy())
             flags.append(bool(chunk.metadata.discontinuity))
             got += len(chunk)
+            if len(parts) == 1:
+                time.sleep(0.05)  # a slow consumer: the unpaced device fills the queue
             if got >= n_frames + 200_000:
                 break
         t0 = time.monotonic()

@@ -439,3 +439,36 @@ def test_run_consumes_in_the_calling_thread() -> None:
     assert sink.events[-1] == ("close",)
     s2 = RealtimeStream(cfg(overflow="block"), RampSource(1000))
     assert s2.run() == 1000
+
+
+def test_stop_from_another_thread_never_closes_a_sink_mid_write() -> None:
+    events: list[str] = []
+    writing = threading.Event()
+
+    class SlowSink:
+        def open(self, info: SourceInfo) -> None:
+            events.append("open")
+
+        def write(self, chunk: WaveformTrace) -> None:
+            events.append("write-start")
+            writing.set()
+            time.sleep(0.2)
+            events.append("write-end")
+
+        def close(self) -> None:
+            events.append("close")
+
+    s = RealtimeStream(cfg(overflow="block"), RampSource(100_000), sinks=[SlowSink()])
+    s.start()
+    stopper = threading.Thread(target=lambda: (writing.wait(5), s.stop()))
+    stopper.start()
+    t0 = time.monotonic()
+    for _ in s:
+        pass
+    stopper.join(5)
+    assert time.monotonic() - t0 < 2
+    assert events[0] == "open"
+    assert events[-1] == "close"
+    assert events.count("close") == 1
+    # every write that started also ended before the close
+    assert events[:-1].count("write-start") == events[:-1].count("write-end")

@@ -187,6 +187,9 @@ class RealtimeStream:
         self._t0: float | None = None
         self._sinks_open = False
         self._lock = threading.Lock()
+        # held by the consumer while it reads and processes a chunk; stop() takes it before
+        # closing sinks so that a sink is never closed in the middle of a write
+        self._consumer_lock = threading.RLock()
         for analyzer in analyzers:
             self.add_analyzer(analyzer)
 
@@ -371,9 +374,12 @@ class RealtimeStream:
         """Stop acquisition and join the thread; returns within about 0.5 s.
 
         A consumer iterating in another thread ends its loop promptly. Samples still in the
-        buffer stay there and are delivered if the stream is started again. Sinks are closed.
-        Safe to call more than once and from any thread.
+        buffer stay there and are delivered if the stream is started again. Sinks are closed
+        here, or, when the consumer is still busy with a chunk (a slow sink write), by the
+        consumer as soon as it finishes that chunk and sees the stop, so a sink is never
+        closed in the middle of a write. Safe to call more than once and from any thread.
         """
+        t_start = time.monotonic()
         with self._lock:
             if self._state == "running":
                 self._state = "stopped"
@@ -395,7 +401,12 @@ class RealtimeStream:
                             ResourceWarning,
                             stacklevel=2,
                         )
-                self._close_sinks()
+                wait = max(0.0, _STOP_BUDGET - (time.monotonic() - t_start))
+                if self._consumer_lock.acquire(timeout=wait):
+                    try:
+                        self._close_sinks()
+                    finally:
+                        self._consumer_lock.release()
 
     def _reap_leaked(self) -> None:
         still = [t for t in self._leaked_threads if t.is_alive()]
@@ -548,8 +559,20 @@ class RealtimeStream:
     def read_chunk(self) -> WaveformTrace | None:
         """Block for the next chunk and run it through the pipeline.
 
-        Returns None when the stream was stopped or has ended (then ``state`` says which).
+        Returns None when the stream was stopped or has ended (then ``state`` says which);
+        sinks are closed then.
         """
+        with self._consumer_lock:
+            try:
+                chunk = self._next_chunk()
+            except BaseException:
+                self._close_sinks()
+                raise
+            if chunk is None:
+                self._close_sinks()
+            return chunk
+
+    def _next_chunk(self) -> WaveformTrace | None:
         buffer = self._buffer
         cfg = self.config
         while True:
