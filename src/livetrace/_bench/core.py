@@ -65,7 +65,9 @@ def _buffer_rate(chunk: int, ring_slots: int, *, min_time: float) -> float:
 def _stats_rate(chunk: int, window: int, *, min_time: float) -> tuple[float, float]:
     rng = np.random.default_rng(1)
     data = rng.standard_normal(chunk * 64).astype(np.float32)
-    an = RealtimeAnalyzer(RealtimeConfig(sample_rate=1e6, buffer_size=window, chunk_size=1))
+    an = RealtimeAnalyzer(
+        RealtimeConfig(sample_rate=1e6, buffer_size=window, chunk_size=1, dtype="float32")
+    )
     state = {"i": 0}
 
     def step() -> int:
@@ -200,7 +202,7 @@ def run(quick: bool = False) -> list[Row]:
             )
     ours, naive = _stats_rate(16384, 100_000, min_time=mt)
     rows.append(
-        Row("accumulate+get_statistics, 16384 chunks, window 1e5", ours / 1e6, "MS/s", 100.0)
+        Row("accumulate+get_statistics f32, 16384 chunks, window 1e5", ours / 1e6, "MS/s", 100.0)
     )
     rows.append(Row("  numpy two-pass over the window per chunk", naive / 1e6, "MS/s"))
     rate, n, gaps, growth = _end_to_end(65536, 0.5 if quick else 3.0)
