@@ -57,3 +57,20 @@ def test_exceptions_form_one_tree_and_keep_builtin_bases() -> None:
 
 def test_package_is_typed() -> None:
     assert (Path(livetrace.__file__).parent / "py.typed").exists()
+
+
+@pytest.mark.parametrize("sub", ["livetrace.sources", "livetrace.analysis", "livetrace.sinks"])
+def test_lazy_names_are_also_visible_to_type_checkers(sub: str) -> None:
+    """Every lazily imported name is imported under TYPE_CHECKING from the same module."""
+    import ast
+
+    mod = importlib.import_module(sub)
+    tree = ast.parse(Path(mod.__file__).read_text())  # type: ignore[arg-type]
+    typed: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for imp in node.body:
+                assert isinstance(imp, ast.ImportFrom)
+                for alias in imp.names:
+                    typed[alias.name] = "." + str(imp.module)
+    assert typed == mod._LAZY

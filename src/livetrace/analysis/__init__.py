@@ -5,11 +5,29 @@ see ``_base``. Names are imported on first use so ``import livetrace`` stays lig
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_namespace
 from ._stats import RealtimeAnalyzer as RealtimeAnalyzer
 from ._stats import Statistics as Statistics
+
+if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
+    from ._decimate import Decimator as Decimator
+    from ._decimate import MinMaxDecimator as MinMaxDecimator
+    from ._decimate import MinMaxResult as MinMaxResult
+    from ._filter import StreamingFilter as StreamingFilter
+    from ._filter import TransformResult as TransformResult
+    from ._frequency import FrequencyCounter as FrequencyCounter
+    from ._frequency import FrequencyResult as FrequencyResult
+    from ._spectrum import Spectrum as Spectrum
+    from ._spectrum import SpectrumResult as SpectrumResult
+    from ._trigger import EdgeTrigger as EdgeTrigger
+    from ._trigger import GlitchTrigger as GlitchTrigger
+    from ._trigger import PulseWidthTrigger as PulseWidthTrigger
+    from ._trigger import RuntTrigger as RuntTrigger
+    from ._trigger import TriggerFrame as TriggerFrame
+    from ._trigger import TriggerResult as TriggerResult
+    from ._trigger import WindowTrigger as WindowTrigger
 
 # name -> private module that defines it (add a line here for each new public name)
 _LAZY: dict[str, str] = {
@@ -31,17 +49,9 @@ _LAZY: dict[str, str] = {
     "MinMaxResult": "._decimate",
 }
 
-__all__ = sorted(["RealtimeAnalyzer", "Statistics", *_LAZY])
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'livetrace.analysis' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_namespace(
+    __name__,
+    _LAZY,
+    globals(),
+    ["RealtimeAnalyzer", "Statistics"],
+)

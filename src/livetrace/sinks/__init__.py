@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_namespace
+
+if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
+    from ._export import export_recording as export_recording
+    from ._reader import Gap as Gap
+    from ._reader import RecordedBlock as RecordedBlock
+    from ._reader import RecordingReader as RecordingReader
+    from ._reader import RecordingSource as RecordingSource
+    from ._recorder import Recorder as Recorder
 
 # name -> private module that defines it (add a line here for each new public name)
 _LAZY: dict[str, str] = {
@@ -15,17 +24,9 @@ _LAZY: dict[str, str] = {
     "export_recording": "._export",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'livetrace.sinks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__all__, __getattr__, __dir__ = lazy_namespace(
+    __name__,
+    _LAZY,
+    globals(),
+    [],
+)

@@ -7,9 +7,9 @@ that optional dependencies (pyserial, pyzmq, sounddevice) load only when needed.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_namespace
 from ._base import Block as Block
 from ._base import RealtimeSource as RealtimeSource
 from ._base import SourceInfo as SourceInfo
@@ -20,6 +20,16 @@ from ._uri import ParsedURI as ParsedURI
 from ._uri import SchemeInfo as SchemeInfo
 from ._uri import available_schemes as available_schemes
 from ._uri import open_source as open_source
+
+if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
+    from ._array import ArraySource as ArraySource
+    from ._audio import AudioSource as AudioSource
+    from ._file import FileSource as FileSource
+    from ._process import ProcessSource as ProcessSource
+    from ._serial import SerialSource as SerialSource
+    from ._socket import TcpSource as TcpSource
+    from ._socket import UdpSource as UdpSource
+    from ._zmq import ZmqSource as ZmqSource
 
 # name -> private module that defines it (add a line here for each new public name)
 _LAZY: dict[str, str] = {
@@ -33,31 +43,20 @@ _LAZY: dict[str, str] = {
     "AudioSource": "._audio",
 }
 
-__all__ = sorted(
+__all__, __getattr__, __dir__ = lazy_namespace(
+    __name__,
+    _LAZY,
+    globals(),
     [
-        "SCHEMES",
-        "SIGNAL_TYPES",
         "Block",
-        "ParsedURI",
         "RealtimeSource",
-        "SchemeInfo",
-        "SimulatedSource",
         "SourceInfo",
+        "SIGNAL_TYPES",
+        "SimulatedSource",
+        "SCHEMES",
+        "ParsedURI",
+        "SchemeInfo",
         "available_schemes",
         "open_source",
-        *_LAZY,
-    ]
+    ],
 )
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'livetrace.sources' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
