@@ -132,7 +132,7 @@ def test_block_policy_times_out_with_partial_write_count() -> None:
     with pytest.raises(BufferOverflowError, match="2 of 4 samples written") as info:
         buf.write(np.arange(3.0, 7.0))
     assert time.monotonic() - t0 >= 0.04
-    assert info.value.written == 2  # type: ignore[attr-defined]
+    assert info.value.written == 2
     st_ = buf.get_stats()
     assert (st_.available, st_.dropped, st_.total_samples) == (5, 0, 5)
     np.testing.assert_array_equal(buf.read(5), np.arange(5.0))

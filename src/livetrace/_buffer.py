@@ -315,12 +315,11 @@ class RealtimeBuffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._unwrite(n - done)
-                err = BufferOverflowError(
+                raise BufferOverflowError(
                     f"buffer full: waited {wait} s for room (overflow='block'); "
-                    f"{done} of {n} samples written"
+                    f"{done} of {n} samples written",
+                    written=done,
                 )
-                err.written = done  # type: ignore[attr-defined]
-                raise err
             self._cond.wait(min(remaining, 3600.0))
         return done
 

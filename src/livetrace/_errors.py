@@ -58,7 +58,15 @@ class SourceUnavailableError(SourceError, ConnectionError):
 
 
 class BufferOverflowError(LivetraceError):
-    """A write did not fit: ``overflow="error"``, or ``"block"`` waited ``timeout`` for room."""
+    """A write did not fit: ``overflow="error"``, or ``"block"`` waited ``timeout`` for room.
+
+    ``written`` is how many samples of that write were stored before giving up (0 for
+    ``"error"``, which writes nothing).
+    """
+
+    def __init__(self, message: str, written: int = 0) -> None:
+        super().__init__(message)
+        self.written = written
 
 
 class BufferTimeoutError(LivetraceError, TimeoutError):

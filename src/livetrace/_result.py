@@ -23,7 +23,7 @@ class ResultMapping:
     __slots__ = ()
 
     def _field_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(self))  # type: ignore[arg-type]
+        return tuple(f.name for f in dataclasses.fields(self))  # type: ignore[arg-type]  # mixin: always on a dataclass
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._field_names():

@@ -77,8 +77,10 @@ class _Summary:
 
 def _sq(d: NDArray[Any]) -> NDArray[np.float64]:
     if d.dtype.kind == "c":
-        return d.real * d.real + d.imag * d.imag  # type: ignore[no-any-return]
-    return d * d  # type: ignore[no-any-return]
+        out: NDArray[np.float64] = d.real * d.real + d.imag * d.imag
+        return out
+    sq: NDArray[np.float64] = d * d
+    return sq
 
 
 def _summarize(raw: NDArray[Any], k: NDArray[Any], work: NDArray[Any]) -> _Summary:
