@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from _doubles import BlockingSource, RampSource
 from livetrace import (
     BufferOverflowError,
+    ConfigurationError,
     RealtimeConfig,
     RealtimeSource,
     RealtimeStream,
@@ -472,3 +473,18 @@ def test_stop_from_another_thread_never_closes_a_sink_mid_write() -> None:
     assert events.count("close") == 1
     # every write that started also ended before the close
     assert events[:-1].count("write-start") == events[:-1].count("write-end")
+
+
+@pytest.mark.parametrize(
+    ("source_kw", "config_kw", "message"),
+    [
+        ({"n_channels": 2}, {}, r"delivers 2 channel\(s\) but the config has n_channels=1"),
+        ({}, {"sample_rate": 48_000}, "samples at 1000 Hz but the config has sample_rate=48000"),
+    ],
+)
+def test_a_source_that_cannot_fit_the_config_is_refused_up_front(
+    source_kw: dict[str, Any], config_kw: dict[str, Any], message: str
+) -> None:
+    src = RampSource(100, **source_kw)
+    with pytest.raises(ConfigurationError, match=message):
+        RealtimeStream(cfg(**config_kw), src)

@@ -22,6 +22,7 @@ from ._buffer import BufferInterrupted, BufferStats, RealtimeBuffer
 from ._config import SUPPORTED_DTYPES, RealtimeConfig
 from ._errors import (
     BufferOverflowError,
+    ConfigurationError,
     EndOfStream,
     SinkError,
     SourceError,
@@ -123,6 +124,35 @@ class StreamHealth(ResultMapping):
     source: dict[str, Any]
 
 
+def _check_source_fits(config: RealtimeConfig, source: RealtimeSource) -> None:
+    """``ConfigurationError`` when a self-describing source cannot fit the configuration.
+
+    A channel-count mismatch would interleave channels into one (or fail on every write), a
+    different rate would put wrong times and frequencies on every chunk, and complex samples
+    cannot go into a real buffer; all are caught here rather than on the first write.
+    """
+    info = source.info
+    if info is None:
+        return
+    name = type(source).__name__
+    hint = "; RealtimeStream.from_source(source) takes these from the source"
+    if info.n_channels != config.n_channels:
+        raise ConfigurationError(
+            f"{name} delivers {info.n_channels} channel(s) but the config has n_channels="
+            f"{config.n_channels}{hint}"
+        )
+    if not np.isclose(info.sample_rate, config.sample_rate, rtol=1e-9, atol=0.0):
+        raise ConfigurationError(
+            f"{name} samples at {info.sample_rate:g} Hz but the config has sample_rate="
+            f"{config.sample_rate:g}{hint}"
+        )
+    if np.dtype(info.dtype).kind == "c" and config.np_dtype.kind != "c":
+        raise ConfigurationError(
+            f"{name} delivers complex samples ({info.dtype}) but the config's dtype is "
+            f"{config.np_dtype.name}: use complex64 or complex128{hint}"
+        )
+
+
 def _snake(name: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
@@ -163,6 +193,7 @@ class RealtimeStream:
         sinks: Iterable[Sink] = (),
     ) -> None:
         config.validate()
+        _check_source_fits(config, source)
         self.config = config
         self.source = source
         self._on_chunk = on_chunk
