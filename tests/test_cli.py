@@ -152,11 +152,20 @@ def test_record_keeps_gaps_and_replay_reproduces_them(tmp_path: Path) -> None:
     [
         (["monitor", "nosuch:thing"], "unknown source scheme 'nosuch'"),
         (["monitor", "sim:sine?bogus=1"], "unknown parameter(s) bogus"),
-        (["record", "sim:sine", "-o", "exists.h5"], "exists.h5' already exists"),
-        (["record", "sim:sine", "-o", "nodir/x/y.h5"], "cannot create recording file"),
-        (["info", "missing.h5"], "no such recording: 'missing.h5'"),
+        (
+            ["record", "sim:sine", "-o", "exists.h5"],
+            "livetrace: error: recording file 'exists.h5' already exists; pass overwrite=True"
+            " (CLI: --overwrite) to replace it",
+        ),
+        (
+            ["record", "sim:sine", "-o", "nodir/x/y.h5"],
+            "livetrace: error: cannot create recording file 'nodir/x/y.h5': No such file or"
+            " directory",
+        ),
+        (["record", "sim:sine", "-o", "y.h5", "--dtype", "foo"], "numeric numpy dtype"),
+        (["info", "missing.h5"], "livetrace: error: no such recording: 'missing.h5'"),
         (["info", "junk.h5"], "cannot open 'junk.h5' as an HDF5 recording"),
-        (["replay", "missing.h5"], "missing.h5"),
+        (["replay", "missing.h5"], "error: cannot replay 'missing.h5': no such recording"),
         (["export", "exists.h5", "-o", "x.mp3"], "use a .wav, .npy or .csv file name"),
         (["record", "sim:sine", "-o", "a.h5", "--samples", "5", "--duration", "1"], "not both"),
         (["monitor", "sim:sine", "--nope"], "'--nope'. (see 'livetrace monitor --help')"),
@@ -174,15 +183,19 @@ def test_errors_are_one_line_without_traceback(
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("livetrace: error: ")
     assert message in lines[0]
+    assert "[Errno" not in lines[0]
     assert "Traceback" not in r.stderr
     assert r.stdout == ""
 
 
-def test_debug_shows_the_traceback(tmp_path: Path) -> None:
-    r = lt("--debug", "monitor", "nosuch:thing", cwd=tmp_path)
+@pytest.mark.parametrize(
+    "args", [["--debug", "monitor", "nosuch:thing"], ["monitor", "nosuch:thing", "--debug"]]
+)
+def test_debug_shows_the_traceback(tmp_path: Path, args: list[str]) -> None:
+    r = lt(*args, cwd=tmp_path)
     assert r.returncode != 0
     assert "Traceback" in r.stderr
-    assert "ConfigurationError" in r.stderr
+    assert "ConfigurationError: unknown source scheme 'nosuch'" in r.stderr
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from livetrace._dashboard import (
     render,
     sparkline,
 )
+from livetrace.sources import ArraySource
 
 
 @settings(max_examples=100, deadline=None)
@@ -117,10 +118,8 @@ def test_monitor_numbers_match_the_stream_and_numpy() -> None:
     assert ch.peak_to_peak == pytest.approx(4.0)
     assert ch.n_samples == 1000
     np.testing.assert_array_equal(ch.samples, x)  # the sparkline shows the last window
-    if mon.frequency is not None:
-        assert ch.frequency == pytest.approx(50.0, rel=1e-9)
-    if mon.spectrum is not None:
-        assert ch.peak_frequency == pytest.approx(50.0, rel=0.01)
+    assert ch.frequency == pytest.approx(50.0, rel=1e-9)
+    assert ch.peak_frequency == pytest.approx(50.0, rel=0.01)
     d = snap.to_dict()
     assert d["samples_out"] == 20_000
     assert d["dropped"] == 0
@@ -153,7 +152,7 @@ def test_render_on_a_recorded_console() -> None:
     assert "min -1.5 " in line
     assert "max 2.5 " in line
     assert "p-p 4 " in line
-    assert "freq 50 Hz" in line if mon.frequency is not None else "freq —" in line
+    assert "freq 50 Hz" in line
     # the sparkline: 3 rows under the channel line, a square wave's envelope: full columns
     # during an edge, half blocks at the high and low levels
     i = lines.index(line)
@@ -191,3 +190,28 @@ def test_monitor_reports_source_failure() -> None:
     assert "source errors 2" in text
     assert "device unplugged" in text
     assert "mean —" in text
+
+
+def test_monitor_shows_a_complex_stream() -> None:
+    # a complex tone at -100 Hz: the counter measures the real part (100 Hz, gates of 0.5 s),
+    # the two-sided spectrum gives the signed peak, the statistics are the stream's (|x|)
+    n, rate, f0 = 8000, 8000.0, -100.0
+    x = (1.5 * np.exp(2j * np.pi * f0 * np.arange(n) / rate)).astype(np.complex64)
+    src = ArraySource(x, sample_rate=rate)
+    stream = RealtimeStream.from_source(src, chunk_size=500, window_size=800, overflow="block")
+    mon = Monitor(stream, window=800)
+    mon.start()
+    assert mon.wait(30)
+    mon.stop()
+    assert mon.error is None
+    (ch,) = mon.snapshot().channels
+    stats = stream.get_statistics()
+    assert ch.mean == pytest.approx(abs(complex(stats.mean)), abs=1e-12)
+    assert ch.mean < 1e-3  # whole periods in the window: the mean is ~0
+    assert ch.rms == pytest.approx(1.5, rel=1e-6)
+    assert ch.min == pytest.approx(1.5, rel=1e-6)
+    assert ch.frequency == pytest.approx(100.0, rel=1e-6)
+    assert ch.peak_frequency == pytest.approx(-100.0, rel=1e-3)
+    np.testing.assert_array_equal(ch.samples, x.real[-800:].astype(np.float64))
+    d = mon.snapshot().to_dict()
+    assert d["channels"][0]["frequency"] == pytest.approx(100.0, rel=1e-6)

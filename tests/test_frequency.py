@@ -340,15 +340,20 @@ def test_unknown_rate_and_wrong_channel_are_refused():
 
 
 # ---------------------------------------------------------------- attached to a stream
-def test_counter_on_a_real_stream():
-    src = SimulatedSource(
+def square_1khz(n_samples: int, chunk_size: int) -> SimulatedSource:
+    """A 1 kHz square wave at 1 MS/s, as fast as the stream takes it (starts high)."""
+    return SimulatedSource(
         "square",
         frequency=1e3,
         sample_rate=1e6,
         realtime=False,
-        n_samples=200_000,
-        chunk_size=10_000,
+        n_samples=n_samples,
+        chunk_size=chunk_size,
     )
+
+
+def test_counter_on_a_real_stream():
+    src = square_1khz(200_000, 10_000)
     cfg = RealtimeConfig(sample_rate=1e6, chunk_size=16_384, buffer_size=200_000, overflow="block")
     fc = FrequencyCounter(level=0.0, hysteresis=0.5)
     seen = []

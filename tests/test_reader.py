@@ -15,6 +15,7 @@ import scipy.io.wavfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _recording_helpers import JumpSource
 from livetrace import (
     Block,
     ConfigurationError,
@@ -32,42 +33,6 @@ from livetrace.sinks import Recorder, RecordingReader, RecordingSource, export_r
 from livetrace.sinks._reader import Gap
 
 RATE = 1000.0
-
-
-class JumpSource(RealtimeSource):
-    """Blocks whose values are their absolute indices; ``plan[k]`` = ("jump", n) skips n
-    samples before block k, ("disc", 0) flags an unknown-size loss."""
-
-    def __init__(
-        self, n_blocks: int, block: int, plan: dict[int, tuple[str, int]], channels: int = 1
-    ) -> None:
-        self.n_blocks, self.block, self.plan, self.channels = n_blocks, block, plan, channels
-        self.k = 0
-        self.pos = 0
-
-    @property
-    def info(self) -> SourceInfo:
-        return SourceInfo(
-            sample_rate=RATE,
-            dtype="float32",
-            n_channels=self.channels,
-            finite=True,
-            description="jumps",
-        )
-
-    def acquire(self) -> Block:
-        if self.k >= self.n_blocks:
-            raise EndOfStream("done")
-        kind, amount = self.plan.get(self.k, ("", 0))
-        if kind == "jump":
-            self.pos += amount
-        x = np.arange(self.pos, self.pos + self.block, dtype=np.float32)
-        if self.channels > 1:
-            x = np.stack([x * (c + 1) for c in range(self.channels)], axis=1)
-        blk = Block(x, self.pos, kind == "disc")
-        self.pos += self.block
-        self.k += 1
-        return blk
 
 
 class BurstSource(RealtimeSource):
@@ -107,25 +72,22 @@ Chunks = list[tuple[int, int, int, bool]]
 def run_live(
     source: RealtimeSource, path: Path, on_chunk: Any = None, **cfg: Any
 ) -> tuple[Chunks, np.ndarray]:
-    rec = Recorder(path, overwrite=True)
-    seen: Chunks = []
-    data: list[np.ndarray] = []
-    with RealtimeStream.from_source(source, sinks=[rec], **cfg) as s:
-        for c in s:
-            seen.append((c.start_index, len(c), c.metadata.gap, c.metadata.discontinuity))
-            data.append(c.data.copy())
-            if on_chunk is not None:
-                on_chunk(s)
-    return seen, np.concatenate(data)
+    """Stream ``source`` through a Recorder writing ``path``; the chunks as delivered."""
+    return run_replay(source, on_chunk=on_chunk, sinks=[Recorder(path, overwrite=True)], **cfg)
 
 
-def run_replay(source: RealtimeSource, **cfg: Any) -> tuple[Chunks, np.ndarray]:
+def run_replay(
+    source: RealtimeSource, on_chunk: Any = None, **cfg: Any
+) -> tuple[Chunks, np.ndarray]:
+    """Stream ``source``: (start_index, length, gap, discontinuity) of each chunk, and the data."""
     seen: Chunks = []
     data: list[np.ndarray] = []
     with RealtimeStream.from_source(source, **cfg) as s:
         for c in s:
             seen.append((c.start_index, len(c), c.metadata.gap, c.metadata.discontinuity))
             data.append(c.data.copy())
+            if on_chunk is not None:
+                on_chunk(s)
     return seen, np.concatenate(data)
 
 
@@ -136,7 +98,7 @@ PLAN = {2: ("jump", 30), 4: ("disc", 0), 5: ("jump", 1), 7: ("jump", 500)}
 def test_replay_gives_the_same_chunks_and_gaps_as_live(tmp_path: Path) -> None:
     path = tmp_path / "rec.h5"
     cfg = {"chunk_size": 32, "overflow": "block"}
-    live, live_data = run_live(JumpSource(9, 50, PLAN, channels=2), path, **cfg)
+    live, live_data = run_live(JumpSource(9, 50, PLAN, factors=(1.0, 2.0)), path, **cfg)
     assert sum(1 for c in live if c[3]) == 4  # the gaps really happened
     replay, replay_data = run_replay(RecordingSource(path, speed=None), **cfg)
     assert replay == live
@@ -307,8 +269,11 @@ def test_loop_keeps_positions_increasing(tmp_path: Path) -> None:
 def test_bad_files(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no such recording"):
         RecordingReader(tmp_path / "missing.h5")
-    with pytest.raises(SourceUnavailableError, match="missing.h5"):
+    with pytest.raises(SourceUnavailableError) as err:
         RecordingSource(tmp_path / "missing.h5")
+    assert str(err.value) == f"cannot replay '{tmp_path / 'missing.h5'}': no such recording"
+    with pytest.raises(IsADirectoryError, match="expected a recording file, got a directory"):
+        RecordingReader(tmp_path)
     junk = tmp_path / "junk.h5"
     junk.write_bytes(b"not hdf5 at all" * 10)
     with pytest.raises(OSError, match="cannot open .*junk.h5"):
@@ -325,7 +290,7 @@ def test_bad_files(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------ the reader
 def test_reader_random_access(tmp_path: Path) -> None:
     path = tmp_path / "rec.h5"
-    run_live(JumpSource(9, 50, PLAN, channels=2), path, chunk_size=32, overflow="block")
+    run_live(JumpSource(9, 50, PLAN, factors=(1.0, 2.0)), path, chunk_size=32, overflow="block")
     with RecordingReader(path) as r:
         assert r.n_samples == 450
         assert r.gaps == [

@@ -21,12 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import livetrace
+from _recording_helpers import JumpSource
 from livetrace import (
-    Block,
     ConfigurationError,
-    EndOfStream,
     RealtimeConfig,
-    RealtimeSource,
     RealtimeStream,
     SimulatedSource,
     SinkError,
@@ -52,40 +50,6 @@ def sim(n: int, *, channels: int = 1, dtype: str = "float64", **kw: Any) -> Simu
         dtype=dtype,
         **kw,
     )
-
-
-class JumpSource(RealtimeSource):
-    """Blocks of ``block`` samples of value == absolute index; ``plan`` maps block number to
-    ("jump", k) — skip k samples before it — or ("disc", 0) — an unknown-size loss."""
-
-    def __init__(self, n_blocks: int, block: int, plan: dict[int, tuple[str, int]]) -> None:
-        self.n_blocks, self.block, self.plan = n_blocks, block, plan
-        self.k = 0
-        self.pos = 0
-
-    @property
-    def info(self) -> SourceInfo:
-        return SourceInfo(
-            sample_rate=100.0,
-            dtype="float64",
-            n_channels=2,
-            channel_names=("x", "y"),
-            units=("V", "A"),
-            finite=True,
-            description="jumps",
-        )
-
-    def acquire(self) -> Block:
-        if self.k >= self.n_blocks:
-            raise EndOfStream("done")
-        kind, amount = self.plan.get(self.k, ("", 0))
-        if kind == "jump":
-            self.pos += amount
-        idx = np.arange(self.pos, self.pos + self.block, dtype=np.float64)
-        blk = Block(np.stack([idx, -idx], axis=1), self.pos, kind == "disc")
-        self.pos += self.block
-        self.k += 1
-        return blk
 
 
 def chunk(data: Any, start: int, *, disc: bool = False, rate: float = 1000.0) -> WaveformTrace:
@@ -199,7 +163,20 @@ def test_gaps_and_unknown_losses_are_recorded(tmp_path: Path) -> None:
     cfg = RealtimeConfig(
         sample_rate=100.0, buffer_size=400, chunk_size=25, n_channels=2, overflow="block"
     )
-    with RealtimeStream(cfg, JumpSource(8, 50, plan), sinks=[rec]) as s:
+    with RealtimeStream(
+        cfg,
+        JumpSource(
+            8,
+            50,
+            plan,
+            factors=(1.0, -1.0),
+            sample_rate=100.0,
+            dtype="float64",
+            channel_names=("x", "y"),
+            units=("V", "A"),
+        ),
+        sinks=[rec],
+    ) as s:
         chunks = [(c.start_index, len(c), c.metadata.gap, c.metadata.discontinuity) for c in s]
     assert rec.gaps == 3
     assert rec.samples_lost == 37
@@ -428,8 +405,10 @@ def test_validation_errors(tmp_path: Path) -> None:
         Recorder(p, compression="zip")
     with pytest.raises(ConfigurationError, match="gzip compression level"):
         Recorder(p, compression=11)
-    with pytest.raises(ConfigurationError, match="numeric"):
+    with pytest.raises(ConfigurationError, match="numeric numpy dtype .*, got 'U8'"):
         Recorder(p, dtype="U8")
+    with pytest.raises(ConfigurationError, match="numeric numpy dtype .*, got 'foo'"):
+        Recorder(p, dtype="foo")  # not a dtype at all: the same clear error, not a TypeError
     with pytest.raises(ConfigurationError, match="sample_rate"):
         Recorder(p, attrs={"sample_rate": 3})
     rec = Recorder(p)
@@ -515,3 +494,15 @@ def test_background_flush_commits_without_new_chunks(tmp_path: Path) -> None:
         np.testing.assert_array_equal(r.read(140, 150), np.arange(140.0, 150.0))
     rec.close()
     assert rec._thread is None
+
+
+def test_flush_schedule_keeps_unflushed_data_younger_than_the_interval(tmp_path: Path) -> None:
+    rec = Recorder(tmp_path / "s.h5", flush_interval=1.0)
+    rec._last_flush = 100.0
+    # data waiting: flushed exactly flush_interval after the last flush, not later
+    assert rec._flush_wait(100.25, dirty=True) == pytest.approx(0.75)
+    assert rec._flush_wait(101.0, dirty=True) == 0.0
+    assert rec._flush_wait(107.0, dirty=True) == 0.0
+    # nothing waiting: look again one interval later (data written meanwhile is younger)
+    assert rec._flush_wait(100.25, dirty=False) == 1.0
+    assert rec._flush_wait(107.0, dirty=False) == 1.0

@@ -221,6 +221,25 @@ def test_empty_result_reset_and_db_helpers():
     assert sp.result.n_segments == 61
 
 
+def test_result_read_before_the_first_segment_is_not_stale():
+    # a result read before any chunk must not survive a chunk that fixes the rate, the
+    # channel count or the sidedness, even when that chunk completes no segment
+    sp = Spectrum(nperseg=16)
+    assert sp.result.sample_rate is None
+    sp.update(WaveformTrace(np.zeros(8), TraceMetadata(sample_rate=1000.0, start_index=0)))
+    r = sp.result
+    assert r.sample_rate == 1000.0
+    np.testing.assert_array_equal(r.frequencies, np.fft.rfftfreq(16, 1e-3))
+    two = Spectrum(nperseg=16)
+    assert two.result.psd.shape == (9,)
+    two.update(np.zeros((8, 2)))
+    assert two.result.psd.shape == (9, 2)
+    cplx = Spectrum(nperseg=16)
+    assert cplx.result.frequencies.size == 9
+    cplx.update(np.zeros(8, dtype=np.complex128))
+    np.testing.assert_array_equal(cplx.result.frequencies, np.fft.fftfreq(16))
+
+
 def test_float32_computes_in_single_precision_close_to_welch():
     x = np.random.default_rng(5).normal(size=20000).astype(np.float32)
     sp = Spectrum(nperseg=512)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from livetrace import RealtimeConfig, RealtimeStream, SimulatedSource
+from livetrace import RealtimeConfig, RealtimeStream
 from livetrace._errors import ConfigurationError
 from livetrace._types import TraceMetadata, WaveformTrace
 from livetrace.analysis import (
@@ -23,7 +23,7 @@ from livetrace.analysis import (
     TriggerResult,
     WindowTrigger,
 )
-from test_frequency import chunks_from, make_signal, ref_edges
+from test_frequency import chunks_from, make_signal, ref_edges, square_1khz
 
 RATE = 1000.0
 
@@ -395,14 +395,7 @@ def test_bad_parameters_raise_clear_errors(make, message):
 
 # ---------------------------------------------------------------- attached to a stream
 def test_triggers_on_a_real_stream():
-    src = SimulatedSource(
-        "square",
-        frequency=1e3,
-        sample_rate=1e6,
-        realtime=False,
-        n_samples=100_000,
-        chunk_size=7_000,
-    )
+    src = square_1khz(100_000, 7_000)
     cfg = RealtimeConfig(sample_rate=1e6, chunk_size=8192, buffer_size=100_000, overflow="block")
     edge = EdgeTrigger(level=0.0, pre=200, post=600, max_frames=1000)
     counter = FrequencyCounter(level=0.0, hysteresis=0.5)

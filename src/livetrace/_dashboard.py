@@ -10,7 +10,6 @@ rich is imported only by :func:`render`.
 
 from __future__ import annotations
 
-import importlib
 import math
 import threading
 import time
@@ -21,6 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._stream import RealtimeStream, StreamHealth
+from ._types import WaveformTrace
+from .analysis import FrequencyCounter, Spectrum
 
 __all__ = [
     "ChannelView",
@@ -109,7 +110,11 @@ def sparkline(
 @dataclass(frozen=True)
 class ChannelView:
     """One channel in a snapshot: its name and unit, rolling statistics over the window,
-    frequency (FrequencyCounter), spectral peak (Spectrum), and the window's samples."""
+    frequency (FrequencyCounter), spectral peak (Spectrum), and the window's samples.
+
+    For complex samples: ``mean`` is the magnitude of the mean, ``rms``/``min``/``max`` are
+    the stream's (of ``|x|``), ``frequency`` and ``samples`` are those of the real part, and
+    ``peak_frequency`` is signed (two-sided spectrum)."""
 
     name: str
     unit: str
@@ -180,25 +185,11 @@ class Snapshot:
         }
 
 
-def _make_analyzer(class_name: str, stream: RealtimeStream, **kwargs: Any) -> Any:
-    """An analysis object from ``livetrace.analysis`` attached to the stream's description,
-    or None while that analyser is not available in this installation."""
-    try:
-        analysis = importlib.import_module("livetrace.analysis")
-        cls = getattr(analysis, class_name)
-    except (ImportError, AttributeError):
-        return None
-    obj = cls(**kwargs)
-    attach = getattr(obj, "attach", None)
-    if callable(attach):
-        attach(stream.info)
-    return obj
-
-
 def _per_channel(value: Any, n_channels: int) -> list[float | None]:
     if value is None:
         return [None] * n_channels
-    arr = np.atleast_1d(np.asarray(value, dtype=np.float64)).ravel()
+    arr = np.atleast_1d(np.asarray(value)).ravel()
+    arr = np.abs(arr) if arr.dtype.kind == "c" else arr.astype(np.float64)  # complex: magnitude
     if arr.size == 1 and n_channels > 1:
         arr = np.repeat(arr, n_channels)
     if arr.size != n_channels:
@@ -234,16 +225,12 @@ class Monitor:
         # Live figures: the frequency over the last completed 0.5 s gate (every channel), the
         # spectrum's peak averaged over its last 8 segments of about 0.1 s (256..4096 points).
         nperseg = int(2 ** np.clip(np.floor(np.log2(max(rate * 0.1, 1.0))), 8, 12))
-        self.frequency = _make_analyzer(
-            "FrequencyCounter",
-            stream,
-            channel=None,
-            gate=0.5,
-            auto_samples=max(2, min(65536, round(rate * 0.05))),
+        self.frequency = FrequencyCounter(
+            channel=None, gate=0.5, auto_samples=max(2, min(65536, round(rate * 0.05)))
         )
-        self.spectrum = _make_analyzer(
-            "Spectrum", stream, nperseg=nperseg, average="last", n_average=8
-        )
+        self.frequency.attach(stream.info)
+        self.spectrum = Spectrum(nperseg=nperseg, average="last", n_average=8)
+        self.spectrum.attach(stream.info)
 
     def start(self) -> None:
         self._t0 = time.monotonic()
@@ -259,11 +246,13 @@ class Monitor:
                 if chunk is None:
                     return
                 data = chunk.data.reshape(len(chunk.data), -1)
+                real = chunk
+                if np.iscomplexobj(chunk.data):  # the counter and the sparkline: real part
+                    data = data.real
+                    real = WaveformTrace(chunk.data.real, chunk.metadata)
                 with self._lock:
-                    if self.frequency is not None:
-                        self.frequency.update(chunk)
-                    if self.spectrum is not None:
-                        self.spectrum.update(chunk)
+                    self.frequency.update(real)
+                    self.spectrum.update(chunk)
                     self._push(data)
         except BaseException as exc:  # handed to the display thread, which re-raises it
             self.error = exc
@@ -279,9 +268,8 @@ class Monitor:
             n = w
         i = self._pos % w
         k = min(n, w - i)
-        src = data.real if np.iscomplexobj(data) else data
-        self._ring[i : i + k] = src[:k]
-        self._ring[: n - k] = src[k:]
+        self._ring[i : i + k] = data[:k]
+        self._ring[: n - k] = data[k:]
         self._pos += n
 
     def recent(self) -> NDArray[Any]:
@@ -306,8 +294,8 @@ class Monitor:
         n_ch = stream.config.n_channels
         with self._lock:
             samples = self._recent_locked()
-            freq = getattr(self.frequency.result, "frequency", None) if self.frequency else None
-            peak = getattr(self.spectrum.result, "peak_frequency", None) if self.spectrum else None
+            freq = self.frequency.result.frequency
+            peak = self.spectrum.result.peak_frequency
         freqs = _per_channel(freq, n_ch)
         peaks = _per_channel(peak, n_ch)
         cols = [_per_channel(stats[k], n_ch) for k in ("mean", "rms", "min", "max")]

@@ -3,7 +3,7 @@
 Only the standard library is imported here; click and rich (the ``cli`` extra) are imported
 when the command runs, so ``import livetrace`` stays light. Every error ends the command with
 one line on stderr and a non-zero exit code (2 for a usage error, 1 otherwise, 130 after
-Ctrl-C); ``livetrace --debug ...`` shows the traceback instead.
+Ctrl-C); ``--debug`` (anywhere on the command line) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ def _fail(message: str, code: int) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); exits the process."""
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args[: args.index("--") if "--" in args else len(args)]
+    # --debug is accepted anywhere before "--" (``livetrace record ... --debug`` too): it is
+    # taken out and given to the group, which is where click knows it
+    end = args.index("--") if "--" in args else len(args)
+    debug = "--debug" in args[:end]
+    if debug:
+        args = ["--debug", *(a for a in args[:end] if a != "--debug"), *args[end:]]
     from ._errors import MissingExtraError, require
 
     try:
@@ -65,12 +70,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     raise SystemExit(code if isinstance(code, int) else 0)
 
 
+def _os_text(exc: BaseException) -> str:
+    """``str(exc)``, without the ``[Errno N]`` prefix of an OSError that has a strerror."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror if exc.filename is None else f"{exc.strerror}: '{exc.filename}'"
+    return str(exc)
+
+
 def _describe(exc: BaseException) -> str:
     """The error's message, with its cause when the message does not already include it."""
-    text = str(exc) or type(exc).__name__
+    text = _os_text(exc) or type(exc).__name__
     cause = exc.__cause__
-    if cause is not None and str(cause) and str(cause) not in text:
-        text = f"{text}: {cause}"
+    if cause is not None:
+        cause_text = _os_text(cause)
+        core = cause.strerror if isinstance(cause, OSError) and cause.strerror else cause_text
+        if core and core not in text:
+            text = f"{text}: {cause_text}"
     from ._errors import LivetraceError
 
     if not isinstance(exc, (LivetraceError, OSError, ValueError)):

@@ -99,6 +99,7 @@ def _stream_for(
 
 
 def _dashboard_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of ``monitor`` and ``replay``, passed on to :func:`_run_dashboard` by name."""
     options = [
         click.option(
             "--chunk-size", type=int, default=None, help="Samples per chunk (default ~10 ms)."
@@ -204,16 +205,7 @@ def _run_dashboard(
 @cli.command(context_settings=_CONTEXT)
 @click.argument("uri")
 @_dashboard_options
-def monitor(
-    uri: str,
-    chunk_size: int | None,
-    window: float,
-    rate: float,
-    duration: float | None,
-    overflow: str | None,
-    height: int,
-    as_json: bool,
-) -> None:
+def monitor(uri: str, **dashboard: Any) -> None:
     """Watch a live source: sparkline, statistics, frequency, spectrum peak, health.
 
     URI names the source (see `livetrace sources`). Ctrl-C stops.
@@ -226,16 +218,7 @@ def monitor(
     """
     from ..sources._uri import open_source
 
-    _run_dashboard(
-        open_source(uri),
-        chunk_size=chunk_size,
-        window=window,
-        rate=rate,
-        duration=duration,
-        overflow=overflow,
-        height=height,
-        as_json=as_json,
-    )
+    _run_dashboard(open_source(uri), **dashboard)
 
 
 # ---------------------------------------------------------------------------------- replay
@@ -250,18 +233,7 @@ def monitor(
 )
 @click.option("--loop", is_flag=True, help="Start again at the end.")
 @_dashboard_options
-def replay(
-    file: str,
-    speed: float,
-    loop: bool,
-    chunk_size: int | None,
-    window: float,
-    rate: float,
-    duration: float | None,
-    overflow: str | None,
-    height: int,
-    as_json: bool,
-) -> None:
+def replay(file: str, speed: float, loop: bool, **dashboard: Any) -> None:
     """Replay a recording as if it were live, on the same dashboard as `monitor`.
 
     Gaps in the recording are replayed as gaps (same positions, same duration at --speed 1).
@@ -275,18 +247,10 @@ def replay(
 
     if speed < 0 or not math.isfinite(speed):
         raise click.BadParameter(f"must be a finite number >= 0, got {speed}", param_hint="--speed")
+    chunk_size = dashboard["chunk_size"]
     source = RecordingSource(file, speed=speed or None, loop=loop, chunk_size=chunk_size)
     try:
-        _run_dashboard(
-            source,
-            chunk_size=chunk_size,
-            window=window,
-            rate=rate,
-            duration=duration,
-            overflow=overflow,
-            height=height,
-            as_json=as_json,
-        )
+        _run_dashboard(source, **dashboard)
     finally:
         source.close()
 

@@ -238,6 +238,10 @@ class MinMaxResult(ResultMapping):
         return int(self.bucket_start_indices.shape[0])
 
 
+#: Completed buckets: mins, maxs, absolute start indices, sample counts (equal lengths).
+_Buckets = tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]
+
+
 class MinMaxDecimator:
     """Peak-detect decimation: min and max of every ``bucket`` samples, per channel.
 
@@ -291,7 +295,7 @@ class MinMaxDecimator:
         self._p_count = 0
         self._p_next = 0
         self._last: MinMaxResult | None = None
-        self._pending: list[tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]] = []
+        self._pending: list[_Buckets] = []
         self._n_pending = 0
         self._n_dropped = 0
 
@@ -303,7 +307,7 @@ class MinMaxDecimator:
         ei = np.empty(0, dtype=np.int64)
         return MinMaxResult(readonly(e), readonly(e), readonly(ei), readonly(ei), self._n_dropped)
 
-    def _partial_out(self) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
+    def _partial_out(self) -> _Buckets:
         assert self._p_min is not None and self._p_max is not None and self._p_bucket is not None
         out = (
             self._p_min[None],
@@ -336,7 +340,7 @@ class MinMaxDecimator:
             )
         n = x.shape[0]
         bs = self._bucket
-        parts: list[tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]] = []
+        parts: list[_Buckets] = []
         if n:
             b0, off = divmod(start, bs)
             if self._p_bucket is not None and (self._p_bucket != b0 or start < self._p_next):
@@ -374,27 +378,9 @@ class MinMaxDecimator:
                 self._p_bucket, self._p_min, self._p_max = b0, tail.min(axis=0), tail.max(axis=0)
                 self._p_count = n - i
             self._p_next = start + n
-        self._last = self._collect(parts)
+        self._last = self._joined(parts, squeeze=bool(self._squeeze))
         if self._last.n_buckets:
             self._push(self._last)
-
-    def _collect(
-        self, parts: list[tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]]
-    ) -> MinMaxResult:
-        if not parts:
-            return self._empty()
-        if len(parts) == 1:
-            mins, maxs, starts, counts = parts[0]
-        else:
-            mins = np.concatenate([p[0] for p in parts])
-            maxs = np.concatenate([p[1] for p in parts])
-            starts = np.concatenate([p[2] for p in parts])
-            counts = np.concatenate([p[3] for p in parts])
-        if self._squeeze:
-            mins, maxs = mins[:, 0], maxs[:, 0]
-        return MinMaxResult(
-            readonly(mins), readonly(maxs), readonly(starts), readonly(counts), self._n_dropped
-        )
 
     def _push(self, r: MinMaxResult) -> None:
         self._pending.append((r.mins, r.maxs, r.bucket_start_indices, r.counts))
@@ -417,10 +403,7 @@ class MinMaxDecimator:
         Samples that arrive later for the same bucket start a new entry for it.
         """
         if self._p_bucket is not None:
-            mins, maxs, starts, counts = self._partial_out()
-            if self._squeeze:
-                mins, maxs = mins[:, 0], maxs[:, 0]
-            self._push(MinMaxResult(mins, maxs, starts, counts, self._n_dropped))
+            self._push(self._joined([self._partial_out()], squeeze=bool(self._squeeze)))
         return self.take()
 
     def take(self) -> MinMaxResult:
@@ -428,15 +411,19 @@ class MinMaxDecimator:
         parts = self._pending
         self._pending = []
         self._n_pending = 0
+        return self._joined(parts, squeeze=False)
+
+    def _joined(self, parts: list[_Buckets], *, squeeze: bool) -> MinMaxResult:
+        """One result of the buckets ``parts`` (in order); ``squeeze`` drops the channel axis
+        of parts still shaped ``(k, channels)``."""
         if not parts:
             return self._empty()
         if len(parts) == 1:
             mins, maxs, starts, counts = parts[0]
         else:
-            mins = np.concatenate([p[0] for p in parts])
-            maxs = np.concatenate([p[1] for p in parts])
-            starts = np.concatenate([p[2] for p in parts])
-            counts = np.concatenate([p[3] for p in parts])
+            mins, maxs, starts, counts = (np.concatenate(col) for col in zip(*parts, strict=True))
+        if squeeze:
+            mins, maxs = mins[:, 0], maxs[:, 0]
         return MinMaxResult(
             readonly(mins), readonly(maxs), readonly(starts), readonly(counts), self._n_dropped
         )

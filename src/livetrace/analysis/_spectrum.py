@@ -285,12 +285,15 @@ class Spectrum:
         """Add a chunk's samples; every segment they complete joins the average."""
         view = as_chunk(chunk)
         gap = self._gaps.check(view)
-        self._rate.see(view.sample_rate)
+        rate_before = self._rate.value
+        if self._rate.see(view.sample_rate) != rate_before:
+            self._cache = None  # the frequencies of a result read earlier are stale
         x = view.data
         if x.dtype.kind in "biu":
             x = x.astype(np.float64)
         if self._work is None:
             self._start(x, input_ndim(chunk))
+            self._cache = None  # channels, sidedness and shapes are known only now
         elif x.shape[1] != self._n_channels:
             raise ValueError(
                 f"Spectrum was fed {self._n_channels} channel(s) and now gets {x.shape[1]}; "

@@ -29,7 +29,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,6 +45,7 @@ from ._trigger_core import (
     check_choice,
     check_nonnegative,
     column_f64,
+    crossing_times,
 )
 
 __all__ = [
@@ -62,6 +63,28 @@ DEFAULT_MAX_CAPTURE = 10_000_000
 
 _EMPTY_I = np.empty(0, dtype=np.int64)
 _EMPTY_F = np.empty(0, dtype=np.float64)
+
+
+class _Measured:
+    """A read-only attribute of :class:`TriggerFrame` taken from its cached
+    :class:`FrameMeasurements` field of the same name."""
+
+    def __init__(self, doc: str) -> None:
+        self.__doc__ = doc
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, frame: None, owner: type | None = None) -> _Measured: ...
+    @overload
+    def __get__(self, frame: TriggerFrame, owner: type | None = None) -> float: ...
+    def __get__(self, frame: TriggerFrame | None, owner: type | None = None) -> _Measured | float:
+        if frame is None:
+            return self
+        value: float = getattr(frame.measurements, self._name)
+        return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,40 +123,17 @@ class TriggerFrame(ResultMapping):
         y = np.asarray(self.data[:, self.channel], dtype=np.float64)
         return measure_frame(y, self.trigger_position, self.sample_rate)
 
-    @property
-    def amplitude(self) -> float:
-        """``top - base`` state levels (signal units)."""
-        return self.measurements.amplitude
-
-    @property
-    def peak_to_peak(self) -> float:
-        """``max - min`` (signal units)."""
-        return self.measurements.peak_to_peak
-
-    @property
-    def rms(self) -> float:
-        """Root mean square of the trigger channel (signal units)."""
-        return self.measurements.rms
-
-    @property
-    def rise_time(self) -> float:
-        """10-90 % rise time in seconds of the rising edge nearest the trigger point."""
-        return self.measurements.rise_time
-
-    @property
-    def fall_time(self) -> float:
-        """90-10 % fall time in seconds of the falling edge nearest the trigger point."""
-        return self.measurements.fall_time
-
-    @property
-    def overshoot(self) -> float:
-        """Overshoot in % of the amplitude."""
-        return self.measurements.overshoot
-
-    @property
-    def pulse_width(self) -> float:
-        """Width at 50 % of the first complete pulse in the frame (seconds)."""
-        return self.measurements.pulse_width
+    amplitude = _Measured("``top - base`` state levels (signal units).")
+    peak_to_peak = _Measured("``max - min`` (signal units).")
+    rms = _Measured("Root mean square of the trigger channel (signal units).")
+    rise_time = _Measured(
+        "10-90 % rise time in seconds of the rising edge nearest the trigger point."
+    )
+    fall_time = _Measured(
+        "90-10 % fall time in seconds of the falling edge nearest the trigger point."
+    )
+    overshoot = _Measured("Overshoot in % of the amplitude.")
+    pulse_width = _Measured("Width at 50 % of the first complete pulse in the frame (seconds).")
 
 
 @dataclass(frozen=True)
@@ -463,6 +463,13 @@ def _finite(name: str, value: Any) -> float:
     return v
 
 
+def _low_high(low: Any, high: Any) -> tuple[float, float]:
+    lo, hi = _finite("low", low), _finite("high", high)
+    if not lo < hi:
+        raise ConfigurationError(f"low must be < high, got low={low!r} and high={high!r}")
+    return lo, hi
+
+
 class EdgeTrigger(_Trigger):
     """Trigger on a level crossing: ``slope="rising"``, ``"falling"`` or ``"either"``.
 
@@ -653,22 +660,6 @@ class GlitchTrigger(PulseWidthTrigger):
         )
 
 
-def _interp_times(
-    x: NDArray[np.float64],
-    prev: float | None,
-    k: NDArray[np.int64],
-    start: int,
-    level: NDArray[np.float64] | float,
-) -> NDArray[np.float64]:
-    """Absolute times (samples) where the segment ``x[k-1] -> x[k]`` crosses ``level``."""
-    after = x[k]
-    before = x[np.maximum(k - 1, 0)]
-    zero = k == 0
-    if zero.any():
-        before[zero] = math.nan if prev is None else prev
-    return (start - 1 + k).astype(np.float64) + (level - before) / (after - before)
-
-
 _UNKNOWN = 9
 
 
@@ -693,10 +684,7 @@ class RuntTrigger(_Trigger):
         **common: Any,
     ) -> None:
         super().__init__(name=name, **common)
-        self.low = _finite("low", low)
-        self.high = _finite("high", high)
-        if not self.low < self.high:
-            raise ConfigurationError(f"low must be < high, got low={low!r} and high={high!r}")
+        self.low, self.high = _low_high(low, high)
         self.polarity = check_choice("polarity", polarity, ("positive", "negative", "either"))
         self.reset()
 
@@ -732,7 +720,7 @@ class RuntTrigger(_Trigger):
             return _EMPTY_I, _EMPTY_F
         k = ch[ok]
         level = np.where(zc[ok] == -1, self.low, self.high)
-        return k + start, _interp_times(x, prev, k, start, level)
+        return k + start, crossing_times(x, prev, k, start, level)
 
     def __repr__(self) -> str:
         return (
@@ -758,10 +746,7 @@ class WindowTrigger(_Trigger):
         **common: Any,
     ) -> None:
         super().__init__(name=name, **common)
-        self.low = _finite("low", low)
-        self.high = _finite("high", high)
-        if not self.low < self.high:
-            raise ConfigurationError(f"low must be < high, got low={low!r} and high={high!r}")
+        self.low, self.high = _low_high(low, high)
         self.condition = check_choice("condition", condition, ("enter", "exit"))
         self.reset()
 
@@ -789,7 +774,7 @@ class WindowTrigger(_Trigger):
         if self.condition == "enter" and k[0] == 0:
             side[0] = math.nan if prev is None else prev
         level = np.where(side < self.low, self.low, self.high)
-        return k + start, _interp_times(x, prev, k, start, level)
+        return k + start, crossing_times(x, prev, k, start, level)
 
     def __repr__(self) -> str:
         return (

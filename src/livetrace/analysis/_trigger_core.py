@@ -33,6 +33,7 @@ __all__ = [
     "check_choice",
     "check_nonnegative",
     "column_f64",
+    "crossing_times",
     "interp_crossing",
     "level_crossings",
 ]
@@ -63,7 +64,7 @@ def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
 
 
 def interp_crossing(
-    before: NDArray[np.float64], after: NDArray[np.float64], level: float
+    before: NDArray[np.float64], after: NDArray[np.float64], level: NDArray[np.float64] | float
 ) -> NDArray[np.float64]:
     """Fraction in [0, 1] of the way from ``before`` to ``after`` where ``level`` is crossed.
 
@@ -87,10 +88,15 @@ def level_crossings(
     return ch[rising], ch[~rising]
 
 
-def _crossing_times(
-    x: NDArray[np.float64], prev: float | None, k: NDArray[np.int64], start: int, level: float
+def crossing_times(
+    x: NDArray[np.float64],
+    prev: float | None,
+    k: NDArray[np.int64],
+    start: int,
+    level: NDArray[np.float64] | float,
 ) -> NDArray[np.float64]:
-    """Absolute interpolated times (in samples) of the ``level`` crossings ending at ``k``."""
+    """Absolute interpolated times (in samples) where the segments ``x[k-1] -> x[k]`` cross
+    ``level`` (one level, or one per ``k``); ``x[-1]`` is ``prev`` (None: NaN at ``k == 0``)."""
     if k.size == 0:
         return _EMPTY_F
     after = x[k]
@@ -176,12 +182,12 @@ class EdgeDetector:
                     t[mask] = carried
                     continue
                 which = np.searchsorted(crossings, jj, side="right") - 1
-                times = _crossing_times(x, prev, crossings[np.maximum(which, 0)], start, level)
+                times = crossing_times(x, prev, crossings[np.maximum(which, 0)], start, level)
                 t[mask] = np.where(which >= 0, times, carried)
         if c_up.size:
-            self._last_up = float(_crossing_times(x, prev, c_up[-1:], start, level)[0])
+            self._last_up = float(crossing_times(x, prev, c_up[-1:], start, level)[0])
         if c_dn.size:
-            self._last_dn = float(_crossing_times(x, prev, c_dn[-1:], start, level)[0])
+            self._last_dn = float(crossing_times(x, prev, c_dn[-1:], start, level)[0])
         self._prev = float(x[-1])
         return j + start, rising, t
 

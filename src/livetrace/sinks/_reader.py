@@ -9,6 +9,7 @@ opened in SWMR read mode, which also lets a reader follow a recording that is st
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -58,9 +59,11 @@ def _as_str(value: Any) -> str:
 def _open_h5(path: Path) -> Any:
     h5py: Any = require("h5py", "hdf5")
     if not path.exists():
-        raise FileNotFoundError(2, f"no such recording: '{path}'", str(path))
+        raise FileNotFoundError(errno.ENOENT, "no such recording", str(path))
     if path.is_dir():
-        raise IsADirectoryError(21, f"expected a recording file, got a directory: '{path}'")
+        raise IsADirectoryError(
+            errno.EISDIR, "expected a recording file, got a directory", str(path)
+        )
     try:
         # SWMR read mode opens a file whose writer was killed (HDF5 still marks it "open for
         # writing") and follows one that is being written.
@@ -312,7 +315,8 @@ class RecordingSource(RealtimeSource):
         try:
             reader = RecordingReader(self.path)
         except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-            raise SourceUnavailableError(f"cannot replay '{self.path}': {exc}") from exc
+            reason = exc.strerror or str(exc)
+            raise SourceUnavailableError(f"cannot replay '{self.path}': {reason}") from exc
         self._reader: RecordingReader | None = reader
         self._info = reader.info
         rate = reader.info.sample_rate

@@ -171,11 +171,11 @@ class Recorder:
     ) -> None:
         self.path = Path(path)
         self.overwrite = bool(overwrite)
-        if not (isinstance(flush_interval, (int, float)) and math.isfinite(flush_interval)):
-            raise ConfigurationError(
-                f"flush_interval must be a finite number of seconds > 0, got {flush_interval!r}"
-            )
-        if flush_interval <= 0:
+        if not (
+            isinstance(flush_interval, (int, float))
+            and math.isfinite(flush_interval)
+            and flush_interval > 0
+        ):
             raise ConfigurationError(
                 f"flush_interval must be a finite number of seconds > 0, got {flush_interval!r}"
             )
@@ -184,9 +184,14 @@ class Recorder:
         self.compression = compression
         self.dtype: np.dtype[Any] | None = None
         if dtype is not None:
-            dt = np.dtype(dtype)
-            if dt.kind not in "iufc":
-                raise ConfigurationError(f"dtype must be a numeric numpy dtype, got {dt.name!r}")
+            try:
+                dt = np.dtype(dtype)
+            except (TypeError, ValueError):
+                dt = None  # not a dtype at all
+            if dt is None or dt.kind not in "iufc":
+                raise ConfigurationError(
+                    f"dtype must be a numeric numpy dtype (e.g. 'float32', 'int16'), got {dtype!r}"
+                )
             self.dtype = dt
         self.attrs = dict(attrs or {})
         clash = sorted(set(self.attrs) & _RESERVED_ATTRS)
@@ -484,11 +489,25 @@ class Recorder:
         self._dirty = False
         self._last_flush = time.monotonic()
 
+    def _flush_wait(self, now: float, dirty: bool) -> float:
+        """Seconds the flush thread sleeps before looking again (0: flush now).
+
+        Unwritten data is at most ``flush_interval`` old when flushed: dirty data waits only
+        until ``flush_interval`` after the last flush (anything written since is younger);
+        with nothing to flush, data written from ``now`` on is flushed ``flush_interval``
+        later at the latest."""
+        if not dirty:
+            return self.flush_interval
+        return max(0.0, self._last_flush + self.flush_interval - now)
+
     def _flush_loop(self) -> None:
         stop = self._stop
-        while not stop.wait(self.flush_interval / 4):
-            if not self._dirty or time.monotonic() - self._last_flush < self.flush_interval:
+        wait = self.flush_interval
+        while not stop.wait(wait):
+            wait = self._flush_wait(time.monotonic(), self._dirty)
+            if wait > 0:
                 continue
+            wait = self.flush_interval
             try:
                 with self._lock:
                     if self._file is not None and self._failed is None:
