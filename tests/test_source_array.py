@@ -10,20 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _source_helpers import drain
 from livetrace import ConfigurationError, EndOfStream, RealtimeStream
 from livetrace.sources import ArraySource, Block
 from livetrace.testing import check_source
-
-
-def drain(src):
-    out = []
-    while True:
-        try:
-            got = src.acquire()
-        except EndOfStream:
-            return out
-        if got is not None:
-            out.append(got)
 
 
 def test_chunks_are_exact_views_then_end_of_stream_repeats():

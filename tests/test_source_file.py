@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.io import wavfile
 
+from _source_helpers import drain
 from livetrace import (
     ConfigurationError,
     EndOfStream,
@@ -24,17 +25,6 @@ from livetrace import (
 from livetrace.sources import Block, FileSource, open_source
 from livetrace.sources import _file as file_mod
 from livetrace.testing import check_source
-
-
-def drain(src):
-    out = []
-    while True:
-        try:
-            got = src.acquire()
-        except EndOfStream:
-            return out
-        if got is not None:
-            out.append(got.data if isinstance(got, Block) else got)
 
 
 def replay(src) -> np.ndarray:

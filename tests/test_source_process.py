@@ -245,6 +245,49 @@ def test_missing_program():
     src = ProcessSource(["/nonexistent/daq-tool", "-x"], sample_rate=1)
     with pytest.raises(SourceUnavailableError, match="cannot run '/nonexistent/daq-tool'"):
         src.start()
+    # acquire() after the failed start raises the same error (it does not wait for nothing)
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            src.acquire()
+        except BaseException as exc:
+            errors.append(exc)
+        done.set()
+
+    threading.Thread(target=call, daemon=True).start()
+    assert done.wait(5.0)
+    assert len(errors) == 1
+    assert isinstance(errors[0], SourceUnavailableError)
+    assert "cannot run '/nonexistent/daq-tool'" in str(errors[0])
+
+
+class _FailingReads:
+    """The ``os`` module as ProcessSource sees it, with reads failing like a broken pipe."""
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    @staticmethod
+    def read(fd, n):
+        raise OSError(5, "Input/output error")
+
+
+def test_a_failing_pipe_read_is_reported_not_taken_for_the_end(monkeypatch):
+    from livetrace.sources import _process
+
+    monkeypatch.setattr(_process, "os", _FailingReads())
+    src = ProcessSource(["sh", "-c", "printf abcd"], sample_rate=1)
+    src.start()
+    try:
+        with pytest.raises(
+            SourceError, match=r"reading the output of sh -c .* failed: .*Input/out"
+        ):
+            for _ in range(100):
+                src.acquire()
+    finally:
+        src.stop()
 
 
 # ---------------------------------------------------------------------------------- stop, reaping

@@ -293,6 +293,40 @@ def test_tcp_stop_is_prompt_when_nothing_arrives(mode: str) -> None:
     assert not any(t.name.startswith("livetrace-acquire") for t in threading.enumerate())
 
 
+def test_stop_does_not_wait_for_a_call_that_cannot_be_interrupted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slow DNS lookup inside acquire() holds the I/O lock; stop() still returns within
+    0.5 s, and acquire() returns None and closes on its way out once the lookup ends."""
+    real = socket.getaddrinfo
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_lookup(host: Any, *args: Any, **kw: Any) -> Any:
+        if host == "slow.example":
+            entered.set()
+            release.wait(DEADLINE)
+            return real("127.0.0.1", *args, **kw)
+        return real(host, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_lookup)
+    port = free_port()
+    src = TcpSource("slow.example", port, sample_rate=1e3)
+    out: list[Any] = []
+    worker = threading.Thread(target=lambda: out.append(src.acquire()))
+    worker.start()
+    assert entered.wait(DEADLINE)
+    t0 = time.monotonic()
+    src.stop()
+    elapsed = time.monotonic() - t0
+    release.set()
+    worker.join(DEADLINE)
+    assert elapsed < 0.5
+    assert not worker.is_alive()
+    assert out == [None]
+    assert src.health()["connected"] is False
+    assert src.health()["connections"] == 0  # stopped: it did not go on to connect
+
+
 def test_tcp_start_stop_start_reconnects_with_discontinuity() -> None:
     gate = threading.Event()
 

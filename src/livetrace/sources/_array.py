@@ -98,9 +98,11 @@ class ArraySource(RealtimeSource):
         if loop and len(arr) == 0:
             raise ConfigurationError("ArraySource: cannot loop over an empty array")
         if not sample_rate > 0:
-            raise ConfigurationError(f"sample_rate must be positive, got {sample_rate!r}")
+            raise ConfigurationError(
+                f"ArraySource: sample_rate must be positive, got {sample_rate!r}"
+            )
         if chunk_size < 1:
-            raise ConfigurationError(f"chunk_size must be >= 1, got {chunk_size!r}")
+            raise ConfigurationError(f"ArraySource: chunk_size must be >= 1, got {chunk_size!r}")
         if arr.dtype.kind == "b":
             arr = arr.view(np.uint8)
         view = arr.view()

@@ -15,12 +15,12 @@ from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceUnavailableError, require
 from ._base import Block, RealtimeSource, SourceInfo
+from ._common import POLL_INTERVAL, check_channels, default_names
 from ._uri import ParsedURI, to_int
 
 __all__ = ["AudioSource", "from_uri"]
 
 _DTYPES = ("float32", "int32", "int16", "int8", "uint8")
-_POLL = 0.05
 
 
 class AudioSource(RealtimeSource):
@@ -58,14 +58,15 @@ class AudioSource(RealtimeSource):
         queue_blocks: int = 256,
         channel_names: tuple[str, ...] | None = None,
     ) -> None:
-        if not float(sample_rate) > 0:
+        try:
+            rate_ok = float(sample_rate) > 0
+        except (TypeError, ValueError):
+            rate_ok = False
+        if not rate_ok:
             raise ConfigurationError(
                 f"AudioSource: sample_rate must be positive, got {sample_rate!r}"
             )
-        if not isinstance(channels, int) or channels < 1:
-            raise ConfigurationError(
-                f"AudioSource: channels must be an integer >= 1, got {channels!r}"
-            )
+        check_channels("AudioSource", channels)
         if str(dtype) not in _DTYPES:
             raise ConfigurationError(
                 f"AudioSource: dtype must be one of {', '.join(_DTYPES)}, got {dtype!r}"
@@ -85,9 +86,7 @@ class AudioSource(RealtimeSource):
         self.dtype = str(dtype)
         self.blocksize = int(blocksize)
         self.latency = latency
-        self.channel_names = (
-            tuple(channel_names) if channel_names else tuple(f"ch{i}" for i in range(channels))
-        )
+        self.channel_names = default_names(channel_names, channels)
         self._queue: queue.Queue[tuple[NDArray[Any], bool]] = queue.Queue(queue_blocks)
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -201,7 +200,7 @@ class AudioSource(RealtimeSource):
         """The next captured block (waits for it); None once stopped."""
         while not self._stop.is_set():
             try:
-                data, disc = self._queue.get(timeout=_POLL)
+                data, disc = self._queue.get(timeout=POLL_INTERVAL)
             except queue.Empty:
                 continue
             return Block(data, discontinuity=True) if disc else data

@@ -344,12 +344,15 @@ class FileSource(RealtimeSource):
         self.path = Path(path)
         if speed is not None and not speed > 0:
             raise ConfigurationError(
-                f"speed must be > 0 (1.0 = real time) or None (as fast as possible), got {speed!r}"
+                f"FileSource: speed must be > 0 (1.0 = real time) or None (as fast as possible), "
+                f"got {speed!r}"
             )
         if chunk_size is not None and chunk_size < 1:
-            raise ConfigurationError(f"chunk_size must be >= 1, got {chunk_size!r}")
+            raise ConfigurationError(f"FileSource: chunk_size must be >= 1, got {chunk_size!r}")
         if sample_rate is not None and not sample_rate > 0:
-            raise ConfigurationError(f"sample_rate must be positive, got {sample_rate!r}")
+            raise ConfigurationError(
+                f"FileSource: sample_rate must be positive, got {sample_rate!r}"
+            )
         if not self.path.exists():
             raise SourceUnavailableError(f"FileSource: no such file: {str(self.path)!r}")
         if not self.path.is_file():
@@ -490,12 +493,16 @@ class FileSource(RealtimeSource):
     def _open_raw(
         self, dtype: Any, channels: int | None, byteorder: str, header_bytes: int
     ) -> tuple[_Reader, np.dtype[Any], int]:
-        dt = parse_dtype("float32" if dtype is None else dtype, byteorder)
+        where = f"FileSource: raw file {str(self.path)!r}"
+        try:
+            dt = parse_dtype("float32" if dtype is None else dtype, byteorder)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{where}: {exc}") from exc
         nch = 1 if channels is None else int(channels)
         if nch < 1:
-            raise ConfigurationError(f"channels must be >= 1, got {channels!r}")
+            raise ConfigurationError(f"{where}: channels must be >= 1, got {channels!r}")
         if header_bytes < 0:
-            raise ConfigurationError(f"header_bytes must be >= 0, got {header_bytes!r}")
+            raise ConfigurationError(f"{where}: header_bytes must be >= 0, got {header_bytes!r}")
         size = self.path.stat().st_size - header_bytes
         frame = dt.itemsize * nch
         if size < 0 or size % frame:

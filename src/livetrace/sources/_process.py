@@ -13,7 +13,7 @@ import signal
 import subprocess
 import threading
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -230,16 +230,18 @@ class ProcessSource(RealtimeSource):
                 f"ProcessSource: format must be one of {', '.join(PROCESS_FORMATS)}, got {format!r}"
             )
         if not sample_rate > 0:
-            raise ConfigurationError(f"sample_rate must be positive, got {sample_rate!r}")
+            raise ConfigurationError(
+                f"ProcessSource: sample_rate must be positive, got {sample_rate!r}"
+            )
         if channels < 1:
-            raise ConfigurationError(f"channels must be >= 1, got {channels!r}")
+            raise ConfigurationError(f"ProcessSource: channels must be >= 1, got {channels!r}")
         if chunk_bytes < 1 or stderr_lines < 1 or queue_size < 1:
             raise ConfigurationError(
-                "chunk_bytes, stderr_lines and queue_size must be >= 1, got "
+                "ProcessSource: chunk_bytes, stderr_lines and queue_size must be >= 1, got "
                 f"{chunk_bytes!r}, {stderr_lines!r}, {queue_size!r}"
             )
         if grace < 0:
-            raise ConfigurationError(f"grace must be >= 0 seconds, got {grace!r}")
+            raise ConfigurationError(f"ProcessSource: grace must be >= 0 seconds, got {grace!r}")
         self.argv = args
         self.format = format
         self.n_channels = int(channels)
@@ -254,15 +256,19 @@ class ProcessSource(RealtimeSource):
         self._decoder: RawDecoder | TextParser | SigrokAnalogParser
         if dtype is None:
             dtype = "float32" if format == "raw" else "float64"
-        if format == "raw":
-            self._decoder = RawDecoder(dtype, self.n_channels, byteorder)
-            out_dtype = self._decoder.dtype.newbyteorder("=")
-        elif format == "text":
-            self._decoder = TextParser(self.n_channels, dtype, delimiters)
-            out_dtype = self._decoder.dtype
-        else:
-            self._decoder = SigrokAnalogParser(self.n_channels, dtype, tuple(channel_names or ()))
-            out_dtype = self._decoder.dtype
+        try:
+            if format == "raw":
+                self._decoder = RawDecoder(dtype, self.n_channels, byteorder)
+                out_dtype = self._decoder.dtype.newbyteorder("=")
+            elif format == "text":
+                self._decoder = TextParser(self.n_channels, dtype, delimiters)
+                out_dtype = self._decoder.dtype
+            else:
+                names = tuple(channel_names or ())
+                self._decoder = SigrokAnalogParser(self.n_channels, dtype, names)
+                out_dtype = self._decoder.dtype
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"ProcessSource ({shlex.join(args)}): {exc}") from exc
         self._info = SourceInfo(
             sample_rate=self.sample_rate,
             dtype=out_dtype.name,
@@ -282,6 +288,7 @@ class ProcessSource(RealtimeSource):
         self._stderr: deque[bytes] = deque(maxlen=self._stderr_lines)
         self._state = "idle"  # idle | running | stopped | ended | failed
         self._failure: SourceError | None = None
+        self._pipe_error: OSError | None = None
         self.runs = 0
         self.bytes_read = 0
         self.returncode: int | None = None
@@ -307,6 +314,7 @@ class ProcessSource(RealtimeSource):
             self._stderr = deque(maxlen=self._stderr_lines)
             self._decoder.reset()
             self._failure = None
+            self._pipe_error = None
             self.returncode = None
             env = None if self.env is None else {**os.environ, **self.env}
             try:
@@ -320,10 +328,12 @@ class ProcessSource(RealtimeSource):
                     start_new_session=True,  # own process group: stop() ends its children too
                 )
             except OSError as exc:
-                self._state = "failed"
-                raise SourceUnavailableError(
+                failure = SourceUnavailableError(
                     f"exec: cannot run {self.argv[0]!r} ({shlex.join(self.argv)}): {exc}"
-                ) from exc
+                )
+                self._state = "failed"
+                self._failure = failure  # acquire() raises it too, not wait for nothing
+                raise failure from exc
             self._proc = proc
             self.runs += 1
             assert proc.stdout is not None and proc.stderr is not None
@@ -387,36 +397,37 @@ class ProcessSource(RealtimeSource):
         self.stop()
 
     # -- reader threads ----------------------------------------------------------------------
-    def _read_stdout(self, fd: int, q: queue.Queue[bytes]) -> None:
+    def _pieces(self, fd: int, size: int) -> Iterator[bytes]:
+        """What the program writes to ``fd``, piece by piece, ending with ``b""`` when the pipe
+        closes; polls every 50 ms and stops early when the stop flag is set. A read error
+        ends the pieces like a close and is kept for :meth:`_finish` to report."""
         stop = self._stop
         while not stop.is_set():
             ready, _, _ = select.select([fd], [], [], _POLL)
             if not ready:
                 continue
             try:
-                data = os.read(fd, self.chunk_bytes)
-            except OSError:
-                data = _EOF  # the pipe was closed under us: treat as end of output
+                data = os.read(fd, size)
+            except OSError as exc:
+                self._pipe_error = exc
+                data = _EOF
+            yield data
+            if not data:
+                return
+
+    def _read_stdout(self, fd: int, q: queue.Queue[bytes]) -> None:
+        stop = self._stop
+        for data in self._pieces(fd, self.chunk_bytes):
             while not stop.is_set():
                 try:
                     q.put(data, timeout=_POLL)
                     break
                 except queue.Full:
                     continue
-            if not data:
-                return
 
     def _read_stderr(self, fd: int, tail: deque[bytes]) -> None:
         partial = b""
-        stop = self._stop
-        while not stop.is_set():
-            ready, _, _ = select.select([fd], [], [], _POLL)
-            if not ready:
-                continue
-            try:
-                data = os.read(fd, 65536)
-            except OSError:
-                data = b""
+        for data in self._pieces(fd, 65536):
             if not data:
                 break
             lines = (partial + data).split(b"\n")
@@ -478,6 +489,8 @@ class ProcessSource(RealtimeSource):
         cmd = shlex.join(self.argv)
         if proc.returncode not in self.ok_status:
             self._fail(f"exec: {cmd} {self._status_text(proc.returncode)}")
+        elif self._pipe_error is not None:
+            self._fail(f"exec: reading the output of {cmd} failed: {self._pipe_error}")
         elif incomplete:
             assert isinstance(dec, RawDecoder)
             self._fail(

@@ -8,13 +8,13 @@ time out every ``timeout`` seconds so that ``stop()`` is prompt on a silent port
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceError, SourceUnavailableError, require
-from ._base import Block, RealtimeSource, SourceInfo
+from ._base import Block, SourceInfo
+from ._common import PolledSource, check_rate, make_decoder, required_rate
 from ._raw import RawDecoder
 from ._text import TextParser
 from ._uri import ParsedURI, to_int
@@ -24,7 +24,7 @@ __all__ = ["SerialSource", "from_uri"]
 _FORMATS = ("text", "raw")
 
 
-class SerialSource(RealtimeSource):
+class SerialSource(PolledSource):
     """Samples from a serial port: text lines of numbers, or raw binary.
 
     Args:
@@ -69,15 +69,7 @@ class SerialSource(RealtimeSource):
         read_size: int = 1 << 16,
         channel_names: tuple[str, ...] | None = None,
     ) -> None:
-        try:
-            rate_ok = float(sample_rate) > 0
-        except (TypeError, ValueError):
-            rate_ok = False
-        if not rate_ok:
-            raise ConfigurationError(
-                f"SerialSource: sample_rate must be a positive number of samples/s, "
-                f"got {sample_rate!r}"
-            )
+        rate = check_rate("SerialSource", sample_rate)
         if format not in _FORMATS:
             raise ConfigurationError(
                 f"SerialSource: format must be 'text' or 'raw', got {format!r}"
@@ -100,7 +92,7 @@ class SerialSource(RealtimeSource):
                 "SerialSource: format='raw' needs the sample dtype (e.g. dtype='int16')"
             )
         self.port = port
-        self.sample_rate = float(sample_rate)
+        self.sample_rate = rate
         self.baudrate = baudrate
         self.format = format
         self.byteorder = byteorder
@@ -113,16 +105,13 @@ class SerialSource(RealtimeSource):
         self._decoder: RawDecoder | None = None
         self._parser: TextParser | None = None
         if format == "raw":
-            self._decoder = RawDecoder(self._dtype, channels or 1, byteorder)
+            self._decoder = make_decoder("SerialSource", self._dtype, channels or 1, byteorder)
         else:
             self._parser = self._new_parser()
-        self._stop = threading.Event()
-        self._io = threading.Lock()
+        self._init_polled()
         self._ser: Any = None
         self._opened = 0
-        self._disc_next = False
         self._bytes = 0
-        self._samples = 0
         self._disconnects = 0
         self._discarded = 0
         self._lines_before = 0  # counters of parsers replaced after a reopen
@@ -130,7 +119,12 @@ class SerialSource(RealtimeSource):
         self._last_error: str | None = None
 
     def _new_parser(self) -> TextParser:
-        return TextParser(n_channels=self._channels, dtype=self._dtype, delimiters=self.delimiters)
+        try:
+            return TextParser(
+                n_channels=self._channels, dtype=self._dtype, delimiters=self.delimiters
+            )
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"SerialSource: {exc}") from exc
 
     # ------------------------------------------------------------------ description
     @property
@@ -186,18 +180,9 @@ class SerialSource(RealtimeSource):
         }
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> None:
-        """Open the port; :class:`~livetrace.SourceUnavailableError` names it if that fails."""
-        self._stop.clear()
-        with self._io:
-            self._open()
-
-    def stop(self) -> None:
-        """Make a blocked ``acquire()`` return (within ``timeout``), then close the port."""
-        self._stop.set()
-        with self._io:
-            self._close()
-
+    # start()/stop()/acquire() come from PolledSource: start() opens the port
+    # (SourceUnavailableError names it if that fails), stop() makes a blocked acquire()
+    # return within ``timeout`` and closes the port.
     def _open(self) -> None:
         if self._ser is not None:
             return
@@ -234,34 +219,25 @@ class SerialSource(RealtimeSource):
             self._parser = parser
 
     # ------------------------------------------------------------------ acquisition
-    def acquire(self) -> NDArray[Any] | Block | None:
-        """Block until at least one whole sample arrived; None once stopped.
+    def _poll(self) -> NDArray[Any] | Block | None:
+        """One read (waits at most ``timeout``); whole samples, or None to poll again.
 
         Raises :class:`~livetrace.SourceError` when the device goes away mid-read.
         """
-        if self._stop.is_set():
+        if self._ser is None:
+            self._open()
+        chunk = self._read()
+        if not chunk:
             return None
-        with self._io:
-            while not self._stop.is_set():
-                if self._ser is None:
-                    self._open()
-                chunk = self._read()
-                if not chunk:
-                    continue
-                self._bytes += len(chunk)
-                if self._parser is not None:
-                    data = self._parser.feed(chunk)
-                else:
-                    assert self._decoder is not None
-                    data = self._decoder.feed(chunk)
-                if len(data) == 0:
-                    continue
-                self._samples += len(data)
-                if self._disc_next:
-                    self._disc_next = False
-                    return Block(data, discontinuity=True)
-                return data
-        return None
+        self._bytes += len(chunk)
+        if self._parser is not None:
+            data = self._parser.feed(chunk)
+        else:
+            assert self._decoder is not None
+            data = self._decoder.feed(chunk)
+        if len(data) == 0:
+            return None
+        return self._deliver(data)
 
     def _read(self) -> bytes:
         ser = self._ser
@@ -291,8 +267,6 @@ class SerialSource(RealtimeSource):
 def from_uri(parsed: ParsedURI) -> SerialSource:
     """``serial:///dev/ttyUSB0?sample_rate=..&baudrate=115200&format=text|raw&dtype=..
     &channels=..&byteorder=little&delimiters=..&timeout=0.05``."""
-    from ._socket import required_rate
-
     port = parsed.target
     if not port:
         raise ConfigurationError(

@@ -15,51 +15,83 @@ import os
 import select
 import socket
 import sys
-import threading
 import time
 from typing import Any
 
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream, SourceError, SourceUnavailableError
-from ._base import Block, RealtimeSource, SourceInfo
-from ._raw import RawDecoder
+from ._base import Block, SourceInfo
+from ._common import (
+    POLL_INTERVAL,
+    PolledSource,
+    check_channels,
+    check_rate,
+    default_names,
+    make_decoder,
+    raw_info,
+    required_rate,
+)
 from ._uri import ParsedURI, to_bool, to_int
 
-__all__ = ["POLL_INTERVAL", "TcpSource", "UdpSource", "tcp_from_uri", "udp_from_uri"]
-
-POLL_INTERVAL = 0.05
-"""Seconds a blocked ``acquire()`` waits before it looks at the stop flag again."""
+__all__ = [
+    "POLL_INTERVAL",
+    "TcpSource",
+    "UdpSource",
+    "required_rate",
+    "split_host_port",
+    "tcp_from_uri",
+    "udp_from_uri",
+]
 
 _SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40 if sys.platform.startswith("linux") else None)
 
 _SEQ_HEADERS = {"u32": 4, "u64": 8}
 
 
-def _check_common(name: str, sample_rate: Any, port: Any, channels: Any) -> None:
-    try:
-        rate_ok = float(sample_rate) > 0
-    except (TypeError, ValueError):
-        rate_ok = False
-    if not rate_ok:
-        raise ConfigurationError(
-            f"{name}: sample_rate must be a positive number of samples/s, got {sample_rate!r}"
-        )
+def _check_port(name: str, port: Any) -> None:
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigurationError(f"{name}: port must be an integer in 0..65535, got {port!r}")
-    if not isinstance(channels, int) or channels < 1:
-        raise ConfigurationError(f"{name}: channels must be an integer >= 1, got {channels!r}")
 
 
 def _fmt_addr(addr: Any) -> str:
     return f"{addr[0]}:{addr[1]}"
 
 
-def _names(channel_names: Any, n: int) -> tuple[str, ...]:
-    return tuple(channel_names) if channel_names else tuple(f"ch{i}" for i in range(n))
+def _sockname(sock: socket.socket) -> tuple[str, int]:
+    bound = sock.getsockname()
+    return (str(bound[0]), int(bound[1]))
 
 
-class TcpSource(RealtimeSource):
+def _bind(
+    host: str, port: int, kind: int, options: list[tuple[int, int]], what: str
+) -> socket.socket:
+    """A socket bound to ``host:port`` (listening, for TCP) that polls with POLL_INTERVAL.
+
+    ``options``: ``(SOL_SOCKET option, value)`` pairs set before binding. Any failure raises
+    SourceUnavailableError starting with ``what`` and naming the address.
+    """
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(
+            host, port, type=kind, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise SourceUnavailableError(f"{what} {host}:{port}: {exc}") from exc
+    try:
+        for option, value in options:
+            sock.setsockopt(socket.SOL_SOCKET, option, value)
+        sock.bind(addr)
+        if kind == socket.SOCK_STREAM:
+            sock.listen(1)
+    except OSError as exc:
+        sock.close()
+        raise SourceUnavailableError(f"{what} {host}:{port}: {exc}") from exc
+    sock.settimeout(POLL_INTERVAL)
+    return sock
+
+
+class TcpSource(PolledSource):
     """Raw binary samples from a TCP connection, as a client (default) or a server.
 
     Args:
@@ -112,7 +144,9 @@ class TcpSource(RealtimeSource):
         recv_buffer: int = 4 << 20,
         channel_names: tuple[str, ...] | None = None,
     ) -> None:
-        _check_common("TcpSource", sample_rate, port, channels)
+        rate = check_rate("TcpSource", sample_rate)
+        _check_port("TcpSource", port)
+        check_channels("TcpSource", channels)
         if not listen and port == 0:
             raise ConfigurationError("TcpSource: a client needs the server's port, got port=0")
         if len(backoff) != 2 or not 0 < backoff[0] <= backoff[1]:
@@ -126,36 +160,33 @@ class TcpSource(RealtimeSource):
             )
         self.host = host
         self.port = port
-        self.sample_rate = float(sample_rate)
+        self.sample_rate = rate
         self.listen = bool(listen)
         self.reconnect = bool(reconnect)
         self.backoff = (float(backoff[0]), float(backoff[1]))
         self.connect_timeout = float(connect_timeout)
         self.recv_buffer = int(recv_buffer)
-        self._decoder = RawDecoder(dtype, channels, byteorder)
+        self._decoder = make_decoder("TcpSource", dtype, channels, byteorder)
         if recv_size < self._decoder.frame:
             raise ConfigurationError(
                 f"TcpSource: recv_size must hold at least one frame "
                 f"({self._decoder.frame} bytes), got {recv_size!r}"
             )
         self.byteorder = byteorder
-        self.channel_names = _names(channel_names, self._decoder.n_channels)
+        self.channel_names = default_names(channel_names, self._decoder.n_channels)
         self._buf = bytearray(int(recv_size))
         self._view = memoryview(self._buf)
-        self._stop = threading.Event()
-        self._io = threading.Lock()
+        self._init_polled()
         self._conn: socket.socket | None = None
         self._server: socket.socket | None = None
         self._bound: tuple[str, int] | None = None
         self._peer: str | None = None
         self._ever_connected = False
-        self._disc_next = False
         self._next_attempt = 0.0
         self._delay = self.backoff[0]
         self._finished: BaseException | None = None  # raised by acquire() (reconnect=False)
         self._then: BaseException | None = None  # replaces _finished once that was raised
         self._bytes = 0
-        self._samples = 0
         self._connections = 0
         self._reconnects = 0
         self._connect_failures = 0
@@ -175,18 +206,13 @@ class TcpSource(RealtimeSource):
 
     @property
     def info(self) -> SourceInfo:
-        d = self._decoder
         port = self._bound[1] if self._bound else self.port
-        query = f"dtype={d.dtype.name}&channels={d.n_channels}&sample_rate={self.sample_rate:g}"
-        if self.listen:
-            query += "&listen=1"
-        return SourceInfo(
-            sample_rate=self.sample_rate,
-            dtype=d.dtype.newbyteorder("=").name,
-            n_channels=d.n_channels,
-            channel_names=self.channel_names,
-            finite=False,
-            description=f"tcp://{self.host}:{port}?{query}",
+        return raw_info(
+            f"tcp://{self.host}:{port}",
+            self.sample_rate,
+            self._decoder,
+            self.channel_names,
+            "&listen=1" if self.listen else "",
         )
 
     def health(self) -> dict[str, Any]:
@@ -209,69 +235,56 @@ class TcpSource(RealtimeSource):
         }
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> None:
+    # start()/stop()/acquire() come from PolledSource: start() opens (below), stop() makes a
+    # blocked acquire() return within POLL_INTERVAL and closes.
+    def _open(self) -> None:
         """Listen (server) or, with ``reconnect=False``, connect now so errors surface here.
 
         Raises :class:`~livetrace.SourceUnavailableError` naming ``host:port``.
         """
-        self._stop.clear()
-        with self._io:
-            if self.listen:
-                self._open_server()
-            elif not self.reconnect and self._conn is None and self._finished is None:
-                self._open_client()
+        if self.listen:
+            self._open_server()
+        elif not self.reconnect and self._conn is None and self._finished is None:
+            self._open_client()
 
-    def stop(self) -> None:
-        """Make a blocked ``acquire()`` return (within :data:`POLL_INTERVAL`), then close."""
-        self._stop.set()
-        with self._io:
-            self._drop_connection(None, count=False)
-            if self._server is not None:
-                self._server.close()
-                self._server = None
+    def _close(self) -> None:
+        self._drop_connection(None, count=False)
+        if self._server is not None:
+            self._server.close()
+            self._server = None
 
     # ------------------------------------------------------------------ acquisition
-    def acquire(self) -> NDArray[Any] | Block | None:
-        """Block until whole frames arrived and return them (None once stopped)."""
-        if self._stop.is_set():
+    def _poll(self) -> NDArray[Any] | Block | None:
+        """One wait for bytes (at most POLL_INTERVAL); whole frames, or None to poll again."""
+        if self._finished is not None:
+            err = self._finished
+            self._finished = self._then or err
+            self._then = None
+            raise err
+        conn = self._conn
+        if conn is None:
+            if self.listen:
+                if self._server is None:
+                    self._open_server()
+                self._accept()
+            else:
+                self._open_client()
             return None
-        with self._io:
-            stop = self._stop
-            while not stop.is_set():
-                if self._finished is not None:
-                    err = self._finished
-                    self._finished = self._then or err
-                    self._then = None
-                    raise err
-                conn = self._conn
-                if conn is None:
-                    if self.listen:
-                        if self._server is None:
-                            self._open_server()
-                        self._accept()
-                    else:
-                        self._open_client()
-                    continue
-                try:
-                    n = conn.recv_into(self._buf)
-                except TimeoutError:
-                    continue
-                except OSError as exc:
-                    self._connection_lost(exc)
-                    continue
-                if n == 0:
-                    self._connection_lost(None)
-                    continue
-                self._bytes += n
-                data = self._decoder.feed(self._view[:n])
-                if len(data) == 0:
-                    continue
-                self._samples += len(data)
-                if self._disc_next:
-                    self._disc_next = False
-                    return Block(data, discontinuity=True)
-                return data
-        return None
+        try:
+            n = conn.recv_into(self._buf)
+        except TimeoutError:
+            return None
+        except OSError as exc:
+            self._connection_lost(exc)
+            return None
+        if n == 0:
+            self._connection_lost(None)
+            return None
+        self._bytes += n
+        data = self._decoder.feed(self._view[:n])
+        if len(data) == 0:
+            return None
+        return self._deliver(data)
 
     # ------------------------------------------------------------------ connections
     def _new_connection(self, conn: socket.socket, peer: str) -> None:
@@ -385,30 +398,11 @@ class TcpSource(RealtimeSource):
         if self._server is not None:
             return
         port = self._bound[1] if self._bound else self.port
-        try:
-            infos = socket.getaddrinfo(
-                self.host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-            )
-            family, kind, proto, _, addr = infos[0]
-            server = socket.socket(family, kind, proto)
-        except OSError as exc:
-            raise SourceUnavailableError(
-                f"TcpSource: cannot listen on {self.host}:{port}: {exc}"
-            ) from exc
-        try:
-            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.recv_buffer)
-            server.bind(addr)
-            server.listen(1)
-        except OSError as exc:
-            server.close()
-            raise SourceUnavailableError(
-                f"TcpSource: cannot listen on {self.host}:{port}: {exc}"
-            ) from exc
-        server.settimeout(POLL_INTERVAL)
-        self._server = server
-        bound = server.getsockname()
-        self._bound = (str(bound[0]), int(bound[1]))
+        options = [(socket.SO_REUSEADDR, 1), (socket.SO_RCVBUF, self.recv_buffer)]
+        self._server = server = _bind(
+            self.host, port, socket.SOCK_STREAM, options, "TcpSource: cannot listen on"
+        )
+        self._bound = _sockname(server)
 
     def _accept(self) -> None:
         server = self._server
@@ -428,7 +422,7 @@ class TcpSource(RealtimeSource):
         return f"TcpSource({self.host!r}, {self.port}, {role}, {self._decoder.dtype.name})"
 
 
-class UdpSource(RealtimeSource):
+class UdpSource(PolledSource):
     """Raw binary samples in UDP datagrams, received on ``host:port``.
 
     Each datagram carries whole frames (one sample of every channel, interleaved); a datagram
@@ -465,7 +459,9 @@ class UdpSource(RealtimeSource):
         reorder_window: int = 1 << 20,
         channel_names: tuple[str, ...] | None = None,
     ) -> None:
-        _check_common("UdpSource", sample_rate, port, channels)
+        rate = check_rate("UdpSource", sample_rate)
+        _check_port("UdpSource", port)
+        check_channels("UdpSource", channels)
         if seq is True:
             seq = "u64"
         if seq in (False, None, "", "0", "none"):
@@ -476,7 +472,7 @@ class UdpSource(RealtimeSource):
             )
         self.seq: str | None = seq
         self.header = _SEQ_HEADERS[seq] if seq else 0
-        self._decoder = RawDecoder(dtype, channels, byteorder)
+        self._decoder = make_decoder("UdpSource", dtype, channels, byteorder)
         if not self._decoder.frame + self.header <= max_datagram <= 65535:
             raise ConfigurationError(
                 f"UdpSource: max_datagram must be in {self._decoder.frame + self.header}..65535 "
@@ -488,15 +484,14 @@ class UdpSource(RealtimeSource):
             )
         self.host = host
         self.port = port
-        self.sample_rate = float(sample_rate)
+        self.sample_rate = rate
         self.byteorder = byteorder
         self.recv_buffer = int(recv_buffer)
         self.reorder_window = int(reorder_window)
-        self.channel_names = _names(channel_names, self._decoder.n_channels)
+        self.channel_names = default_names(channel_names, self._decoder.n_channels)
         self._buf = bytearray(int(max_datagram) + 1)  # +1: detects an oversize datagram
         self._view = memoryview(self._buf)
-        self._stop = threading.Event()
-        self._io = threading.Lock()
+        self._init_polled()
         self._sock: socket.socket | None = None
         self._bound: tuple[str, int] | None = None
         self._anc = socket.CMSG_SPACE(4) if hasattr(socket, "CMSG_SPACE") else 0
@@ -504,10 +499,8 @@ class UdpSource(RealtimeSource):
         self._kernel_seen = 0
         self._offset: int | None = None  # sender index (unwrapped) minus stream index
         self._next = 0  # stream index of the next expected sample
-        self._disc_next = False
         self._datagrams = 0
         self._bytes = 0
-        self._samples = 0
         self._bad = 0
         self._discarded = 0
         self._oversize = 0
@@ -524,18 +517,13 @@ class UdpSource(RealtimeSource):
 
     @property
     def info(self) -> SourceInfo:
-        d = self._decoder
         port = self._bound[1] if self._bound else self.port
-        query = f"dtype={d.dtype.name}&channels={d.n_channels}&sample_rate={self.sample_rate:g}"
-        if self.seq:
-            query += f"&seq={self.seq}"
-        return SourceInfo(
-            sample_rate=self.sample_rate,
-            dtype=d.dtype.newbyteorder("=").name,
-            n_channels=d.n_channels,
-            channel_names=self.channel_names,
-            finite=False,
-            description=f"udp://{self.host}:{port}?{query}",
+        return raw_info(
+            f"udp://{self.host}:{port}",
+            self.sample_rate,
+            self._decoder,
+            self.channel_names,
+            f"&seq={self.seq}" if self.seq else "",
         )
 
     def health(self) -> dict[str, Any]:
@@ -560,51 +548,27 @@ class UdpSource(RealtimeSource):
             "sender_restarts": self._restarts,
         }
 
-    def start(self) -> None:
-        """Bind the socket (so datagrams are queued from now on); SourceUnavailableError if
-        the address is taken or invalid."""
-        self._stop.clear()
-        with self._io:
-            self._open()
-
-    def stop(self) -> None:
-        """Make a blocked ``acquire()`` return (within :data:`POLL_INTERVAL`), then close."""
-        self._stop.set()
-        with self._io:
-            if self._sock is not None:
-                self._sock.close()
-                self._sock = None
-                self._disc_next = self.seq is None  # datagrams sent meanwhile are lost
+    # start()/stop()/acquire() come from PolledSource: start() binds the socket (so datagrams
+    # are queued from now on; SourceUnavailableError if the address is taken or invalid),
+    # stop() makes a blocked acquire() return within POLL_INTERVAL and closes it.
+    def _close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+            self._disc_next = self.seq is None  # datagrams sent meanwhile are lost
 
     def _open(self) -> None:
         if self._sock is not None:
             return
         port = self._bound[1] if self._bound else self.port
-        try:
-            infos = socket.getaddrinfo(
-                self.host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
-            )
-            family, kind, proto, _, addr = infos[0]
-            sock = socket.socket(family, kind, proto)
-        except OSError as exc:
-            raise SourceUnavailableError(
-                f"UdpSource: cannot bind {self.host}:{port}: {exc}"
-            ) from exc
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.recv_buffer)
-            if _SO_RXQ_OVFL is not None and self._anc:
-                sock.setsockopt(socket.SOL_SOCKET, _SO_RXQ_OVFL, 1)
-            sock.bind(addr)
-        except OSError as exc:
-            sock.close()
-            raise SourceUnavailableError(
-                f"UdpSource: cannot bind {self.host}:{port}: {exc}"
-            ) from exc
-        sock.settimeout(POLL_INTERVAL)
-        self._sock = sock
+        options = [(socket.SO_RCVBUF, self.recv_buffer)]
+        if _SO_RXQ_OVFL is not None and self._anc:
+            options.append((_SO_RXQ_OVFL, 1))
+        self._sock = sock = _bind(
+            self.host, port, socket.SOCK_DGRAM, options, "UdpSource: cannot bind"
+        )
         self._kernel_seen = 0
-        bound = sock.getsockname()
-        self._bound = (str(bound[0]), int(bound[1]))
+        self._bound = _sockname(sock)
 
     def _recv(self, sock: socket.socket) -> int:
         if not self._anc:
@@ -619,25 +583,18 @@ class UdpSource(RealtimeSource):
                     self._disc_next = True
         return int(n)
 
-    def acquire(self) -> NDArray[Any] | Block | None:
-        """Block until a datagram with samples arrives and return its samples (None once
-        stopped); see the class docs for what a sequence header adds."""
-        if self._stop.is_set():
+    def _poll(self) -> NDArray[Any] | Block | None:
+        """One wait for a datagram (at most POLL_INTERVAL); its samples, or None to poll
+        again. See the class docs for what a sequence header adds."""
+        if self._sock is None:
+            self._open()
+        sock = self._sock
+        assert sock is not None
+        try:
+            n = self._recv(sock)
+        except TimeoutError:
             return None
-        with self._io:
-            while not self._stop.is_set():
-                if self._sock is None:
-                    self._open()
-                sock = self._sock
-                assert sock is not None
-                try:
-                    n = self._recv(sock)
-                except TimeoutError:
-                    continue
-                out = self._datagram(n)
-                if out is not None:
-                    return out
-        return None
+        return self._datagram(n)
 
     def _datagram(self, n: int) -> NDArray[Any] | Block | None:
         self._datagrams += 1
@@ -661,11 +618,7 @@ class UdpSource(RealtimeSource):
         if frames == 0:
             return None
         if not h:
-            self._samples += frames
-            if self._disc_next:
-                self._disc_next = False
-                return Block(data, discontinuity=True)
-            return data
+            return self._deliver(data)
         raw = int.from_bytes(self._view[:h], "little")
         disc = False
         if self._offset is None:  # the first datagram is stream index 0
@@ -719,19 +672,6 @@ def split_host_port(target: str, scheme: str) -> tuple[str, int]:
     if port > 65535:
         raise ConfigurationError(f"{scheme}: port must be in 0..65535, got {port}")
     return host, port
-
-
-def required_rate(parsed: ParsedURI) -> float:
-    """The ``sample_rate`` parameter, which network and serial sources cannot guess."""
-    no_rate: float | None = None
-    rate = parsed.take("sample_rate", float, no_rate, aliases=("rate", "fs"))
-    if rate is None:
-        raise ConfigurationError(
-            f"{parsed.scheme}: sample_rate is required (samples/s per channel; the "
-            f"{parsed.scheme} source cannot know it), e.g. add '&sample_rate=1e6' to "
-            f"{parsed.uri!r}"
-        )
-    return rate
 
 
 def tcp_from_uri(parsed: ParsedURI) -> TcpSource:

@@ -9,22 +9,30 @@ message, and decodes whole frames with :class:`~livetrace.sources._raw.RawDecode
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceUnavailableError, require
-from ._base import Block, RealtimeSource, SourceInfo
-from ._raw import RawDecoder
+from ._base import Block, SourceInfo
+from ._common import (
+    POLL_INTERVAL,
+    PolledSource,
+    check_channels,
+    check_rate,
+    default_names,
+    make_decoder,
+    raw_info,
+    required_rate,
+)
 from ._uri import ParsedURI, to_bool, to_int
 
 __all__ = ["ZmqSource", "from_uri"]
 
-_POLL_MS = 50
+_POLL_MS = round(POLL_INTERVAL * 1000)
 
 
-class ZmqSource(RealtimeSource):
+class ZmqSource(PolledSource):
     """Samples from a ZeroMQ socket: ``pattern="sub"`` (from a PUB, e.g. GNU Radio's
     ``pub_sink``) or ``"pull"`` (from a PUSH, e.g. ``push_sink``).
 
@@ -65,21 +73,10 @@ class ZmqSource(RealtimeSource):
         rcvhwm: int = 1000,
         channel_names: tuple[str, ...] | None = None,
     ) -> None:
-        try:
-            rate_ok = float(sample_rate) > 0
-        except (TypeError, ValueError):
-            rate_ok = False
-        if not rate_ok:
-            raise ConfigurationError(
-                f"ZmqSource: sample_rate must be a positive number of samples/s, "
-                f"got {sample_rate!r}"
-            )
+        rate = check_rate("ZmqSource", sample_rate)
         if pattern not in ("sub", "pull"):
             raise ConfigurationError(f"ZmqSource: pattern must be 'sub' or 'pull', got {pattern!r}")
-        if not isinstance(channels, int) or channels < 1:
-            raise ConfigurationError(
-                f"ZmqSource: channels must be an integer >= 1, got {channels!r}"
-            )
+        check_channels("ZmqSource", channels)
         if "://" not in address:
             raise ConfigurationError(
                 f"ZmqSource: address must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555, "
@@ -88,42 +85,32 @@ class ZmqSource(RealtimeSource):
         if pattern == "pull" and topic:
             raise ConfigurationError("ZmqSource: topic applies to pattern='sub' only")
         self.address = address
-        self.sample_rate = float(sample_rate)
+        self.sample_rate = rate
         self.pattern = pattern
         self.bind = bool(bind)
         self.topic = topic.encode() if isinstance(topic, str) else bytes(topic)
         self.rcvhwm = int(rcvhwm)
         self.byteorder = byteorder
-        self._decoder = RawDecoder(dtype, channels, byteorder)
-        self.channel_names = (
-            tuple(channel_names) if channel_names else tuple(f"ch{i}" for i in range(channels))
-        )
-        self._stop = threading.Event()
-        self._io = threading.Lock()
+        self._decoder = make_decoder("ZmqSource", dtype, channels, byteorder)
+        self.channel_names = default_names(channel_names, channels)
+        self._init_polled()
         self._ctx: Any = None
         self._sock: Any = None
         self._messages = 0
         self._bytes = 0
-        self._samples = 0
         self._partial = 0
         self._discarded = 0
         self._short = 0
         self._opened = 0
-        self._disc_next = False
 
     @property
     def info(self) -> SourceInfo:
-        d = self._decoder
-        query = f"dtype={d.dtype.name}&channels={d.n_channels}&sample_rate={self.sample_rate:g}"
-        if self.bind:
-            query += "&bind=1"
-        return SourceInfo(
-            sample_rate=self.sample_rate,
-            dtype=d.dtype.newbyteorder("=").name,
-            n_channels=d.n_channels,
-            channel_names=self.channel_names,
-            finite=False,
-            description=f"zmq+{self.pattern}://{self.address.split('://', 1)[1]}?{query}",
+        return raw_info(
+            f"zmq+{self.pattern}://{self.address.split('://', 1)[1]}",
+            self.sample_rate,
+            self._decoder,
+            self.channel_names,
+            "&bind=1" if self.bind else "",
         )
 
     def health(self) -> dict[str, Any]:
@@ -142,25 +129,18 @@ class ZmqSource(RealtimeSource):
             "pending_bytes": self._decoder.pending_bytes,
         }
 
-    def start(self) -> None:
-        """Create and connect (or bind) the socket; SourceUnavailableError on a bad endpoint
-        or an address in use."""
-        self._stop.clear()
-        with self._io:
-            self._open()
-
-    def stop(self) -> None:
-        """Make a blocked ``acquire()`` return (within 50 ms), then close the socket."""
-        self._stop.set()
-        with self._io:
-            if self._sock is not None:
-                self._sock.close(linger=0)
-                self._sock = None
-            if self._ctx is not None:
-                self._ctx.term()
-                self._ctx = None
-            self._discarded += self._decoder.pending_bytes
-            self._decoder.reset()
+    # start()/stop()/acquire() come from PolledSource: start() creates and connects (or
+    # binds) the socket (SourceUnavailableError on a bad endpoint or an address in use),
+    # stop() makes a blocked acquire() return within 50 ms and closes the socket.
+    def _close(self) -> None:
+        if self._sock is not None:
+            self._sock.close(linger=0)
+            self._sock = None
+        if self._ctx is not None:
+            self._ctx.term()
+            self._ctx = None
+        self._discarded += self._decoder.pending_bytes
+        self._decoder.reset()
 
     def _open(self) -> None:
         if self._sock is not None:
@@ -184,38 +164,28 @@ class ZmqSource(RealtimeSource):
             self._disc_next = True
         self._opened += 1
 
-    def acquire(self) -> NDArray[Any] | Block | None:
-        """Block until a message with whole frames arrives and return them; None once
-        stopped."""
-        if self._stop.is_set():
+    def _poll(self) -> NDArray[Any] | Block | None:
+        """One wait for a message (at most 50 ms); its whole frames, or None to poll again."""
+        if self._sock is None:
+            self._open()
+        sock = self._sock
+        if not sock.poll(_POLL_MS):
             return None
-        with self._io:
-            while not self._stop.is_set():
-                if self._sock is None:
-                    self._open()
-                sock = self._sock
-                if not sock.poll(_POLL_MS):
-                    continue
-                parts = sock.recv_multipart(copy=False)
-                payload = parts[-1].buffer
-                if len(parts) == 1 and self.topic:
-                    if len(payload) < len(self.topic):
-                        self._short += 1
-                        continue
-                    payload = payload[len(self.topic) :]
-                self._messages += 1
-                self._bytes += len(payload)
-                data = self._decoder.feed(payload)
-                if self._decoder.pending_bytes:
-                    self._partial += 1
-                if len(data) == 0:
-                    continue
-                self._samples += len(data)
-                if self._disc_next:
-                    self._disc_next = False
-                    return Block(data, discontinuity=True)
-                return data
-        return None
+        parts = sock.recv_multipart(copy=False)
+        payload = parts[-1].buffer
+        if len(parts) == 1 and self.topic:
+            if len(payload) < len(self.topic):
+                self._short += 1
+                return None
+            payload = payload[len(self.topic) :]
+        self._messages += 1
+        self._bytes += len(payload)
+        data = self._decoder.feed(payload)
+        if self._decoder.pending_bytes:
+            self._partial += 1
+        if len(data) == 0:
+            return None
+        return self._deliver(data)
 
     def __repr__(self) -> str:
         return f"ZmqSource({self.address!r}, pattern={self.pattern!r}, bind={self.bind})"
@@ -224,8 +194,6 @@ class ZmqSource(RealtimeSource):
 def from_uri(parsed: ParsedURI) -> ZmqSource:
     """``zmq+sub://HOST:PORT?sample_rate=..&dtype=complex64&channels=1&bind=0&topic=..``
     and ``zmq+pull://HOST:PORT?...`` (``transport=ipc`` with ``zmq+sub:///path`` for ipc)."""
-    from ._socket import required_rate
-
     pattern = parsed.scheme.partition("+")[2]
     if pattern not in ("sub", "pull"):
         raise ConfigurationError(f"zmq: scheme must be zmq+sub or zmq+pull, got {parsed.scheme!r}")
