@@ -159,6 +159,7 @@ def test_stop_wakes_a_paced_wait_at_once() -> None:
         ({"chunk_size": 0}, "chunk_size must be >= 1"),
         ({"duty_cycle": 2}, r"duty_cycle must be within \[0, 1\]"),
         ({"dtype": "int16"}, "dtype must be float32 or float64"),
+        ({"dtype": "foo"}, "dtype must be float32 or float64, got 'foo'"),
     ],
 )
 def test_bad_parameters(kwargs: dict[str, object], message: str) -> None:

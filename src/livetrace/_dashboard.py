@@ -21,7 +21,6 @@ from numpy.typing import NDArray
 
 from ._stream import RealtimeStream, StreamHealth
 from ._types import WaveformTrace
-from .analysis import FrequencyCounter, Spectrum
 
 __all__ = [
     "ChannelView",
@@ -221,6 +220,9 @@ class Monitor:
         self.done = threading.Event()
         self.error: BaseException | None = None
         self._t0 = time.monotonic()
+        # imported here: `livetrace record` uses this module's formatting without scipy
+        from .analysis import FrequencyCounter, Spectrum
+
         rate = stream.config.sample_rate
         # Live figures: the frequency over the last completed 0.5 s gate (every channel), the
         # spectrum's peak averaged over its last 8 segments of about 0.1 s (256..4096 points).

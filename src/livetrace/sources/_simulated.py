@@ -107,7 +107,10 @@ class SimulatedSource(RealtimeSource):
             raise ConfigurationError(f"n_channels must be >= 1, got {n_channels!r}")
         if n_samples is not None and n_samples < 0:
             raise ConfigurationError(f"n_samples must be >= 0 or None, got {n_samples!r}")
-        dt = np.dtype(dtype)
+        try:
+            dt = np.dtype(dtype)
+        except TypeError as exc:
+            raise ConfigurationError(f"dtype must be float32 or float64, got {dtype!r}") from exc
         if dt.name not in ("float32", "float64"):
             raise ConfigurationError(f"dtype must be float32 or float64, got {dt.name!r}")
         self.signal_type = signal_type
