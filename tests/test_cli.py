@@ -340,3 +340,23 @@ def test_bench_quick(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "== recording" in r.stdout
     assert "MB/s" in r.stdout
+
+
+def test_record_of_an_unpaced_source_loses_nothing_by_default(tmp_path: Path) -> None:
+    """A source that can wait (here the simulator, flat out) is recorded with backpressure:
+    however slow the disk, no sample is dropped and there is no gap."""
+    res = lt(
+        "record",
+        "sim:square?realtime=0&frequency=50",
+        "-o",
+        "r.h5",
+        "--samples",
+        "300000",
+        "-q",
+        cwd=tmp_path,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "0 dropped, 0 gap(s)" in res.stdout
+    with RecordingReader(tmp_path / "r.h5") as rec:
+        assert rec.n_samples == 300_000
+        assert rec.gaps == []

@@ -488,3 +488,17 @@ def test_a_source_that_cannot_fit_the_config_is_refused_up_front(
     src = RampSource(100, **source_kw)
     with pytest.raises(ConfigurationError, match=message):
         RealtimeStream(cfg(**config_kw), src)
+
+
+def test_from_source_is_lossless_by_default_for_sources_that_can_wait() -> None:
+    waits = SimulatedSource(sample_rate=1000, realtime=False, n_samples=10)
+    assert waits.info.backpressure
+    assert RealtimeStream.from_source(waits).config.overflow == "block"
+
+    class Live(RampSource):
+        @property
+        def info(self) -> SourceInfo:
+            return SourceInfo(sample_rate=1000.0, description="live")
+
+    assert RealtimeStream.from_source(Live(10)).config.overflow == "overwrite"
+    assert RealtimeStream.from_source(waits, overflow="error").config.overflow == "error"

@@ -242,7 +242,9 @@ class RealtimeStream:
 
         ``chunk_size`` defaults to about 10 ms of samples (at least 256) and ``buffer_size`` to
         the larger of 2 s of samples and 16 chunks. Integer sources (ADC counts) get a float32
-        buffer and the source's ``scale``/``offset``. Further ``RealtimeConfig`` fields
+        buffer and the source's ``scale``/``offset``. ``overflow`` defaults to ``"block"``
+        (lossless) when the source supports backpressure (``info.backpressure``: files, pipes,
+        TCP, simulators) and to ``"overwrite"`` otherwise. Further ``RealtimeConfig`` fields
         (``overflow``, ``window_size``...) may be passed as keywords.
         """
         info = source.info
@@ -275,6 +277,7 @@ class RealtimeStream:
             "units": tuple(info.units),
             "scale": info.scale,
             "offset": info.offset,
+            "overflow": "block" if info.backpressure else "overwrite",
         }
         kwargs.update(config)
         return cls(

@@ -82,7 +82,7 @@ def _stream_for(
             f"{type(source).__name__} does not describe its samples (info is None)"
         )
     rate = float(info.sample_rate)
-    policy = overflow or ("block" if info.finite else "overwrite")
+    policy = overflow or ("block" if info.backpressure else "overwrite")
     extra: dict[str, Any] = {"overflow": policy}
     window_samples = 0
     if window is not None:
@@ -123,7 +123,8 @@ def _dashboard_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--overflow",
             type=click.Choice(OVERFLOW_POLICIES),
             default=None,
-            help="Buffer overflow policy (default: block for files, overwrite for live sources).",
+            help="Buffer overflow policy (default: block when the source can wait without losing "
+    "samples - files, programs, TCP, simulator - else overwrite, drops counted).",
         ),
         click.option("--height", type=int, default=2, show_default=True, help="Sparkline rows."),
         click.option(
@@ -270,7 +271,8 @@ def replay(file: str, speed: float, loop: bool, **dashboard: Any) -> None:
     "--overflow",
     type=click.Choice(OVERFLOW_POLICIES),
     default=None,
-    help="Buffer overflow policy (default: block for files, overwrite for live sources).",
+    help="Buffer overflow policy (default: block when the source can wait without losing "
+    "samples - files, programs, TCP, simulator - else overwrite, drops counted).",
 )
 @click.option(
     "--flush-interval",

@@ -123,6 +123,7 @@ class RecordingReader:
             channel_names=names,
             units=units,
             finite=True,
+            backpressure=True,
             description=_as_str(a["description"]),
             start_time=None if np.isnan(t0) else t0,
             scale=None if np.isnan(scale) else scale,

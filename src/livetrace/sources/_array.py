@@ -120,6 +120,7 @@ class ArraySource(RealtimeSource):
             channel_names=tuple(channel_names or ()),
             units=tuple(units or ()),
             finite=not self.loop,
+            backpressure=True,
             description=description or f"array{arr.shape}",
             scale=scale,
             offset=offset,

@@ -110,6 +110,7 @@ class AudioSource(RealtimeSource):
             n_channels=self.channels,
             channel_names=self.channel_names,
             finite=False,
+            backpressure=True,  # PortAudio input overflows are counted and flagged
             description=f"audio:{name}?sample_rate={self.sample_rate:g}&channels={self.channels}"
             f"&dtype={self.dtype}",
         )

@@ -38,6 +38,13 @@ class SourceInfo(ResultMapping):
     source ends by itself (a file, a program). ``start_time`` is the wall-clock time (POSIX
     seconds) of sample 0 when the source knows it (a recording); None means "when the stream
     starts". ``description`` is a human-readable name, e.g. the URI.
+
+    ``backpressure`` is True when the source can be made to wait (``acquire()`` not called for
+    a while) without losing samples unseen: files, pipes, TCP, simulators, and devices that
+    count their own overflows. ``RealtimeStream.from_source`` and the CLI then default to
+    ``overflow="block"`` (lossless); sources that would lose data silently upstream (a serial
+    port's kernel buffer, a ZeroMQ SUB socket at its high-water mark) leave it False and get
+    ``"overwrite"``, where every drop is counted.
     """
 
     sample_rate: float
@@ -50,6 +57,7 @@ class SourceInfo(ResultMapping):
     start_time: float | None = None
     scale: float | None = None
     offset: float | None = None
+    backpressure: bool = False
 
     def __post_init__(self) -> None:
         if not self.sample_rate > 0:

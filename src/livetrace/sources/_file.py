@@ -422,6 +422,7 @@ class FileSource(RealtimeSource):
             channel_names=tuple(names or ()),
             units=tuple(units or ()),
             finite=not self.loop,
+            backpressure=True,
             description=f"file:{self.path}",
             scale=scale,
             offset=offset,

@@ -155,6 +155,7 @@ class SimulatedSource(RealtimeSource):
             dtype=self.dtype.name,
             n_channels=self.n_channels,
             finite=self.n_samples is not None,
+            backpressure=True,
             description=f"sim:{self.signal_type}?frequency={self.frequency:g}"
             f"&sample_rate={self.sample_rate:g}",
         )
