@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import socket
 import struct
 import threading
@@ -19,6 +20,7 @@ from livetrace import (
     ConfigurationError,
     EndOfStream,
     RealtimeStream,
+    RetryPolicy,
     SourceError,
     SourceUnavailableError,
 )
@@ -217,22 +219,118 @@ def test_tcp_no_such_host_without_reconnect() -> None:
         src.start()
 
 
-def test_tcp_refused_with_reconnect_is_retried_and_visible_in_health() -> None:
+def test_tcp_refused_with_reconnect_surfaces_through_the_retry_policy() -> None:
     port = free_port()
-    src = TcpSource("127.0.0.1", port, sample_rate=1e3, backoff=(0.01, 0.02))
-    stream = RealtimeStream.from_source(src, overflow="block")
-    stream.start()
-    deadline = time.monotonic() + DEADLINE
-    while stream.health().source["connect_failures"] < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    t0 = time.monotonic()
-    stream.stop()
-    assert time.monotonic() - t0 < 0.5
+    src = TcpSource("127.0.0.1", port, sample_rate=1e3, backoff=(0.001, 0.002))
+    stream = RealtimeStream.from_source(
+        src, overflow="block", retry=RetryPolicy(max_retries=2, backoff=0.001)
+    )
+    with stream, pytest.raises(SourceError, match=r"failed 3 time\(s\) in a row") as info:
+        for _ in stream:
+            pytest.fail("a refused connection delivered data")
+    cause = info.value.__cause__
+    assert isinstance(cause, SourceUnavailableError)
+    assert re.search(rf"cannot connect to 127\.0\.0\.1:{port}: .*refused", str(cause))
+    assert isinstance(cause.__cause__, ConnectionRefusedError)
     h = stream.health()
-    assert h.source["connect_failures"] >= 3
+    assert h.source_errors == 3
+    assert [r.attempt for r in stream.errors] == [1, 2, 3]
+    assert all(isinstance(r.error, SourceUnavailableError) for r in stream.errors)
+    assert h.last_error is not None
+    assert f"127.0.0.1:{port}" in h.last_error
+    assert h.source["connect_failures"] == 3
     assert "refused" in h.source["last_error"].lower()
     assert h.source["connected"] is False
-    assert h.source_errors == 0  # retried inside the source, not raised
+
+
+def test_tcp_refused_acquire_raises_each_attempt_and_waits_its_backoff() -> None:
+    port = free_port()
+    src = TcpSource("127.0.0.1", port, sample_rate=1e3, backoff=(0.2, 0.4))
+    src.start()  # a reconnecting client connects in acquire(), not here
+    assert src.health()["connect_failures"] == 0
+    t0 = time.monotonic()
+    with pytest.raises(SourceUnavailableError, match=rf"127\.0\.0\.1:{port}"):
+        src.acquire()
+    with pytest.raises(SourceUnavailableError, match=rf"127\.0\.0\.1:{port}"):
+        src.acquire()
+    elapsed = time.monotonic() - t0
+    assert elapsed >= 0.2  # the second attempt waited for the source's backoff
+    assert src.health()["connect_failures"] == 2
+    src.stop()
+
+
+def test_tcp_unknown_host_with_reconnect_raises_from_acquire() -> None:
+    src = TcpSource("no-such-host.invalid", 9, sample_rate=1e3)
+    src.start()
+    with pytest.raises(SourceUnavailableError, match=r"no-such-host\.invalid:9: ") as info:
+        src.acquire()
+    assert isinstance(info.value.__cause__, socket.gaierror)
+    assert src.health()["connect_failures"] == 1
+    src.stop()
+
+
+def test_tcp_server_coming_up_after_a_refused_attempt_delivers_exact_samples() -> None:
+    port = free_port()
+    sent = np.arange(-300, 300, dtype=np.int16).reshape(-1, 2)
+    src = TcpSource(
+        "127.0.0.1", port, dtype="int16", channels=2, sample_rate=1e3, backoff=(0.01, 0.05)
+    )
+    stream = RealtimeStream.from_source(
+        src, overflow="block", chunk_size=100, retry=RetryPolicy(max_retries=1000, backoff=0.01)
+    )
+    stream.start()
+    deadline = time.monotonic() + DEADLINE
+    while stream.health().source_errors < 1 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert stream.health().source_errors >= 1
+    with socket.socket() as listener:  # the server comes up late, on the same port
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(1)
+        listener.settimeout(DEADLINE)
+        conn, _ = listener.accept()
+        with conn:
+            send_pieces(conn, sent.tobytes(), [5, 3])
+            got, metas = collect(stream, len(sent))
+    stream.stop()
+    np.testing.assert_array_equal(got, sent)
+    assert [m.start_index for m in metas] == list(range(0, len(sent), 100))
+    assert not any(m.discontinuity for m in metas)  # nothing was sent before the first connect
+    h = stream.health()
+    assert h.source["connections"] == 1
+    assert h.source["connect_failures"] == h.source_errors >= 1
+    assert all(isinstance(r.error, SourceUnavailableError) for r in stream.errors)
+
+
+def test_tcp_reset_with_reconnect_is_counted_then_reconnects() -> None:
+    first = np.arange(10, dtype=np.float32)
+    second = np.arange(10, 30, dtype=np.float32)
+
+    def handler(conn: socket.socket, i: int) -> None:
+        if i == 0:
+            conn.sendall(first.tobytes())
+            time.sleep(0.1)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        else:
+            conn.sendall(second.tobytes())
+            time.sleep(0.2)
+
+    server = Server(handler, peers=2)
+    src = TcpSource("127.0.0.1", server.port, sample_rate=1e3, backoff=(0.01, 0.05))
+    stream = RealtimeStream.from_source(
+        src, overflow="block", chunk_size=10, retry=RetryPolicy(max_retries=3, backoff=0.001)
+    )
+    with stream:
+        got, metas = collect(stream, 30)
+    server.close()
+    np.testing.assert_array_equal(got, np.concatenate([first, second]))
+    assert [m.start_index for m in metas if m.discontinuity] == [10]
+    assert stream.health().source_errors == 1
+    err = stream.errors[0].error
+    assert isinstance(err, SourceError)
+    assert f"127.0.0.1:{server.port}: connection lost" in str(err)
+    assert "reset" in str(err).lower()
+    assert src.health()["reconnects"] == 1
 
 
 def test_tcp_leftover_bytes_at_end_are_reported() -> None:

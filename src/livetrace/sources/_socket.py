@@ -16,7 +16,7 @@ import select
 import socket
 import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from numpy.typing import NDArray
 
@@ -101,14 +101,27 @@ class TcpSource(PolledSource):
         dtype, channels, byteorder: the sample format on the wire; frames are interleaved
             (``ch0 ch1 ... ch0 ch1 ...``).
         listen: accept one peer at a time; when it disconnects, wait for the next one.
-        reconnect: on a refused or dropped connection, retry with exponential backoff
-            (``backoff = (initial, max)`` seconds) for as long as the source runs. The failures
-            are *not* raised: they are counted in :meth:`health` (``connect_failures``,
-            ``last_error``, ``connected``) so that a consumer can watch a waiting source.
-            With ``reconnect=False`` a refused connection raises
-            :class:`~livetrace.SourceUnavailableError` (from :meth:`start`, or from
+        reconnect: keep going after a refused or dropped connection (default). Every
+            failed connection attempt (refused, unreachable, unknown host, timed out) is
+            recorded in :meth:`health` (``connect_failures``, ``last_error``) and raised from
+            ``acquire()`` as :class:`~livetrace.SourceUnavailableError` naming ``host:port``
+            and the OS error, and so is a connection lost to an OS error (reset) as
+            :class:`~livetrace.SourceError`; the next ``acquire()`` tries again. A stream thus
+            counts each failure (``stream.errors``, ``health().source_errors``,
+            ``last_error``) and its :class:`~livetrace.RetryPolicy` decides how long to keep
+            trying: when it gives up, the consumer gets :class:`~livetrace.SourceError`
+            chained to the last failure. ``backoff = (initial, max)`` seconds stays a
+            *minimum* wait between two attempts (doubling after each failure, reset by a
+            connection; ``stop()`` interrupts it), so the wait between attempts is the larger
+            of the stream's retry delay and this backoff. The first connection is attempted
+            by the first ``acquire()``, not by :meth:`start`. A peer that closes the
+            connection cleanly is not an error: the source reconnects at once.
+            With ``reconnect=False`` the client connects in :meth:`start` and a refused
+            connection raises :class:`~livetrace.SourceUnavailableError` from there (or from
             ``acquire()``), a clean close by the peer ends the stream
             (:class:`~livetrace.EndOfStream`) and a reset raises :class:`~livetrace.SourceError`.
+            A server (``listen=True``) waiting for its peer is not failing: ``acquire()`` just
+            waits (``stop()`` interrupts it).
         connect_timeout: seconds one connection attempt may take.
         recv_size: bytes read per ``recv_into`` call at most (one ``acquire()``).
         recv_buffer: kernel receive buffer asked for (``SO_RCVBUF``).
@@ -116,7 +129,8 @@ class TcpSource(PolledSource):
     After a dropped connection (and after ``stop()``/``start()``, which closes and reopens it)
     the partial frame is discarded (counted in ``discarded_bytes``) and the first samples from
     the new connection come as ``Block(data, discontinuity=True)``: the stream flags that
-    samples may be missing there. A connection that ends with bytes that do not make a whole
+    samples may be missing there. Failed attempts *before* the first connection do not flag
+    anything (the peer was not sending yet): its first samples come as a plain array. A connection that ends with bytes that do not make a whole
     frame (e.g. 6 bytes of float32 x 1 channel) raises :class:`~livetrace.SourceError` once
     naming the leftover, then :class:`~livetrace.EndOfStream` (``reconnect=False``).
 
@@ -313,12 +327,17 @@ class TcpSource(PolledSource):
             self._last_error = f"connection lost: {exc!r}"
 
     def _connection_lost(self, exc: OSError | None) -> None:
+        """Close the lost connection. With ``reconnect``, reconnect on the next poll; an OS
+        error (reset) is raised once as SourceError so that the stream counts it."""
         leftover = self._decoder.pending_bytes
         self._drop_connection(exc)
+        what = f"TcpSource {self.name}"
         if self.reconnect:
             self._next_attempt = 0.0
+            if exc is not None:
+                again = "waiting for the next peer" if self.listen else "reconnecting"
+                raise SourceError(f"{what}: connection lost: {exc}; {again}") from exc
             return
-        what = f"TcpSource {self.name}"
         if exc is not None:
             self._finished = SourceError(f"{what}: connection lost: {exc}")
             self._finished.__cause__ = exc
@@ -341,15 +360,15 @@ class TcpSource(PolledSource):
             return False
         return True
 
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException) -> NoReturn:
+        """Record a failed connection attempt and raise it as SourceUnavailableError; with
+        ``reconnect``, the next attempt waits for the source's backoff first."""
         self._connect_failures += 1
         self._last_error = f"cannot connect to {self.name}: {exc!r}"
-        if not self.reconnect:
-            err = SourceUnavailableError(f"TcpSource: cannot connect to {self.name}: {exc}")
-            err.__cause__ = exc
-            raise err
-        self._next_attempt = time.monotonic() + self._delay
-        self._delay = min(self._delay * 2, self.backoff[1])
+        if self.reconnect:
+            self._next_attempt = time.monotonic() + self._delay
+            self._delay = min(self._delay * 2, self.backoff[1])
+        raise SourceUnavailableError(f"TcpSource: cannot connect to {self.name}: {exc}") from exc
 
     def _open_client(self) -> None:
         if not self._wait_backoff():
@@ -358,7 +377,8 @@ class TcpSource(PolledSource):
             infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
         except OSError as exc:
             self._failed(exc)
-            return
+        if self._stop.is_set():
+            return  # stopped during the lookup (which stop() cannot interrupt)
         last: BaseException | None = None
         for family, kind, proto, _, addr in infos:
             sock = socket.socket(family, kind, proto)
@@ -415,6 +435,9 @@ class TcpSource(PolledSource):
             conn, addr = server.accept()
         except TimeoutError:
             return
+        except OSError as exc:
+            self._last_error = f"accept failed: {exc!r}"
+            raise SourceError(f"TcpSource {self.name}: accepting a peer failed: {exc}") from exc
         self._new_connection(conn, _fmt_addr(addr))
 
     def __repr__(self) -> str:
@@ -594,6 +617,9 @@ class UdpSource(PolledSource):
             n = self._recv(sock)
         except TimeoutError:
             return None
+        except OSError as exc:  # e.g. ENOMEM; the socket stays open for the next acquire()
+            port = self._bound[1] if self._bound else self.port
+            raise SourceError(f"UdpSource {self.host}:{port}: receive failed: {exc}") from exc
         return self._datagram(n)
 
     def _datagram(self, n: int) -> NDArray[Any] | Block | None:
