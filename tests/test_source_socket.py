@@ -292,7 +292,7 @@ def test_tcp_server_coming_up_after_a_refused_attempt_delivers_exact_samples() -
         with conn:
             send_pieces(conn, sent.tobytes(), [5, 3])
             got, metas = collect(stream, len(sent))
-    stream.stop()
+            stream.stop()  # before the peer hangs up: the source would reconnect
     np.testing.assert_array_equal(got, sent)
     assert [m.start_index for m in metas] == list(range(0, len(sent), 100))
     assert not any(m.discontinuity for m in metas)  # nothing was sent before the first connect

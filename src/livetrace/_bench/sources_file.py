@@ -3,6 +3,8 @@
 - unpaced ``.npy`` (float32, memory-mapped) through ``RealtimeStream`` iteration with
   ``overflow="block"`` vs a bare loop copying chunks out of the same memmap;
 - ``TextParser`` on Arduino-style CSV lines vs ``np.loadtxt`` on the same text;
+- ``SigrokAnalogParser`` on ``sigrok-cli -O analog`` lines (as many values) vs its own
+  line-by-line pass (the parser before vectorisation);
 - WAV int16 stereo replay: ``FileSource.acquire`` alone and through a stream.
 """
 
@@ -40,9 +42,34 @@ def _stream_rate(make_source: object, chunk: int, n_total: int, repeat: int) -> 
     return best
 
 
+def _sigrok_text(n_values: int) -> tuple[bytes, np.ndarray]:
+    """``sigrok-cli -O analog`` style text for two channels (packets of 1020 lines per
+    channel, values with 4 decimals, SI prefixes as sigrok picks them) holding ``n_values``
+    values, and the ``(n, 2)`` rows it encodes, in volts."""
+    n = n_values // 2
+    volts = np.round(np.random.default_rng(2).uniform(-10, 10, size=(n, 2)), 4)
+    volts[::7] = 0.0
+    lines = []
+    for start in range(0, n, 1020):
+        for ch in range(2):
+            for v in volts[start : start + 1020, ch].tolist():
+                if v == 0:
+                    lines.append(b"A%d: 0.0 mV DC\n" % ch)
+                elif abs(v) < 1:
+                    lines.append(b"A%d: %.1f mV DC\n" % (ch, v * 1000))
+                else:
+                    lines.append(b"A%d: %.4f V DC\n" % (ch, v))
+    text = b"".join(lines)
+    rows = np.empty((n, 2))
+    for ch in range(2):  # what the text says, scaled as sigrok's prefixes mean
+        column = [line.split() for line in lines if line.startswith(b"A%d:" % ch)]
+        rows[:, ch] = [float(f[1]) * (1e-3 if f[2] == b"mV" else 1.0) for f in column]
+    return text, rows
+
+
 def run(quick: bool = False) -> list[Row]:
     from ..sources import FileSource
-    from ..sources._text import TextParser
+    from ..sources._text import SigrokAnalogParser, TextParser
 
     rows: list[Row] = []
     repeat = 1 if quick else 3
@@ -134,6 +161,39 @@ def run(quick: bool = False) -> list[Row]:
                 "np.loadtxt on the same text (reference)",
                 best_rate(loadtxt, repeat=1, min_time=min_time) / 1e6,
                 "M values/s",
+            )
+        )
+
+        # -- sigrok-cli -O analog text -------------------------------------------------
+        sig_text, sig_rows = _sigrok_text(vals.size)
+
+        def parse_sigrok(line_by_line: bool = False) -> int:
+            p = SigrokAnalogParser(2, channel_names=("A0", "A1"))
+            if line_by_line:
+                p._parse_fast = lambda block: False  # type: ignore[method-assign]  # reference
+            for i in range(0, len(sig_text), 65536):
+                p.feed(sig_text[i : i + 65536])
+            p.flush()
+            return sig_rows.size
+
+        check = SigrokAnalogParser(2).feed(sig_text)
+        if not np.array_equal(check, sig_rows):
+            raise AssertionError("SigrokAnalogParser disagrees with the written values")
+        rows.append(
+            Row(
+                "SigrokAnalogParser, sigrok-cli lines 'A0: -3.0902 V DC'",
+                best_rate(parse_sigrok, repeat=repeat, min_time=min_time) / 1e6,
+                "M values/s",
+                target=2,
+                note=f"{vals.size} values as the CSV above, 2 channels, 64 KiB pieces",
+            )
+        )
+        rows.append(
+            Row(
+                "SigrokAnalogParser line-by-line pass (regex + float per line, reference)",
+                best_rate(lambda: parse_sigrok(True), repeat=1, min_time=min_time) / 1e6,
+                "M values/s",
+                note="the parser before vectorisation",
             )
         )
 

@@ -124,7 +124,7 @@ def _dashboard_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Choice(OVERFLOW_POLICIES),
             default=None,
             help="Buffer overflow policy (default: block when the source can wait without losing "
-    "samples - files, programs, TCP, simulator - else overwrite, drops counted).",
+            "samples - files, programs, TCP, simulator - else overwrite, drops counted).",
         ),
         click.option("--height", type=int, default=2, show_default=True, help="Sparkline rows."),
         click.option(

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import queue
-import re
 import select
 import shlex
 import signal
@@ -16,13 +15,12 @@ from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream, SourceError, SourceUnavailableError
 from ._base import RealtimeSource, SourceInfo
 from ._raw import RawDecoder
-from ._text import TextParser
+from ._text import SigrokAnalogParser, TextParser
 from ._uri import ParsedURI, to_int
 
 __all__ = ["PROCESS_FORMATS", "ProcessSource", "SigrokAnalogParser"]
@@ -31,123 +29,6 @@ PROCESS_FORMATS: tuple[str, ...] = ("raw", "text", "sigrok")
 
 _POLL = 0.05  # seconds: how often blocked threads look at the stop flag
 _EOF = b""  # queue sentinel: stdout closed
-
-_SI_PREFIX: dict[str, float] = {
-    "p": 1e-12,
-    "n": 1e-9,
-    "µ": 1e-6,
-    "u": 1e-6,
-    "m": 1e-3,
-    "k": 1e3,
-    "M": 1e6,
-    "G": 1e9,
-}
-# base units sigrok prints after an SI prefix (mV, kHz, µA, ms, MΩ ...)
-_SI_UNITS = frozenset(["V", "A", "Ω", "F", "H", "Hz", "s", "W", "Wh", "S", "g", "Vrms"])
-_SIGROK_LINE = re.compile(r"^\s*([^:\s][^:]*):\s+(\S+)(?:\s+(\S+))?")
-
-
-def _unit_factor(unit: str) -> tuple[float, str]:
-    """``"mV"`` -> ``(1e-3, "V")``; a unit without a known prefix -> ``(1.0, unit)``."""
-    if len(unit) >= 2 and unit[0] in _SI_PREFIX and unit[1:] in _SI_UNITS:
-        return _SI_PREFIX[unit[0]], unit[1:]
-    return 1.0, unit
-
-
-class SigrokAnalogParser:
-    """Parses ``sigrok-cli -O analog`` output: ``"A0: -10.0000 V DC"`` lines.
-
-    sigrok prints one line per sample and channel, channel by channel in packets (1020 lines
-    of A0, then 1020 of A2, ...), and scales each value with an SI prefix (``"0.0 mV"``,
-    ``"3.0902 V"``). This parser converts every value to the base unit (V, A, Hz...) and
-    re-assembles rows: channel ``k`` of row ``i`` is the ``i``-th value seen for channel
-    ``channel_names[k]`` (or, without names, for the ``k``-th channel name seen). Rows come out
-    when every channel has a value for them. Lines that do not fit (unknown channel when names
-    are given, a value that is not a number) are counted in :attr:`malformed`; a channel
-    beyond ``n_channels`` counts as malformed too. :attr:`units` holds the base unit seen per
-    channel. Interface as :class:`~livetrace.sources._text.TextParser` (``feed``/``flush``).
-    """
-
-    def __init__(
-        self, n_channels: int = 1, dtype: Any = "float64", channel_names: Sequence[str] = ()
-    ) -> None:
-        if n_channels < 1:
-            raise ConfigurationError(f"channels must be >= 1, got {n_channels!r}")
-        if channel_names and len(channel_names) != n_channels:
-            raise ConfigurationError(
-                f"channel_names must have {n_channels} entries, got {list(channel_names)!r}"
-            )
-        self.n_channels = int(n_channels)
-        self.dtype = np.dtype(dtype)
-        self.fixed_names = tuple(channel_names)
-        self.reset()
-
-    def reset(self) -> None:
-        self.names: list[str] = list(self.fixed_names)
-        self.units: dict[str, str] = {}
-        self._values: dict[str, list[float]] = {n: [] for n in self.names}
-        self._carry = b""
-        self.lines = 0
-        self.malformed = 0
-        self.last_malformed: bytes | None = None
-
-    def _bad(self, line: bytes) -> None:
-        self.malformed += 1
-        self.last_malformed = line
-
-    def feed(self, data: bytes | bytearray | memoryview) -> NDArray[Any]:
-        """Parse the complete lines of (carried bytes + ``data``); return the complete rows."""
-        buf = self._carry + bytes(data)
-        end = buf.rfind(b"\n") + 1
-        self._carry = buf[end:]
-        return self._parse(buf[:end])
-
-    def flush(self) -> NDArray[Any]:
-        """Parse the carried partial line (end of stream)."""
-        block, self._carry = self._carry, b""
-        return self._parse(block + b"\n" if block else b"")
-
-    def _parse(self, block: bytes) -> NDArray[Any]:
-        for raw_line in block.splitlines():
-            line = raw_line.decode("utf-8", "replace")
-            if not line.strip():
-                continue
-            self.lines += 1
-            m = _SIGROK_LINE.match(line)
-            if m is None:
-                self._bad(raw_line)
-                continue
-            name, value, unit = m.group(1).strip(), m.group(2), m.group(3) or ""
-            try:
-                number = float(value)
-            except ValueError:
-                self._bad(raw_line)
-                continue
-            values = self._values.get(name)
-            if values is None:
-                if self.fixed_names or len(self.names) >= self.n_channels:
-                    self._bad(raw_line)
-                    continue
-                self.names.append(name)
-                values = self._values[name] = []
-            factor, base = _unit_factor(unit)
-            self.units[name] = base
-            values.append(number * factor)
-        if len(self.names) < self.n_channels:
-            return self._rows(0)
-        return self._rows(min(len(self._values[n]) for n in self.names))
-
-    def _rows(self, n: int) -> NDArray[Any]:
-        if n == 0:
-            shape = (0,) if self.n_channels == 1 else (0, self.n_channels)
-            return np.empty(shape, dtype=self.dtype)
-        cols = []
-        for name in self.names:
-            values = self._values[name]
-            cols.append(values[:n])
-            del values[:n]
-        out: NDArray[Any] = np.array(cols, dtype=np.float64).T.astype(self.dtype)
-        return out.reshape(-1) if self.n_channels == 1 else out
 
 
 class ProcessSource(RealtimeSource):

@@ -130,9 +130,10 @@ class TcpSource(PolledSource):
     the partial frame is discarded (counted in ``discarded_bytes``) and the first samples from
     the new connection come as ``Block(data, discontinuity=True)``: the stream flags that
     samples may be missing there. Failed attempts *before* the first connection do not flag
-    anything (the peer was not sending yet): its first samples come as a plain array. A connection that ends with bytes that do not make a whole
-    frame (e.g. 6 bytes of float32 x 1 channel) raises :class:`~livetrace.SourceError` once
-    naming the leftover, then :class:`~livetrace.EndOfStream` (``reconnect=False``).
+    anything (the peer was not sending yet): its first samples come as a plain array. A
+    connection that ends with bytes that do not make a whole frame (e.g. 6 bytes of float32
+    x 1 channel) raises :class:`~livetrace.SourceError` once naming the leftover, then
+    :class:`~livetrace.EndOfStream` (``reconnect=False``).
 
     Example (a server that receives int16 stereo at 1 MHz):
         >>> src = TcpSource("127.0.0.1", 0, listen=True, dtype="int16", channels=2,

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from numpy.typing import NDArray
 
 from .._errors import ConfigurationError
 
-__all__ = ["TextParser"]
+__all__ = ["SigrokAnalogParser", "TextParser"]
 
 # byte classes
 _OTHER, _SPACE, _HARD, _NEWLINE = 0, 1, 2, 3
@@ -341,4 +342,339 @@ class TextParser:
         return (
             f"TextParser(n_channels={self.n_channels}, dtype={self.dtype.name!r}, "
             f"delimiters={self.delimiters!r}, lines={self.lines}, malformed={self.malformed})"
+        )
+
+
+# ---------------------------------------------------------------------------------- sigrok
+_SI_PREFIX: dict[str, float] = {
+    "p": 1e-12,
+    "n": 1e-9,
+    "µ": 1e-6,
+    "u": 1e-6,
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+}
+# base units sigrok prints after an SI prefix (mV, kHz, µA, ms, MΩ ...)
+_SI_UNITS = frozenset(["V", "A", "Ω", "F", "H", "Hz", "s", "W", "Wh", "S", "g", "Vrms"])
+# one line: NAME ":" whitespace VALUE [whitespace UNIT] ...; bytes, so \s is ASCII whitespace
+_SIGROK_LINE = re.compile(rb"^\s*([^:\s][^:]*):\s+(\S+)(?:\s+(\S+))?")
+# byte classes of the sigrok block scan: what bytes.split() calls whitespace, line breaks
+# (\n and \r, as bytes.splitlines()), the colon, anything else
+_S_SPACE, _S_BREAK, _S_OTHER, _S_COLON = 0, 1, 2, 3
+_SIGROK_CLASSES = np.full(256, _S_OTHER, dtype=np.uint8)
+_SIGROK_CLASSES[list(b" \t\x0b\x0c")] = _S_SPACE
+_SIGROK_CLASSES[list(b"\r\n")] = _S_BREAK
+_SIGROK_CLASSES[ord(":")] = _S_COLON
+_KEY_BYTES = 7  # names and units up to 7 bytes are keyed as uint64 (bytes + length)
+# _BYTE_MASKS[n]: the low n bytes of a uint64 (n = 0..9, 8 and 9 all of them)
+_BYTE_MASKS = np.array([(1 << (8 * min(n, 8))) - 1 for n in range(10)], dtype=np.uint64)
+_PAIRS = np.uint64(0x00FF00FF00FF00FF)
+_QUADS = np.uint64(0x0000FFFF0000FFFF)
+_OCTETS = np.uint64(0x00000000FFFFFFFF)
+_ONES = np.uint64(0x0101010101010101)
+_DESCENDING = np.uint64(0x0001020304050607)  # byte j holds 7 - j
+_TOP = np.uint64(56)
+_POW10_INT = 10 ** np.arange(9, dtype=np.int64)
+_POW10 = 10.0 ** np.arange(9)
+
+
+def _unit_factor(unit: str) -> tuple[float, str]:
+    """``"mV"`` -> ``(1e-3, "V")``; a unit without a known prefix -> ``(1.0, unit)``."""
+    if len(unit) >= 2 and unit[0] in _SI_PREFIX and unit[1:] in _SI_UNITS:
+        return _SI_PREFIX[unit[0]], unit[1:]
+    return 1.0, unit
+
+
+def _keys(words: Any, start: NDArray[np.intp], length: NDArray[np.intp]) -> Any:
+    """A uint64 per token: its (at most 7) bytes and its length, so that equal keys mean
+    equal tokens. ``words[i]`` holds the 8 bytes from byte ``i`` (see :func:`_words`);
+    ``length`` 0 gives the key of the empty token."""
+    return (words[start] & _BYTE_MASKS[length]) | (length.astype(np.uint64) << np.uint64(56))
+
+
+def _words(block: bytes) -> Any:
+    """``w[i]`` = the 8 bytes of ``block`` from byte ``i`` as a little-endian uint64 (an
+    overlapping, unaligned view of the block padded with zeros)."""
+    padded = np.frombuffer(block + bytes(8), dtype=np.uint8)
+    return np.ndarray((len(block),), dtype="<u8", buffer=padded, strides=(1,))
+
+
+def _digits_value(digits: Any) -> Any:
+    """The integer written by the 8 digit values (0..9) in the bytes of each uint64, the
+    first byte the most significant (a byte that is not part of the number must be 0)."""
+    v = (digits * 10 + (digits >> 8)) & _PAIRS
+    v = (v * 100 + (v >> 16)) & _QUADS
+    return ((v * 10000 + (v >> 32)) & _OCTETS).astype(np.int64)
+
+
+def _decimals(words: Any, start: NDArray[np.intp], length: NDArray[np.intp]) -> tuple[Any, Any]:
+    """Parse the tokens (``words`` from :func:`_words`) that are plain decimals of at most
+    8 bytes, ``[+-]digits[.digits]`` with at least one digit, in numpy; ``(values, plain)``
+    with ``plain`` False for the other tokens (their value is garbage).
+
+    Exactly ``float(token)``: the digits make an integer ``M < 10**8`` and the value is
+    ``M / 10**k`` (``k`` digits after the point), one correctly rounded division of two
+    exactly represented numbers, so the nearest double to the decimal, as ``float`` gives.
+    """
+    size = np.minimum(length, 8)
+    word = (words[start] & _BYTE_MASKS[size]).astype("<u8", copy=False)
+    chars = word.view(np.uint8).reshape(-1, 8)
+    digit = chars - np.uint8(48)
+    is_digit = digit < 10
+    is_point = chars == 46
+    point_bits = is_point.view("<u8").reshape(-1)  # byte j is 1 where char j is a point
+    n_digits = (is_digit.view("<u8").reshape(-1) * _ONES) >> _TOP  # sum of the 8 bytes
+    n_points = (point_bits * _ONES) >> _TOP
+    negative = chars[:, 0] == 45
+    signed = negative | (chars[:, 0] == 43)
+    plain = (
+        (length <= 8)
+        & (n_digits > 0)
+        & (n_points <= 1)
+        & (n_digits + n_points + signed == size)  # nothing else inside the token
+    )
+    digit *= is_digit
+    digits = digit.view("<u8").reshape(-1)
+    # the point's byte index (one byte set at p: the product's top byte is byte 7 - p of
+    # _DESCENDING, which is p), or the token size without a point
+    point = np.where(n_points == 1, (point_bits * _DESCENDING) >> _TOP, size).astype(np.intp)
+    before = _digits_value(digits & _BYTE_MASKS[point]) // _POW10_INT[8 - point]
+    after = _digits_value(digits & ~_BYTE_MASKS[point + 1]) // _POW10_INT[8 - size]
+    k = np.where(n_points == 1, size - 1 - point, 0)
+    values = (before * _POW10_INT[k] + after) / _POW10[k]
+    np.negative(values, out=values, where=negative)
+    return values, plain
+
+
+def _group(keys: Any) -> tuple[Any, Any]:
+    """``(index of each distinct key's first occurrence, group of every item)``, groups
+    numbered in order of first occurrence. Sorts only the runs of equal keys (sigrok
+    prints a channel's values in runs of a packet)."""
+    n = len(keys)
+    run_start = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    _, first_run, inverse = np.unique(keys[run_start], return_index=True, return_inverse=True)
+    order = np.argsort(first_run, kind="stable")
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    run_group = rank[inverse.reshape(-1)]
+    groups = np.repeat(run_group, np.diff(np.append(run_start, n)))
+    return run_start[first_run[order]], groups
+
+
+class SigrokAnalogParser:
+    """Parses ``sigrok-cli -O analog`` output: ``"A0: -10.0000 V DC"`` lines.
+
+    sigrok prints one line per sample and channel, channel by channel in packets (1020 lines
+    of A0, then 1020 of A2, ...), and scales each value with an SI prefix (``"0.0 mV"``,
+    ``"3.0902 V"``). This parser converts every value to the base unit (V, A, Hz...) and
+    re-assembles rows: channel ``k`` of row ``i`` is the ``i``-th value seen for channel
+    ``channel_names[k]`` (or, without names, for the ``k``-th channel name seen). Rows come out
+    when every channel has a value for them. Lines that do not fit (unknown channel when names
+    are given, a value that is not a number) are counted in :attr:`malformed`; a channel
+    beyond ``n_channels`` counts as malformed too. :attr:`units` holds the base unit seen per
+    channel. Interface as :class:`TextParser` (``feed``/``flush``/``reset``).
+
+    A line is ``NAME: VALUE [UNIT ...]``: the name is the text before the first colon
+    (surrounding whitespace removed), a colon and whitespace follow, then the value (a Python
+    ``float`` literal) and optionally the unit; anything after is ignored. Lines end with
+    ``\\n``, ``\\r\\n`` or ``\\r``; whitespace is ASCII whitespace; blank lines are skipped.
+
+    Speed: the complete lines of a ``feed`` are parsed as one block. One numpy pass classifies
+    the bytes, the fields of every line are located from that, names and units are keyed and
+    grouped with numpy (one Python step per distinct channel or unit, not per line), the
+    values are converted by one ``float`` map over ``bytes.split()`` and scaled with a factor
+    array. A block holding a line of another shape (a name with spaces, a missing value, a
+    name or unit longer than 7 bytes, a value ``float`` rejects) is parsed line by line with
+    a regular expression instead, with the same results.
+    """
+
+    def __init__(
+        self, n_channels: int = 1, dtype: Any = "float64", channel_names: Sequence[str] = ()
+    ) -> None:
+        if n_channels < 1:
+            raise ConfigurationError(f"channels must be >= 1, got {n_channels!r}")
+        if channel_names and len(channel_names) != n_channels:
+            raise ConfigurationError(
+                f"channel_names must have {n_channels} entries, got {list(channel_names)!r}"
+            )
+        self.n_channels = int(n_channels)
+        self.dtype = np.dtype(dtype)
+        self.fixed_names = tuple(channel_names)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the carried partial line, the pending values and the counters."""
+        self.names: list[str] = list(self.fixed_names)
+        self.units: dict[str, str] = {}
+        self._values: dict[str, list[NDArray[np.float64]]] = {n: [] for n in self.names}
+        self._counts: dict[str, int] = dict.fromkeys(self.names, 0)
+        self._carry = b""
+        self.lines = 0
+        self.malformed = 0
+        self.last_malformed: bytes | None = None
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of an incomplete line waiting for its newline."""
+        return len(self._carry)
+
+    def feed(self, data: bytes | bytearray | memoryview) -> NDArray[Any]:
+        """Parse the complete lines of (carried bytes + ``data``); return the complete rows."""
+        buf = data if isinstance(data, bytes) else bytes(data)
+        if self._carry:
+            buf = self._carry + buf
+        end = buf.rfind(b"\n") + 1
+        self._carry = buf[end:]
+        if end:
+            self._parse(buf[:end] if end < len(buf) else buf)
+        return self._ready()
+
+    def flush(self) -> NDArray[Any]:
+        """Parse the carried partial line (end of stream)."""
+        block, self._carry = self._carry, b""
+        if block:
+            self._parse(block + b"\n")
+        return self._ready()
+
+    # -- parsing -----------------------------------------------------------------------
+    def _parse(self, block: bytes) -> None:
+        """Parse ``block`` (ending with a line break) into the per-channel pending values."""
+        if not self._parse_fast(block):
+            self._parse_lines(block)
+
+    def _parse_fast(self, block: bytes) -> bool:
+        """The vectorised parse; False (nothing changed) when a line needs the regex."""
+        raw = np.frombuffer(block, dtype=np.uint8)
+        cls = _SIGROK_CLASSES.take(raw)
+        is_tok = cls >= _S_OTHER
+        edge = np.diff(is_tok.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+        tok_start = np.flatnonzero(edge == 1)
+        tok_end = np.flatnonzero(edge == -1)  # one past the last byte
+        breaks = np.flatnonzero(cls == _S_BREAK)
+        per_line = np.diff(np.searchsorted(tok_start, breaks), prepend=0)
+        lines = np.flatnonzero(per_line)
+        if len(lines) == 0:
+            return True
+        count = per_line[lines]
+        first = np.cumsum(per_line)[lines] - count  # token index of each line's name
+        if not (count >= 2).all():
+            return False
+        n_start, n_end = tok_start[first], tok_end[first] - 1  # name, without its colon
+        colons = np.flatnonzero(cls == _S_COLON)
+        n_colons = np.searchsorted(colons, n_end, "right") - np.searchsorted(colons, n_start)
+        if not (
+            (raw[n_end] == ord(":")).all()
+            and (n_colons == 1).all()
+            and (n_end > n_start).all()
+            and (n_end - n_start <= _KEY_BYTES).all()
+        ):
+            return False
+        has_unit = count >= 3
+        u_tok = np.where(has_unit, first + 2, 0)
+        u_start = tok_start[u_tok]
+        u_len = np.where(has_unit, tok_end[u_tok] - u_start, 0)
+        if not (u_len <= _KEY_BYTES).all():
+            return False
+        words = _words(block)
+        v_start = tok_start[first + 1]
+        values, plain = _decimals(words, v_start, tok_end[first + 1] - v_start)
+        if not plain.all():  # exponents, inf/nan, long numbers: float() decides
+            odd = np.flatnonzero(~plain)
+            ends = tok_end[first + 1]
+            try:
+                values[odd] = [float(block[v_start[i] : ends[i]]) for i in odd.tolist()]
+            except ValueError:
+                return False  # a value that is not a number: the line-by-line pass counts it
+        name_first, name_of = _group(_keys(words, n_start, n_end - n_start))
+        unit_first, unit_of = _group(_keys(words, u_start, u_len))
+        factors = np.empty(len(unit_first))
+        bases = []
+        for k, line in enumerate(unit_first.tolist()):
+            unit = block[u_start[line] : u_start[line] + u_len[line]].decode("utf-8", "replace")
+            factors[k], base = _unit_factor(unit)
+            bases.append(base)
+        values *= factors[unit_of]
+        self.lines += len(lines)
+        rejected = []
+        for g, line in enumerate(name_first.tolist()):
+            name = block[n_start[line] : n_end[line]].decode("utf-8", "replace")
+            pending = self._values.get(name)
+            if pending is None:
+                if self.fixed_names or len(self.names) >= self.n_channels:
+                    rejected.append(g)
+                    continue
+                self.names.append(name)
+                pending = self._values[name] = []
+                self._counts[name] = 0
+            mine = name_of == g
+            pending.append(values[mine])
+            self._counts[name] += len(pending[-1])
+            last = int(np.flatnonzero(mine)[-1])
+            self.units[name] = bases[int(unit_of[last])]
+        if rejected:
+            bad = np.flatnonzero(np.isin(name_of, rejected))
+            self.malformed += len(bad)
+            line = int(lines[bad[-1]])
+            begin = int(breaks[line - 1]) + 1 if line else 0
+            self.last_malformed = block[begin : int(breaks[line])]
+        return True
+
+    def _bad(self, line: bytes) -> None:
+        self.malformed += 1
+        self.last_malformed = line
+
+    def _parse_lines(self, block: bytes) -> None:
+        """Line by line with the regular expression (blocks with odd lines only)."""
+        new: dict[str, list[float]] = {}
+        for line in block.splitlines():
+            if not line.strip():
+                continue
+            self.lines += 1
+            m = _SIGROK_LINE.match(line)
+            if m is None:
+                self._bad(line)
+                continue
+            try:
+                number = float(m.group(2))
+            except ValueError:
+                self._bad(line)
+                continue
+            name = m.group(1).strip().decode("utf-8", "replace")
+            if name not in self._values:
+                if self.fixed_names or len(self.names) >= self.n_channels:
+                    self._bad(line)
+                    continue
+                self.names.append(name)
+                self._values[name] = []
+                self._counts[name] = 0
+            factor, base = _unit_factor((m.group(3) or b"").decode("utf-8", "replace"))
+            self.units[name] = base
+            new.setdefault(name, []).append(number * factor)
+        for name, values in new.items():
+            self._values[name].append(np.array(values, dtype=np.float64))
+            self._counts[name] += len(values)
+
+    def _ready(self) -> NDArray[Any]:
+        """The rows every channel has a value for, removed from the pending values."""
+        n = 0
+        if len(self.names) == self.n_channels:
+            n = min(self._counts[name] for name in self.names)
+        if n == 0:
+            shape = (0,) if self.n_channels == 1 else (0, self.n_channels)
+            return np.empty(shape, dtype=self.dtype)
+        out = np.empty((n, self.n_channels), dtype=self.dtype)
+        for k, name in enumerate(self.names):
+            pending = self._values[name]
+            column = pending[0] if len(pending) == 1 else np.concatenate(pending)
+            out[:, k] = column[:n]
+            self._values[name] = [column[n:]] if len(column) > n else []
+            self._counts[name] -= n
+        return out.reshape(-1) if self.n_channels == 1 else out
+
+    def __repr__(self) -> str:
+        return (
+            f"SigrokAnalogParser(n_channels={self.n_channels}, names={self.names!r}, "
+            f"lines={self.lines}, malformed={self.malformed})"
         )
