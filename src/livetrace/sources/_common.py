@@ -79,9 +79,12 @@ def raw_info(
     decoder: RawDecoder,
     channel_names: tuple[str, ...],
     extra_query: str = "",
+    *,
+    backpressure: bool,
 ) -> SourceInfo:
     """The description of an endless stream of raw samples decoded by ``decoder``; its
     ``description`` is the URI ``where?dtype=..&channels=..&sample_rate=..`` + ``extra_query``.
+    ``backpressure``: see :class:`~livetrace.sources.SourceInfo`.
     """
     query = f"dtype={decoder.dtype.name}&channels={decoder.n_channels}&sample_rate={sample_rate:g}"
     return SourceInfo(
@@ -91,6 +94,7 @@ def raw_info(
         channel_names=channel_names,
         finite=False,
         description=f"{where}?{query}{extra_query}",
+        backpressure=backpressure,
     )
 
 

@@ -157,6 +157,7 @@ class ProcessSource(RealtimeSource):
             channel_names=tuple(channel_names or ()),
             units=tuple(units or ()),
             finite=True,
+            backpressure=True,  # a full pipe makes the program wait
             description="exec:" + shlex.join(args),
             scale=scale,
             offset=offset,

@@ -228,6 +228,7 @@ class TcpSource(PolledSource):
             self._decoder,
             self.channel_names,
             "&listen=1" if self.listen else "",
+            backpressure=True,  # TCP flow control makes the sender wait: nothing is lost
         )
 
     def health(self) -> dict[str, Any]:
@@ -548,6 +549,8 @@ class UdpSource(PolledSource):
             self._decoder,
             self.channel_names,
             f"&seq={self.seq}" if self.seq else "",
+            # a waiting reader only moves the loss into the kernel's small socket buffer
+            backpressure=False,
         )
 
     def health(self) -> dict[str, Any]:

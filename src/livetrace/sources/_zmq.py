@@ -13,7 +13,7 @@ from typing import Any
 
 from numpy.typing import NDArray
 
-from .._errors import ConfigurationError, SourceUnavailableError, require
+from .._errors import ConfigurationError, SourceError, SourceUnavailableError, require
 from ._base import Block, SourceInfo
 from ._common import (
     POLL_INTERVAL,
@@ -111,6 +111,8 @@ class ZmqSource(PolledSource):
             self._decoder,
             self.channel_names,
             "&bind=1" if self.bind else "",
+            # PUSH blocks at the high-water mark (no loss); PUB drops for a slow SUB, unseen
+            backpressure=self.pattern == "pull",
         )
 
     def health(self) -> dict[str, Any]:
@@ -169,9 +171,13 @@ class ZmqSource(PolledSource):
         if self._sock is None:
             self._open()
         sock = self._sock
-        if not sock.poll(_POLL_MS):
-            return None
-        parts = sock.recv_multipart(copy=False)
+        zmq: Any = require("zmq", "zmq")
+        try:
+            if not sock.poll(_POLL_MS):
+                return None
+            parts = sock.recv_multipart(copy=False)
+        except zmq.ZMQError as exc:
+            raise SourceError(f"ZmqSource {self.address}: receive failed: {exc}") from exc
         payload = parts[-1].buffer
         if len(parts) == 1 and self.topic:
             if len(payload) < len(self.topic):
