@@ -118,9 +118,13 @@ def test_replay_reproduces_overflow_drops(tmp_path: Path) -> None:
     gaps = [c for c in live if c[2] > 0]
     assert [(c[0], c[2]) for c in gaps] == [(5000 * k, 4000) for k in range(1, 6)]
     assert sum(c[1] for c in live) == 6000
+    # the last burst's 4000 dropped samples come after the last chunk: the consumer never
+    # sees them as a gap, but the recording keeps them as a final loss at index 30000
     with RecordingReader(path) as r:
-        assert r.samples_lost == sum(c[2] for c in live)
-        assert [g.start_index for g in r.gaps] == [c[0] for c in gaps]
+        assert r.samples_lost == sum(c[2] for c in live) + 4000
+        assert [g.start_index for g in r.gaps] == [c[0] for c in gaps] + [30000]
+        assert r.trailing_loss is not None
+        assert r.trailing_loss.length == 4000
     replay, replay_data = run_replay(
         RecordingSource(path, speed=None), chunk_size=100, overflow="block"
     )
@@ -460,3 +464,29 @@ def test_export_errors(recording: Path, tmp_path: Path) -> None:
     np.testing.assert_array_equal(
         [complex(r.split(",")[1]) for r in rows[1:]], z.astype(np.complex128)
     )
+
+
+def test_a_loss_at_the_end_is_recorded_and_replayed(tmp_path: Path) -> None:
+    from _doubles import RampSource
+    from livetrace import RealtimeConfig, RealtimeStream
+    from livetrace.sinks import Recorder, RecordingReader, RecordingSource
+
+    path = tmp_path / "tail.h5"
+    cfg = RealtimeConfig(
+        sample_rate=1000.0, chunk_size=100, buffer_size=100, overflow="drop_newest"
+    )
+    with RealtimeStream(cfg, RampSource(250, 250), sinks=[Recorder(path)]) as live:
+        assert sum(len(c) for c in live) == 100
+    with RecordingReader(path) as rec:
+        assert rec.n_samples == 100
+        tail = rec.trailing_loss
+        assert tail is not None
+        assert (tail.start_index, tail.length, tail.stored_index) == (250, 150, 100)
+    # replaying and re-recording keeps the loss where it was
+    again = tmp_path / "again.h5"
+    replay = RecordingSource(path, speed=None)
+    with RealtimeStream.from_source(replay, sinks=[Recorder(again)]) as stream:
+        assert [c.start_index for c in stream] == [0]
+    assert stream.health().source_gap == 150
+    with RecordingReader(again) as rec2:
+        assert rec2.gaps == RecordingReader(path).gaps

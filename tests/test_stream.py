@@ -502,3 +502,23 @@ def test_from_source_is_lossless_by_default_for_sources_that_can_wait() -> None:
 
     assert RealtimeStream.from_source(Live(10)).config.overflow == "overwrite"
     assert RealtimeStream.from_source(waits, overflow="error").config.overflow == "error"
+
+
+def test_a_loss_at_the_very_end_reaches_sinks_as_an_empty_chunk() -> None:
+    """drop_newest discards the tail of the last write; no chunk follows, so sinks get one
+    empty chunk carrying the loss (the consumer's loop does not see it)."""
+    seen: list[tuple[int, int, int]] = []
+
+    class GapSink(ListSink):
+        def write(self, chunk: WaveformTrace) -> None:
+            seen.append((chunk.start_index, len(chunk), chunk.metadata.gap))
+
+    src = RampSource(250, 250)  # one write of 250 samples into a 100-sample buffer
+    s = RealtimeStream(
+        cfg(chunk_size=100, buffer_size=100, overflow="drop_newest"), src, sinks=[GapSink()]
+    )
+    with s:
+        chunks = list(s)
+    assert [(c.start_index, len(c)) for c in chunks] == [(0, 100)]
+    assert seen == [(0, 100, 0), (250, 0, 150)]
+    assert s.health().dropped == 150

@@ -77,8 +77,11 @@ class Sink(Protocol):
     """Where delivered chunks go (recorder, publisher).
 
     ``open(info)`` is called by ``start()`` with the stream's description, ``write(chunk)`` for
-    every delivered chunk in the consumer thread, ``close()`` by ``stop()``. An exception from
-    any of them stops the stream and reaches the consumer as :class:`~livetrace.SinkError`.
+    every delivered chunk in the consumer thread, ``close()`` by ``stop()``. When samples were
+    lost after the last delivered chunk, at the end of the stream a sink also receives one
+    empty chunk whose ``metadata.gap`` is that loss (positioned at the end of the sequence).
+    An exception from any of them stops the stream and reaches the consumer as
+    :class:`~livetrace.SinkError`.
     """
 
     def open(self, info: SourceInfo) -> None: ...
@@ -211,6 +214,7 @@ class RealtimeStream:
         self._leaked_threads: list[threading.Thread] = []
         self._chunk_count = 0
         self._samples_out = 0
+        self._delivered_end = 0  # absolute index after the last delivered sample
         self._errors: deque[SourceErrorRecord] = deque(maxlen=100)
         self._n_errors = 0
         self._pending: tuple[np.ndarray[Any, Any], int, bool] | None = None
@@ -619,11 +623,14 @@ class RealtimeStream:
                 continue
             except EndOfStream:
                 self._state = "finished"
+                self._report_trailing_loss()
                 return None
             except BaseException:
                 self._state = "failed"
+                self._report_trailing_loss()
                 raise
             break
+        self._delivered_end = blk.start_index + len(blk.data)
         meta = TraceMetadata(
             sample_rate=cfg.sample_rate,
             start_index=blk.start_index,
@@ -659,6 +666,37 @@ class RealtimeStream:
         if self._on_chunk is not None:
             self._on_chunk(chunk)
         return chunk
+
+    def _report_trailing_loss(self) -> None:
+        """Tell sinks about samples lost after the last delivered chunk, at end of stream.
+
+        No chunk follows such a loss, so sinks get one empty chunk positioned at the end of
+        the source's sequence whose ``gap`` is the loss (a recording then lists it). Skipped
+        with transforms, whose output numbering may differ (e.g. a decimator); the loss is in
+        ``health()`` either way.
+        """
+        lost = self._buffer.next_index - self._delivered_end
+        if lost <= 0 or not self._sinks or self._transforms or not self._sinks_open:
+            return
+        meta = TraceMetadata(
+            sample_rate=self.config.sample_rate,
+            start_index=self._buffer.next_index,
+            start_time=(self._t0 or 0.0) + self._buffer.next_index / self.config.sample_rate,
+            channel_names=self._channel_names,
+            units=self._units,
+            gap=lost,
+            discontinuity=True,
+        )
+        shape = (0,) if self.config.n_channels == 1 else (0, self.config.n_channels)
+        marker = WaveformTrace(np.empty(shape, dtype=self.config.np_dtype), meta)
+        for sink in self._sinks:
+            try:
+                sink.write(marker)
+            except Exception as exc:
+                raise SinkError(
+                    f"sink {type(sink).__name__} failed to record the final loss: {exc}"
+                ) from exc
+        self._delivered_end = self._buffer.next_index
 
     def run(self, *, max_samples: int | None = None, duration: float | None = None) -> int:
         """Consume chunks in this thread (for sinks, analysers, ``on_chunk``) until the source

@@ -146,7 +146,9 @@ class RecordingReader:
         self.flush_time = float(prog["flush_time"])
         n = min(n, int(self._samples.shape[0]))
         segs = np.asarray(self._seg_ds[:n_seg], dtype=SEGMENT_DTYPE)
-        segs = segs[segs["stored_index"] < n] if n else segs[:0]
+        # a segment starting at n holds no committed sample: keep it only for the gap it
+        # reports (the stream records a loss at its very end as such an empty segment)
+        segs = segs[segs["stored_index"] <= n]
         self.n_samples = n
         self.segments = segs
         self._seg_stored = segs["stored_index"].astype(np.int64)
@@ -206,6 +208,14 @@ class RecordingReader:
                     )
                 )
         return out
+
+    @property
+    def trailing_loss(self) -> Gap | None:
+        """The loss recorded after the last stored sample (the stream's end), if any."""
+        gaps = self.gaps
+        if gaps and gaps[-1].stored_index == self.n_samples:
+            return gaps[-1]
+        return None
 
     @property
     def samples_lost(self) -> int:
@@ -326,6 +336,7 @@ class RecordingSource(RealtimeSource):
         self.chunk_size = int(chunk_size)
         self._pos = 0
         self._loops = 0
+        self._tail_sent = False
         self._loop_span = max(1, reader.end_index - reader.first_index) if loop else 0
         self._first = reader.first_index
         self._stop = threading.Event()
@@ -363,6 +374,12 @@ class RecordingSource(RealtimeSource):
                 raise EndOfStream(f"replay of '{self.path}' has ended")
             if self._pos >= reader.n_samples:
                 if not self.loop or reader.n_samples == 0:
+                    tail = reader.trailing_loss
+                    if tail is not None and not self._tail_sent:
+                        # the recording ends with a loss: pass it on as the live stream had it
+                        self._tail_sent = True
+                        empty = reader.read(reader.n_samples, reader.n_samples)
+                        return Block(empty, start_index=tail.start_index, discontinuity=True)
                     self.close()
                     raise EndOfStream(f"replay of '{self.path}': all samples delivered")
                 self._pos = 0
