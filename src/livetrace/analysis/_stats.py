@@ -423,7 +423,7 @@ class RealtimeAnalyzer:
         if lo < hi:
             sl: Any = slice(lo, hi)
         else:
-            sl = np.r_[lo : self._nb, 0:hi]
+            sl = np.arange(first_full, last_full) % self._nb
         mid = _combine_equal(
             self._b_mean[:, sl], self._b_m2[:, sl], self._b_min[:, sl], self._b_max[:, sl], BLOCK
         )
