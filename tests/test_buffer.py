@@ -18,6 +18,7 @@ from livetrace import (
     RealtimeBuffer,
     RealtimeConfig,
 )
+from livetrace._buffer import BufferInterrupted, BufferRead
 
 
 def make(size: int = 10, **kw: object) -> RealtimeBuffer:
@@ -409,3 +410,199 @@ def test_recycled_output_memory_never_overwrites_arrays_still_in_use() -> None:
     for value, obj in kept:
         arr = np.asarray(obj)
         assert (arr == value).all(), value
+
+
+# ---------------------------------------------------------------- review: edge cases found
+def test_complex_refused_even_without_validation() -> None:
+    """numpy alone would only warn and drop the imaginary part."""
+    buf = make(8, enable_validation=False)
+    with pytest.raises(TypeError, match="imaginary"):
+        buf.write(np.array([1 + 2j, 3 + 4j]))
+    assert buf.get_stats().total_samples == 0
+
+
+@pytest.mark.parametrize("how", ["interrupt", "timeout"])
+def test_discontinuity_of_a_blocking_write_that_stored_nothing_is_kept(how: str) -> None:
+    buf = make(4, overflow="block", timeout=0.05)
+    buf.write(np.arange(4.0))
+    gen = buf.interrupt_generation
+    if how == "interrupt":
+        buf.interrupt()
+        with pytest.raises(BufferInterrupted):
+            buf.write_at(np.arange(4.0, 6.0), 4, discontinuity=True, interrupt_gen=gen)
+    else:
+        with pytest.raises(BufferOverflowError):
+            buf.write_at(np.arange(4.0, 6.0), 4, discontinuity=True)
+    assert buf.read_block(4, timeout=0).discontinuity is False
+    buf.write_at(np.arange(4.0, 6.0), 4)  # the retry
+    blk = buf.read_block(4, timeout=0)
+    assert (blk.start_index, blk.gap, blk.discontinuity) == (4, 0, True)
+    np.testing.assert_array_equal(blk.data, [4.0, 5.0])
+    assert buf.get_stats().discontinuities == 1
+
+
+def test_error_policy_keeps_a_pending_discontinuity_for_the_retry() -> None:
+    buf = make(4, overflow="error")
+    buf.write(np.arange(4.0))
+    buf.write_at(np.empty(0), discontinuity=True)  # e.g. a reconnect with no data yet
+    with pytest.raises(BufferOverflowError):
+        buf.write(np.arange(4.0, 6.0))
+    buf.read(4, timeout=0)
+    buf.write(np.arange(4.0, 6.0))
+    blk = buf.read_block(4, timeout=0)
+    assert (blk.start_index, blk.gap, blk.discontinuity) == (4, 0, True)
+
+
+def test_end_wakes_a_blocked_writer_and_refuses_later_writes() -> None:
+    """Samples written after end() could be stranded after the reader saw EndOfStream."""
+    buf = make(4, overflow="block", timeout=5.0)
+    buf.write(np.arange(4.0))
+    result: list[object] = []
+    writer = threading.Thread(target=lambda: result.append(_try_write(buf, np.arange(4.0, 8.0))))
+    writer.start()
+    deadline = time.monotonic() + 2
+    while buf.get_stats().total_samples < 8 and time.monotonic() < deadline:
+        time.sleep(0.001)  # the writer has offered its samples and waits for room
+    buf.end()
+    np.testing.assert_array_equal(buf.read(4, timeout=0), np.arange(4.0))
+    with pytest.raises(EndOfStream):
+        buf.read(4, timeout=0)
+    writer.join(2)
+    assert isinstance(result[0], BufferClosedError)
+    assert "0 of 4 samples written" in str(result[0])
+    st_ = buf.get_stats()
+    assert (st_.total_samples, st_.available, st_.total_read) == (4, 0, 4)
+    with pytest.raises(BufferClosedError, match="after end"):
+        buf.write(np.arange(2.0))
+    buf.clear()  # reopens
+    assert buf.write(np.arange(2.0)) == 2
+
+
+def test_close_wakes_a_blocked_writer_with_buffer_closed_error() -> None:
+    buf = make(4, overflow="block", timeout=5.0)
+    buf.write(np.arange(4.0))
+    result: list[object] = []
+    writer = threading.Thread(target=lambda: result.append(_try_write(buf, np.arange(4.0, 8.0))))
+    writer.start()
+    deadline = time.monotonic() + 2
+    while buf.get_stats().total_samples < 8 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    buf.close()
+    writer.join(2)
+    assert isinstance(result[0], BufferClosedError)
+
+
+def _try_write(buf: RealtimeBuffer, data: np.ndarray) -> object:
+    try:
+        return buf.write(data)
+    except Exception as exc:
+        return exc
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    policy=st.sampled_from(["overwrite", "drop_newest", "error"]),
+    capacity=st.integers(1, 24),
+    n_channels=st.sampled_from([1, 2]),
+    ops=st.lists(
+        st.one_of(
+            st.tuples(st.just("r"), st.integers(1, 30), st.just(0), st.just(False)),
+            st.tuples(st.just("w"), st.integers(0, 30), st.integers(0, 5), st.booleans()),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_positions_gaps_and_marks_are_exact_under_every_lossy_policy(
+    policy: str, capacity: int, n_channels: int, ops: list[tuple[str, int, int, bool]]
+) -> None:
+    """write_at with jumps and declared discontinuities, wrap-around, multi-channel: each
+    block holds the samples of its positions, never spans a loss, and reports exactly the
+    samples missing before it; the counters add up."""
+    buf = make(capacity, overflow=policy, n_channels=n_channels)
+    declared: set[int] = set()  # positions right after a declared loss of unknown size
+    jumps = 0
+    expected_next = 0
+    reported = 0
+    delivered = 0
+
+    def check(blk: BufferRead) -> None:
+        nonlocal expected_next, reported, delivered
+        n = len(blk.data)
+        ramp = np.arange(blk.start_index, blk.start_index + n, dtype=float)
+        want = ramp if n_channels == 1 else np.stack([ramp, -ramp], axis=1)
+        np.testing.assert_array_equal(blk.data, want)
+        assert blk.gap == blk.start_index - expected_next
+        assert not any(blk.start_index < p < blk.start_index + n for p in declared)
+        if blk.gap or blk.start_index in declared:
+            assert blk.discontinuity
+        else:
+            assert not blk.discontinuity
+        expected_next = blk.start_index + n
+        reported += blk.gap
+        delivered += n
+
+    for op, n, jump, disc in ops:
+        if op == "r":
+            if buf.get_available():
+                check(buf.read_block(n, timeout=0))
+            continue
+        first = buf.next_index + jump
+        ramp = np.arange(first, first + n, dtype=float)
+        data = ramp if n_channels == 1 else np.stack([ramp, -ramp], axis=1)
+        try:
+            buf.write_at(data, first, discontinuity=disc)
+        except BufferOverflowError:
+            assert policy == "error"
+            assert buf.next_index == first  # nothing taken; the jump stays declared
+        jumps += jump
+        if disc:
+            declared.add(first)
+    st_ = buf.get_stats()
+    assert st_.source_gap == jumps
+    assert st_.total_samples == delivered + st_.available + st_.dropped
+    assert st_.total_read == delivered
+    while buf.get_available():
+        check(buf.read_block(7, timeout=0))
+    # every position before next_index was delivered, dropped or jumped over; losses after
+    # the last delivered sample are not reported by any block yet
+    assert reported + (buf.next_index - expected_next) == st_.dropped + st_.source_gap
+    assert delivered + reported == expected_next
+
+
+def test_concurrent_positioned_writer_and_reader_under_block_policy() -> None:
+    """A writer with jumps and discontinuities against a slow reader: nothing is lost,
+    every gap is where the writer put it."""
+    buf = make(50, overflow="block", n_channels=2)
+    plan = [(i * 37 + (i // 5) * 3, 37, i % 7 == 3) for i in range(300)]
+
+    def writer() -> None:
+        for first, n, disc in plan:
+            ramp = np.arange(first, first + n, dtype=float)
+            buf.write_at(np.stack([ramp, -ramp], axis=1), first, discontinuity=disc)
+        buf.end()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    blocks: list[BufferRead] = []
+    try:
+        while True:
+            blocks.append(buf.read_block(16, timeout=5))
+    except EndOfStream:
+        pass
+    t.join(5)
+    got = np.concatenate([b.data for b in blocks])
+    want_idx = np.concatenate([np.arange(f, f + n) for f, n, _ in plan]).astype(float)
+    np.testing.assert_array_equal(got, np.stack([want_idx, -want_idx], axis=1))
+    starts = {f for f, _, _ in plan}
+    disc_at = {f for f, _, d in plan if d}
+    expected_next = 0
+    for b in blocks:
+        assert b.gap == b.start_index - expected_next
+        if b.gap or b.start_index in disc_at:
+            assert b.discontinuity
+            assert b.start_index in starts
+        else:
+            assert not b.discontinuity
+        expected_next = b.start_index + len(b.data)
+    assert buf.get_stats().source_gap == sum(3 for i in range(300) if i % 5 == 0 and i)

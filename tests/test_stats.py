@@ -251,3 +251,21 @@ def test_samples_are_taken_in_the_configured_dtype() -> None:
     an = analyzer(5000, dtype="float32")
     feed(an, x, [777, 5000])
     assert_matches(an.get_statistics(), x.astype(np.float32).astype(np.float64)[-5000:])
+
+
+# ---------------------------------------------------------------- review: edge cases found
+@pytest.mark.parametrize("window", [3, 5000])
+def test_inf_gives_numpys_rms_and_mean_without_warnings(window: int) -> None:
+    """pyproject turns warnings into errors: inf - inf must not raise out of accumulate."""
+    c = RealtimeConfig(sample_rate=1.0, window_size=window, buffer_size=5000, n_channels=3)
+    an = RealtimeAnalyzer(c)
+    x = np.ones((6000, 3))
+    x[-2, 0] = np.inf
+    x[-2, 1] = np.nan
+    x[-2, 2] = -np.inf
+    an.accumulate(x)
+    for s in (an.get_statistics(), an.get_cumulative_statistics()):
+        np.testing.assert_array_equal(s.rms, [np.inf, np.nan, np.inf])
+        np.testing.assert_array_equal(s.mean, [np.inf, np.nan, -np.inf])
+        np.testing.assert_array_equal(s.max, [np.inf, np.nan, 1.0])
+        assert np.isnan(s.std).all()

@@ -522,3 +522,111 @@ def test_a_loss_at_the_very_end_reaches_sinks_as_an_empty_chunk() -> None:
     assert [(c.start_index, len(c)) for c in chunks] == [(0, 100)]
     assert seen == [(0, 100, 0), (250, 0, 150)]
     assert s.health().dropped == 150
+
+
+# ---------------------------------------------------------------- review: edge cases found
+def test_consumer_exception_leaves_a_running_streams_sinks_open() -> None:
+    """Reading on after an on_chunk error must never write to a closed sink."""
+    sink = ListSink()
+
+    def cb(chunk: WaveformTrace) -> None:
+        if chunk.start_index == 100:
+            raise KeyError("user bug")
+
+    s = RealtimeStream(cfg(overflow="block"), RampSource(400), cb, sinks=[sink])
+    s.start()
+    errors = 0
+    while True:
+        try:
+            chunk = s.read_chunk()
+        except KeyError:
+            errors += 1
+            continue
+        if chunk is None:
+            break
+    s.stop()
+    assert errors == 1
+    assert sink.events[1:] == [("write", i) for i in range(0, 400, 100)] + [("close",)]
+
+
+def test_health_input_rate_is_exact_for_large_paced_chunks() -> None:
+    """4 chunks per second: counting the first logged chunk overstated the rate by 25 %+."""
+    src = SimulatedSource(sample_rate=4000, chunk_size=1000)
+    with RealtimeStream(cfg(sample_rate=4000, chunk_size=1000, buffer_size=8000), src) as s:
+        for i, _ in enumerate(s):
+            if i == 4:
+                break
+        rate = s.health().input_rate
+    assert rate == pytest.approx(4000, rel=0.08)
+
+
+def test_from_source_default_chunk_fits_a_small_buffer() -> None:
+    s = RealtimeStream.from_source(SimulatedSource(sample_rate=48_000), buffer_size=300)
+    assert (s.config.chunk_size, s.config.buffer_size) == (300, 300)
+
+
+@pytest.mark.parametrize("failing", [False, True])
+def test_restart_after_the_source_ended_delivers_the_rest_without_restarting_it(
+    failing: bool,
+) -> None:
+    fail_at: dict[int, BaseException] = {3: OSError("gone"), 4: OSError("gone")}
+    src = RampSource(200 if not failing else 1000, fail_at=fail_at if failing else None)
+    c = cfg(overflow="block", retry=RetryPolicy(max_retries=1, backoff=0.0))
+    s = RealtimeStream(c, src)
+    s.start()
+    deadline = time.monotonic() + 5
+    while not s._buffer.ended and time.monotonic() < deadline:
+        time.sleep(0.001)
+    s.stop()  # before the consumer has read anything
+    s.start()
+    chunks: list[WaveformTrace] = []
+    if failing:
+        with pytest.raises(SourceError) as info:
+            chunks.extend(s)
+        assert isinstance(info.value.__cause__, OSError)
+    else:
+        chunks.extend(s)
+    s.stop()
+    assert check_ramp_chunks(chunks) == (200, 0)
+    assert src.started == 1  # the ended source was not started again
+    assert s.state == ("failed" if failing else "finished")
+
+
+def test_stop_start_from_another_thread_loses_and_duplicates_nothing() -> None:
+    """Races of stop()/start() against the acquisition thread and a consumer thread."""
+    total = 60_000
+    s = RealtimeStream(cfg(overflow="block", buffer_size=300, chunk_size=64), RampSource(total, 37))
+    chunks: list[WaveformTrace] = []
+    s.start()
+
+    def consume() -> None:
+        while True:
+            chunk = s.read_chunk()
+            if chunk is not None:
+                chunks.append(chunk)
+            elif s.state == "finished":
+                return
+            else:
+                time.sleep(0.0005)
+
+    t = threading.Thread(target=consume)
+    t.start()
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        if not t.is_alive():
+            break
+        time.sleep(float(rng.uniform(0, 0.004)))
+        s.stop()
+        time.sleep(float(rng.uniform(0, 0.002)))
+        if s.state == "finished":
+            break
+        s.start()
+    if s.state == "stopped":
+        s.start()
+    t.join(20)
+    s.stop()
+    assert not t.is_alive()
+    assert check_ramp_chunks(chunks) == (total, 0)
+    h = s.health()
+    assert (h.samples_in, h.samples_out, h.dropped) == (total, total, 0)
+    assert acquisition_threads() == []

@@ -102,16 +102,16 @@ def coerce_samples(
     if not isinstance(data, np.ndarray):
         raise TypeError("data must be numpy array")
     kind = data.dtype.kind
-    if validate:
-        if kind not in _NUMERIC_KINDS:
-            raise TypeError(
-                f"data must be a numeric array (integer, float or complex), got dtype {data.dtype}"
-            )
-        if kind == "c" and dtype.kind != "c":
-            raise TypeError(
-                f"complex data cannot go into a {dtype} buffer without losing the imaginary "
-                f"part; use dtype='complex64' or 'complex128' in RealtimeConfig"
-            )
+    if validate and kind not in _NUMERIC_KINDS:
+        raise TypeError(
+            f"data must be a numeric array (integer, float or complex), got dtype {data.dtype}"
+        )
+    # checked even without validation: numpy would only warn and drop the imaginary part
+    if kind == "c" and dtype.kind != "c":
+        raise TypeError(
+            f"complex data cannot go into a {dtype} buffer without losing the imaginary "
+            f"part; use dtype='complex64' or 'complex128' in RealtimeConfig"
+        )
     if n_channels == 1:
         if data.ndim != 1:
             data = data.reshape(-1)
@@ -238,6 +238,10 @@ class RealtimeBuffer:
         with self._cond:
             if self._closed:
                 raise BufferClosedError("cannot write to a closed RealtimeBuffer")
+            if self._ended:
+                raise BufferClosedError(
+                    "cannot write after end(): the buffer was declared ended (clear() reopens it)"
+                )
             first = self._src_next if start_index is None else int(start_index)
             if first < self._src_next:
                 raise ValueError(
@@ -277,6 +281,7 @@ class RealtimeBuffer:
             elif policy == "error":
                 self._total_samples -= n
                 self._src_next = first
+                self._disc_next = discontinuity  # still owed to the next stored sample
                 raise BufferOverflowError(
                     f"buffer full: write of {n} samples with room for {free} "
                     f"(capacity {self._capacity}, overflow='error')"
@@ -300,6 +305,15 @@ class RealtimeBuffer:
         done = 0
         n = len(samples)
         while done < n:
+            if self._closed:
+                raise BufferClosedError("buffer closed while a blocking write waited for room")
+            if self._ended:
+                # the reader may already have seen EndOfStream: storing more would strand it
+                self._unwrite(n - done, disc and done == 0)
+                raise BufferClosedError(
+                    f"end() was called while a blocking write waited for room; {done} of {n} "
+                    "samples written"
+                )
             free = self._capacity - (self._head - self._tail)
             if free > 0:
                 k = min(free, n - done)
@@ -307,14 +321,12 @@ class RealtimeBuffer:
                 done += k
                 self._cond.notify_all()
                 continue
-            if self._closed:
-                raise BufferClosedError("buffer closed while a blocking write waited for room")
             if gen != self._interrupt_gen:
-                self._unwrite(n - done)
+                self._unwrite(n - done, disc and done == 0)
                 raise BufferInterrupted(done)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self._unwrite(n - done)
+                self._unwrite(n - done, disc and done == 0)
                 raise BufferOverflowError(
                     f"buffer full: waited {wait} s for room (overflow='block'); "
                     f"{done} of {n} samples written",
@@ -323,10 +335,15 @@ class RealtimeBuffer:
             self._cond.wait(min(remaining, 3600.0))
         return done
 
-    def _unwrite(self, n_unwritten: int) -> None:
-        """Forget that ``n_unwritten`` trailing samples of an interrupted write were offered."""
+    def _unwrite(self, n_unwritten: int, disc: bool) -> None:
+        """Forget that ``n_unwritten`` trailing samples of an interrupted write were offered.
+
+        ``disc``: the write stored nothing and carried a discontinuity, which is kept for the
+        next stored sample (the retry) instead of being lost.
+        """
         self._total_samples -= n_unwritten
         self._src_next -= n_unwritten
+        self._disc_next = self._disc_next or disc
 
     def _store(self, samples: NDArray[Any], first_abs: int, disc: bool) -> None:
         n = len(samples)
@@ -466,7 +483,9 @@ class RealtimeBuffer:
         """Declare that no more samples will come.
 
         Reads then return what is left without waiting, and after that raise ``error`` if
-        given, else :class:`~livetrace.EndOfStream`.
+        given, else :class:`~livetrace.EndOfStream`. Later writes, and writes blocked waiting
+        for room, raise :class:`~livetrace.BufferClosedError` (their samples could never be
+        read); :meth:`clear` reopens the buffer.
         """
         with self._cond:
             self._ended = True

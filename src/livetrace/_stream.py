@@ -244,12 +244,13 @@ class RealtimeStream:
     ) -> RealtimeStream:
         """Build a stream from what ``source.info`` says (rate, dtype, channels, names, units).
 
-        ``chunk_size`` defaults to about 10 ms of samples (at least 256) and ``buffer_size`` to
-        the larger of 2 s of samples and 16 chunks. Integer sources (ADC counts) get a float32
-        buffer and the source's ``scale``/``offset``. ``overflow`` defaults to ``"block"``
-        (lossless) when the source supports backpressure (``info.backpressure``: files, pipes,
-        TCP, simulators) and to ``"overwrite"`` otherwise. Further ``RealtimeConfig`` fields
-        (``overflow``, ``window_size``...) may be passed as keywords.
+        ``chunk_size`` defaults to about 10 ms of samples (at least 256, at most
+        ``buffer_size``) and ``buffer_size`` to the larger of 2 s of samples and 16 chunks.
+        Integer sources (ADC counts) get a float32 buffer and the source's ``scale``/``offset``.
+        ``overflow`` defaults to ``"block"`` (lossless) when the source supports backpressure
+        (``info.backpressure``: files, pipes, TCP, simulators) and to ``"overwrite"``
+        otherwise. Further ``RealtimeConfig`` fields (``overflow``, ``window_size``...) may be
+        passed as keywords.
         """
         info = source.info
         if info is None:
@@ -259,6 +260,8 @@ class RealtimeStream:
             )
         rate = float(info.sample_rate)
         chunk = chunk_size or max(256, min(65536, int(rate / 100)))
+        if buffer_size and not chunk_size:
+            chunk = min(chunk, buffer_size)  # a small buffer_size caps the default chunk
         buf = buffer_size or max(int(2 * rate), 16 * chunk)
         src_dtype = np.dtype(info.dtype)
         if src_dtype.name in SUPPORTED_DTYPES:
@@ -394,6 +397,11 @@ class RealtimeStream:
                     raise SinkError(f"sink {type(sink).__name__} failed to open: {exc}") from exc
                 self._sinks_open = True
             self._stop_event.clear()
+            if self._buffer.ended:
+                # the source ended (or failed) before stop(): deliver what is buffered, then
+                # end as before; the source is not restarted
+                self._state = "running"
+                return
             try:
                 self.source.start()
             except Exception:
@@ -604,7 +612,11 @@ class RealtimeStream:
             try:
                 chunk = self._next_chunk()
             except BaseException:
-                self._close_sinks()
+                # a failure of the stream closes sinks; an exception of the consumer's own
+                # (on_chunk, KeyboardInterrupt) leaves a running stream and its sinks open, so
+                # that reading on never writes to a closed sink; stop() closes them
+                if self._state != "running" or self._stop_event.is_set():
+                    self._close_sinks()
                 raise
             if chunk is None:
                 self._close_sinks()
@@ -766,9 +778,12 @@ class RealtimeStream:
         log = list(self._rate_log)
         recent = [(t, n) for t, n in log if now - t <= _RATE_WINDOW]
         rate = 0.0
-        if recent:
-            span = max(now - recent[0][0], 1e-3) if len(recent) > 1 else _RATE_WINDOW
-            rate = sum(n for _, n in recent) / max(span, 1e-3)
+        if len(recent) > 1:
+            # samples that arrived after the first logged write, over the time they took
+            span = max(recent[-1][0] - recent[0][0], 1e-6)
+            rate = sum(n for _, n in recent[1:]) / span
+        elif recent:
+            rate = recent[0][1] / _RATE_WINDOW
         last = self._errors[-1].error if self._errors else None
         return StreamHealth(
             state=self._state,

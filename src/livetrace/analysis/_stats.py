@@ -41,7 +41,8 @@ class Statistics(ResultMapping):
     ``rms`` is ``sqrt(mean(|x|**2))``. With no samples, ``n_samples`` is 0 and every other value
     is NaN. Complex samples: ``mean`` is complex; ``std``/``variance`` are those of numpy
     (``mean(|x - mean|**2)``); ``rms`` uses ``|x|``; ``min``, ``max`` and ``peak_to_peak`` are
-    of the magnitude ``|x|``. NaN in the samples propagates as in numpy.
+    of the magnitude ``|x|``. NaN and inf in the samples propagate as in numpy (an inf gives an
+    inf mean, rms and max, a NaN std), without numpy's ``RuntimeWarning``.
     """
 
     mean: Any
@@ -267,7 +268,8 @@ class RealtimeAnalyzer:
             x = x.astype(self._store)
         self._set_reference(x)
         self._push_raw(x)
-        self._push_blocks(x)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf/NaN give NaN/inf, quietly
+            self._push_blocks(x)
         self._count += n
 
     def _push_raw(self, x: NDArray[Any]) -> None:
@@ -367,8 +369,13 @@ class RealtimeAnalyzer:
         mean = s.mean + self._k
         var = s.m2 / n
         std = np.sqrt(var)
-        rms = np.sqrt(_sq(mean) + var)
         mn, mx = s.min, s.max
+        rms = np.sqrt(_sq(mean) + var)
+        # an infinite sample makes var NaN (inf - inf) but numpy's rms is inf, unless NaN is
+        # present too (then min/max are NaN: np.min/np.max propagate it)
+        inf = (np.isinf(mx) | np.isinf(mn)) & ~np.isnan(mx) & ~np.isnan(mn)
+        if inf.any():
+            rms = np.where(inf, np.inf, rms)
         p2p = mx - mn
         if self._n_channels == 1:
             return Statistics(
@@ -409,6 +416,10 @@ class RealtimeAnalyzer:
         """
         if self._count == 0:
             raise ValueError("No data accumulated yet")
+        with np.errstate(invalid="ignore", over="ignore"):  # inf/NaN give NaN/inf, quietly
+            return self._window_statistics()
+
+    def _window_statistics(self) -> Statistics:
         end = self._count
         start = max(0, end - self._window_size)
         first_full = -(-start // BLOCK)
@@ -438,6 +449,10 @@ class RealtimeAnalyzer:
         """
         if self._count == 0:
             raise ValueError("No data accumulated yet")
+        with np.errstate(invalid="ignore", over="ignore"):  # inf/NaN give NaN/inf, quietly
+            return self._cumulative_statistics()
+
+    def _cumulative_statistics(self) -> Statistics:
         total = self._total
         if self._group:
             saved = list(self._group)
