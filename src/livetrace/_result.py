@@ -89,6 +89,17 @@ def aligned_empty(
     return out
 
 
+def _free_refcount() -> int:
+    """``sys.getrefcount`` of a pooled block nobody else holds, as OutputPool sees it."""
+    blocks = [(np.empty(1, dtype=np.uint8), 0)]
+    for block in blocks:
+        return sys.getrefcount(block[0])
+    raise AssertionError("unreachable")
+
+
+_FREE_REFCOUNT = _free_refcount()
+
+
 class OutputPool:
     """Recycles the memory of large output arrays once nobody references them any more.
 
@@ -115,8 +126,8 @@ class OutputPool:
         need = nbytes + 4096
         chosen: tuple[NDArray[np.uint8], int] | None = None
         for block in self._blocks:
-            # references to the raw block: the pool's tuple and getrefcount's argument
-            if block[0].nbytes >= need and sys.getrefcount(block[0]) == 2:
+            # no reference beyond the pool's own (measured once: interpreters count differently)
+            if block[0].nbytes >= need and sys.getrefcount(block[0]) == _FREE_REFCOUNT:
                 chosen = block
                 break
         if chosen is None:
