@@ -52,7 +52,22 @@ def _prev_class(cls: NDArray[np.uint8], pos: NDArray[np.intp]) -> NDArray[np.uin
     return out
 
 
-class TextParser:
+class _LineParser:
+    """What the line parsers share: the carried partial line and the line counters."""
+
+    def _reset_lines(self) -> None:
+        self._carry = b""
+        self.lines = 0
+        self.malformed = 0
+        self.last_malformed: bytes | None = None
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of an incomplete line waiting for its newline."""
+        return len(self._carry)
+
+
+class TextParser(_LineParser):
     """Parse lines of delimited numbers into arrays, one row per line.
 
     Args:
@@ -142,15 +157,7 @@ class TextParser:
     def reset(self) -> None:
         """Forget the carried partial line and the counters; back to the constructed state."""
         self.n_channels: int | None = self.configured_channels
-        self._carry = b""
-        self.lines = 0
-        self.malformed = 0
-        self.last_malformed: bytes | None = None
-
-    @property
-    def pending_bytes(self) -> int:
-        """Bytes of an incomplete line waiting for its newline."""
-        return len(self._carry)
+        self._reset_lines()
 
     # -- parsing -----------------------------------------------------------------------
     def feed(self, data: bytes | bytearray | memoryview) -> NDArray[Any]:
@@ -463,7 +470,7 @@ def _group(keys: Any) -> tuple[Any, Any]:
     return run_start[first_run[order]], groups
 
 
-class SigrokAnalogParser:
+class SigrokAnalogParser(_LineParser):
     """Parses ``sigrok-cli -O analog`` output: ``"A0: -10.0000 V DC"`` lines.
 
     sigrok prints one line per sample and channel, channel by channel in packets (1020 lines
@@ -510,15 +517,7 @@ class SigrokAnalogParser:
         self.units: dict[str, str] = {}
         self._values: dict[str, list[NDArray[np.float64]]] = {n: [] for n in self.names}
         self._counts: dict[str, int] = dict.fromkeys(self.names, 0)
-        self._carry = b""
-        self.lines = 0
-        self.malformed = 0
-        self.last_malformed: bytes | None = None
-
-    @property
-    def pending_bytes(self) -> int:
-        """Bytes of an incomplete line waiting for its newline."""
-        return len(self._carry)
+        self._reset_lines()
 
     def feed(self, data: bytes | bytearray | memoryview) -> NDArray[Any]:
         """Parse the complete lines of (carried bytes + ``data``); return the complete rows."""
