@@ -717,10 +717,9 @@ class RealtimeStream:
         """
         if self._state in ("idle", "stopped"):
             self.start()
-        deadline = None if duration is None else time.monotonic() + duration
         timer: threading.Timer | None = None
-        if deadline is not None:
-            timer = threading.Timer(duration or 0.0, self.stop)
+        if duration is not None:
+            timer = threading.Timer(duration, self.stop)
             timer.daemon = True
             timer.start()
         n = 0

@@ -349,10 +349,11 @@ class RealtimeAnalyzer:
             j += take
             if (b + take) % GROUP == 0:
                 self._total = _merge(self._total, self._combine_group())
+                self._group = []
 
     def _combine_group(self) -> _Summary:
+        """One summary of the blocks of the open group (which stays as it is)."""
         parts = self._group
-        self._group = []
         if len(parts) == 1:
             return _combine_equal(*parts[0], BLOCK)
         return _combine_equal(
@@ -455,9 +456,7 @@ class RealtimeAnalyzer:
     def _cumulative_statistics(self) -> Statistics:
         total = self._total
         if self._group:
-            saved = list(self._group)
             total = _merge(total, self._combine_group())
-            self._group = saved
         fill = self._count % BLOCK
         if fill:
             assert self._partial is not None
