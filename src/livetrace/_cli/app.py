@@ -19,9 +19,9 @@ import click
 
 from .._config import OVERFLOW_POLICIES
 from .._errors import ConfigurationError, SinkError
+from .._protocols import RealtimeSource
 from .._stream import RealtimeStream
 from .._types import WaveformTrace
-from ..sources._base import RealtimeSource
 
 __all__ = ["cli"]
 

@@ -21,9 +21,9 @@ import scipy.signal as sps
 from numpy.typing import ArrayLike, NDArray
 
 from .._errors import ConfigurationError
+from .._protocols import SourceInfo
 from .._result import ResultMapping
 from .._types import WaveformTrace
-from ..sources._base import SourceInfo
 from ._base import GapTracker, as_chunk, check_positive
 
 __all__ = ["FAMILIES", "KINDS", "StreamingFilter", "TransformResult"]

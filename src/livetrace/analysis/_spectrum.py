@@ -20,9 +20,9 @@ import scipy.signal as sps
 from numpy.typing import ArrayLike, NDArray
 
 from .._errors import ConfigurationError
+from .._protocols import SourceInfo
 from .._result import ResultMapping
 from .._types import WaveformTrace
-from ..sources._base import SourceInfo
 from ._base import GapTracker, as_chunk
 from ._filter import RateResolver, _as_int, input_ndim, readonly
 from ._ieee1241 import adc_figures, main_lobe_bins

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream, SourceUnavailableError, require
-from ..sources._base import Block, RealtimeSource, SourceInfo
+from .._protocols import Block, RealtimeSource, SourceInfo
 from ._recorder import FORMAT_NAME, FORMAT_VERSION, SEGMENT_DTYPE
 
 __all__ = ["Gap", "RecordedBlock", "RecordingReader", "RecordingSource"]

@@ -41,8 +41,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, StreamStateError, require
+from .._protocols import SourceInfo
 from .._types import WaveformTrace
-from ..sources._base import SourceInfo
 
 __all__ = [
     "FORMAT_NAME",

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream
-from ._base import Block, RealtimeSource, SourceInfo
+from .._protocols import Block, RealtimeSource, SourceInfo
 
 __all__ = ["ArraySource"]
 

@@ -14,7 +14,7 @@ from typing import Any
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceUnavailableError, require
-from ._base import Block, RealtimeSource, SourceInfo
+from .._protocols import Block, RealtimeSource, SourceInfo
 from ._common import POLL_INTERVAL, check_channels, default_names
 from ._uri import ParsedURI, to_int
 

@@ -15,7 +15,7 @@ from typing import Any
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError
-from ._base import Block, RealtimeSource, SourceInfo
+from .._protocols import Block, RealtimeSource, SourceInfo
 from ._raw import RawDecoder
 from ._uri import ParsedURI
 

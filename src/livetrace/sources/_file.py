@@ -20,8 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream, SourceError, SourceUnavailableError
+from .._protocols import Block, RealtimeSource, SourceInfo
 from ._array import Pacer
-from ._base import Block, RealtimeSource, SourceInfo
 from ._raw import parse_dtype
 from ._text import TextParser
 from ._uri import ParsedURI, to_bool, to_int

@@ -18,7 +18,7 @@ from typing import Any
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream, SourceError, SourceUnavailableError
-from ._base import RealtimeSource, SourceInfo
+from .._protocols import RealtimeSource, SourceInfo
 from ._raw import RawDecoder
 from ._text import SigrokAnalogParser, TextParser
 from ._uri import ParsedURI, to_int

@@ -13,7 +13,7 @@ from typing import Any
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceError, SourceUnavailableError, require
-from ._base import Block, SourceInfo
+from .._protocols import Block, SourceInfo
 from ._common import PolledSource, check_rate, make_decoder, required_rate
 from ._raw import RawDecoder
 from ._text import TextParser

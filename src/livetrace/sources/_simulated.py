@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream
-from ._base import RealtimeSource, SourceInfo
+from .._protocols import RealtimeSource, SourceInfo
 from ._uri import ParsedURI, to_bool, to_int
 
 __all__ = ["SIGNAL_TYPES", "SimulatedSource"]

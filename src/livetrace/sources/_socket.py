@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream, SourceError, SourceUnavailableError
-from ._base import Block, SourceInfo
+from .._protocols import Block, SourceInfo
 from ._common import (
     POLL_INTERVAL,
     PolledSource,

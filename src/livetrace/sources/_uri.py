@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from .._errors import ConfigurationError
-from ._base import RealtimeSource
+from .._protocols import RealtimeSource
 
 __all__ = ["SCHEMES", "ParsedURI", "SchemeInfo", "available_schemes", "open_source"]
 

@@ -14,7 +14,7 @@ from typing import Any
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceError, SourceUnavailableError, require
-from ._base import Block, SourceInfo
+from .._protocols import Block, SourceInfo
 from ._common import (
     POLL_INTERVAL,
     PolledSource,

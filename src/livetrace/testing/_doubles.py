@@ -1,4 +1,11 @@
-"""Test doubles shared by the core tests (import with ``from _doubles import ...``)."""
+"""Test doubles for sources and streams: a finite ramp and a silent (blocking) source.
+
+    >>> from livetrace import RealtimeStream
+    >>> from livetrace.testing import RampSource
+    >>> with RealtimeStream.from_source(RampSource(250, block=100), chunk_size=100) as s:
+    ...     print([(c.start_index, float(c.data[0]), len(c)) for c in s])
+    [(0, 0.0, 100), (100, 100.0, 100), (200, 200.0, 50)]
+"""
 
 from __future__ import annotations
 
@@ -8,14 +15,20 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from livetrace import EndOfStream, RealtimeSource, SourceInfo
+from .._errors import EndOfStream
+from .._protocols import RealtimeSource, SourceInfo
+
+__all__ = ["BlockingSource", "RampSource"]
 
 
 class RampSource(RealtimeSource):
-    """Emits 0, 1, 2, ... in blocks of ``block`` samples, ``total`` samples in all (finite).
+    """Emits 0, 1, 2, ... in blocks of ``block`` samples, ``total`` samples in all, then
+    raises :class:`~livetrace.EndOfStream`. Each sample's value is its absolute index, so a
+    test can check order, loss and duplication from the values alone.
 
-    ``gate``: when given, each acquire() waits for the event (lets a test pace the source).
-    ``fail_at``: a dict {call number: exception} raised instead of data on those calls.
+    With ``n_channels > 1`` channel ``k`` carries ``index + 0.5 * k``. ``fail_at`` maps a call
+    number (1-based) to an exception raised instead of data on that call. ``calls``,
+    ``started`` and ``stopped`` count the calls the stream made.
     """
 
     def __init__(
@@ -73,7 +86,10 @@ class RampSource(RealtimeSource):
 
 
 class BlockingSource(RealtimeSource):
-    """acquire() blocks until stop() (a silent device); counts calls."""
+    """A silent device: ``acquire()`` blocks until ``stop()``, then returns None.
+
+    ``entered`` is set once ``acquire()`` has been called, so a test can wait for it.
+    """
 
     def __init__(self) -> None:
         self._stop = threading.Event()

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _doubles import BlockingSource, RampSource
+from livetrace.testing import BlockingSource, RampSource
 from livetrace import (
     BufferOverflowError,
     ConfigurationError,

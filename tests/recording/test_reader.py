@@ -467,7 +467,7 @@ def test_export_errors(recording: Path, tmp_path: Path) -> None:
 
 
 def test_a_loss_at_the_end_is_recorded_and_replayed(tmp_path: Path) -> None:
-    from _doubles import RampSource
+    from livetrace.testing import RampSource
     from livetrace import RealtimeConfig, RealtimeStream
     from livetrace.sinks import Recorder, RecordingReader, RecordingSource
 

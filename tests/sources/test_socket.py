@@ -355,8 +355,9 @@ def test_tcp_reset_without_reconnect_fails_the_stream() -> None:
 
     server = Server(handler)
     src = TcpSource("127.0.0.1", server.port, sample_rate=1e3, reconnect=False)
-    stream = RealtimeStream.from_source(src, overflow="block", chunk_size=10)
-    stream.config.retry = type(stream.config.retry)(max_retries=1, backoff=0.001)
+    stream = RealtimeStream.from_source(
+        src, overflow="block", chunk_size=10, retry=RetryPolicy(max_retries=1, backoff=0.001)
+    )
     stream.start()
     chunks = []
     with pytest.raises(SourceError, match="connection lost"):
