@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_frequency import chunks_from, make_signal, ref_edges, square_1khz
 
 from livetrace import RealtimeConfig, RealtimeStream
 from livetrace._errors import ConfigurationError
@@ -23,7 +24,6 @@ from livetrace.analysis import (
     TriggerResult,
     WindowTrigger,
 )
-from test_frequency import chunks_from, make_signal, ref_edges, square_1khz
 
 RATE = 1000.0
 

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livetrace.testing import BlockingSource, RampSource
 from livetrace import (
     BufferOverflowError,
     ConfigurationError,
@@ -27,6 +26,7 @@ from livetrace import (
     StreamStateError,
     WaveformTrace,
 )
+from livetrace.testing import BlockingSource, RampSource
 
 
 def acquisition_threads() -> list[threading.Thread]:

@@ -12,10 +12,10 @@ import h5py
 import numpy as np
 import pytest
 import scipy.io.wavfile
+from _recording_helpers import JumpSource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _recording_helpers import JumpSource
 from livetrace import (
     Block,
     ConfigurationError,
@@ -467,9 +467,9 @@ def test_export_errors(recording: Path, tmp_path: Path) -> None:
 
 
 def test_a_loss_at_the_end_is_recorded_and_replayed(tmp_path: Path) -> None:
-    from livetrace.testing import RampSource
     from livetrace import RealtimeConfig, RealtimeStream
     from livetrace.sinks import Recorder, RecordingReader, RecordingSource
+    from livetrace.testing import RampSource
 
     path = tmp_path / "tail.h5"
     cfg = RealtimeConfig(

@@ -17,11 +17,11 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
+from _recording_helpers import JumpSource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import livetrace
-from _recording_helpers import JumpSource
 from livetrace import (
     ConfigurationError,
     RealtimeConfig,

@@ -7,10 +7,10 @@ import time
 
 import numpy as np
 import pytest
+from _source_helpers import drain
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _source_helpers import drain
 from livetrace import ConfigurationError, EndOfStream, RealtimeStream
 from livetrace.sources import ArraySource, Block
 from livetrace.testing import check_source

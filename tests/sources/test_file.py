@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _source_helpers import drain
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.io import wavfile
 
-from _source_helpers import drain
 from livetrace import (
     ConfigurationError,
     EndOfStream,

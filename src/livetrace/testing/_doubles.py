@@ -1,10 +1,10 @@
 """Test doubles for sources and streams: a finite ramp and a silent (blocking) source.
 
-    >>> from livetrace import RealtimeStream
-    >>> from livetrace.testing import RampSource
-    >>> with RealtimeStream.from_source(RampSource(250, block=100), chunk_size=100) as s:
-    ...     print([(c.start_index, float(c.data[0]), len(c)) for c in s])
-    [(0, 0.0, 100), (100, 100.0, 100), (200, 200.0, 50)]
+>>> from livetrace import RealtimeStream
+>>> from livetrace.testing import RampSource
+>>> with RealtimeStream.from_source(RampSource(250, block=100), chunk_size=100) as s:
+...     print([(c.start_index, float(c.data[0]), len(c)) for c in s])
+[(0, 0.0, 100), (100, 100.0, 100), (200, 200.0, 50)]
 """
 
 from __future__ import annotations
