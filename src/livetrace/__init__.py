@@ -24,10 +24,9 @@ from ._health import SourceErrorRecord, StreamHealth, StreamState
 from ._protocols import Analyzer, Block, RealtimeSource, Sink, Source, SourceInfo, Transform
 from ._stream import RealtimeStream
 from ._types import TraceMetadata, WaveformTrace
+from ._version import __version__
 from .analysis._stats import RealtimeAnalyzer, Statistics
 from .sources._simulated import SimulatedSource
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Analyzer",

@@ -28,6 +28,7 @@ from ._errors import (
     StreamStateError,
 )
 from ._health import SourceErrorRecord, StreamHealth, StreamState
+from ._pacing import default_chunk
 from ._pipeline import Pipeline
 from ._protocols import Analyzer, Block, RealtimeSource, Sink, SourceInfo, Transform
 from ._types import TraceMetadata, WaveformTrace
@@ -164,7 +165,7 @@ class RealtimeStream:
                 "build RealtimeConfig yourself and use RealtimeStream(config, source)"
             )
         rate = float(info.sample_rate)
-        chunk = chunk_size or max(256, min(65536, int(rate / 100)))
+        chunk = chunk_size or default_chunk(rate)
         if buffer_size and not chunk_size:
             chunk = min(chunk, buffer_size)  # a small buffer_size caps the default chunk
         buf = buffer_size or max(int(2 * rate), 16 * chunk)

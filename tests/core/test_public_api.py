@@ -9,6 +9,14 @@ import pytest
 
 import livetrace
 
+SUBPACKAGES = [
+    "livetrace.sources",
+    "livetrace.analysis",
+    "livetrace.sinks",
+    "livetrace.recording",
+    "livetrace.testing",
+]
+
 SEED_NAMES = {
     "RealtimeAnalyzer",
     "RealtimeBuffer",
@@ -27,7 +35,7 @@ def test_all_is_sorted_and_complete() -> None:
         assert hasattr(livetrace, name), name
 
 
-@pytest.mark.parametrize("sub", ["livetrace.sources", "livetrace.analysis", "livetrace.sinks"])
+@pytest.mark.parametrize("sub", SUBPACKAGES)
 def test_subpackage_namespaces_resolve_every_listed_name(sub: str) -> None:
     mod = importlib.import_module(sub)
     assert mod.__all__ == sorted(mod.__all__)
@@ -59,7 +67,7 @@ def test_package_is_typed() -> None:
     assert (Path(livetrace.__file__).parent / "py.typed").exists()
 
 
-@pytest.mark.parametrize("sub", ["livetrace.sources", "livetrace.analysis", "livetrace.sinks"])
+@pytest.mark.parametrize("sub", [s for s in SUBPACKAGES if s != "livetrace.testing"])
 def test_lazy_names_are_also_visible_to_type_checkers(sub: str) -> None:
     """Every lazily imported name is imported under TYPE_CHECKING from the same module."""
     import ast
@@ -72,5 +80,25 @@ def test_lazy_names_are_also_visible_to_type_checkers(sub: str) -> None:
             for imp in node.body:
                 assert isinstance(imp, ast.ImportFrom)
                 for alias in imp.names:
-                    typed[alias.name] = "." + str(imp.module)
+                    typed[alias.name] = "." * imp.level + str(imp.module)
     assert typed == mod._LAZY
+
+
+@pytest.mark.parametrize("name", ["livetrace", *SUBPACKAGES])
+def test_all_is_exactly_what_the_namespace_exposes(name: str) -> None:
+    """No public name is exposed without being in ``__all__``, and none is listed in vain."""
+    import types
+
+    mod = importlib.import_module(name)
+    exposed = {
+        key
+        for key, value in vars(mod).items()
+        if not key.startswith("_")
+        and not isinstance(value, types.ModuleType)  # subpackages, once imported
+        and key not in {"annotations", "TYPE_CHECKING"}  # from __future__ / typing
+    }
+    listed = set(mod.__all__) - {"__version__"}
+    lazy = set(getattr(mod, "_LAZY", {}))
+    assert exposed - listed == set(), "exposed but not in __all__"
+    assert listed - exposed - lazy == set(), "in __all__ but not defined"
+    assert set(dir(mod)) >= listed  # dir() shows every public name, lazy ones included

@@ -23,7 +23,7 @@ from livetrace import (
     SourceUnavailableError,
 )
 from livetrace.sources import Block, FileSource, open_source
-from livetrace.sources import _file as file_mod
+from livetrace.sources import _formats as file_mod
 from livetrace.testing import check_source
 
 
@@ -378,10 +378,10 @@ def test_unsplit_path_is_taken_literally(tmp_path):
 
 
 def test_recording_delegation(tmp_path):
-    pytest.importorskip("livetrace.sinks._reader")
+    pytest.importorskip("h5py")
     pytest.importorskip("h5py")
     from livetrace import SimulatedSource
-    from livetrace.sinks._recorder import Recorder
+    from livetrace.recording import Recorder
 
     path = tmp_path / "rec.h5"
     sim = SimulatedSource("sine", sample_rate=1000, chunk_size=100, n_samples=1234, realtime=False)

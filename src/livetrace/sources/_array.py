@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,37 +10,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream
+from .._pacing import Pacer
 from .._protocols import Block, RealtimeSource, SourceInfo
 
 __all__ = ["ArraySource"]
-
-
-class Pacer:
-    """Paces delivery to ``rate`` samples per second of a monotonic clock.
-
-    The clock is anchored at the first :meth:`wait` after construction or :meth:`reanchor`
-    (``start()`` after ``stop()`` re-anchors, so a pause does not cause a burst). ``wait(end)``
-    sleeps until sample ``end - 1`` is due, i.e. until ``end / rate`` seconds after the anchor
-    position; it returns False at once if ``stop`` is set (the sleep is an ``Event.wait``).
-    """
-
-    def __init__(self, rate: float, stop: threading.Event) -> None:
-        self.rate = float(rate)
-        self._stop = stop
-        self._anchor: float | None = None
-
-    def reanchor(self) -> None:
-        self._anchor = None
-
-    def wait(self, begin: int, end: int) -> bool:
-        """Wait until samples ``begin .. end-1`` are due; False if stopped meanwhile."""
-        now = time.monotonic()
-        if self._anchor is None:
-            self._anchor = now - begin / self.rate
-        due = self._anchor + end / self.rate
-        if due > now:
-            return not self._stop.wait(due - now)
-        return not self._stop.is_set()
 
 
 class ArraySource(RealtimeSource):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
@@ -13,6 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream
+from .._pacing import Pacer
 from .._protocols import RealtimeSource, SourceInfo
 from ._uri import ParsedURI, to_bool, to_int
 
@@ -136,7 +136,7 @@ class SimulatedSource(RealtimeSource):
         self.dtype = dt
         self.n_samples = n_samples
         self._stop = threading.Event()
-        self._anchor: float | None = None
+        self._pacer = Pacer(self.sample_rate, self._stop)
         self._table: NDArray[Any] | None = None
         self._table_period = 0
         self._no_table = False
@@ -146,7 +146,7 @@ class SimulatedSource(RealtimeSource):
         """Rewind to sample 0 (and re-seed the noise)."""
         self._index = 0
         self._rng = np.random.default_rng(self.seed)
-        self._anchor = None
+        self._pacer.reanchor()
 
     @property
     def info(self) -> SourceInfo:
@@ -167,7 +167,7 @@ class SimulatedSource(RealtimeSource):
 
     def start(self) -> None:
         self._stop.clear()
-        self._anchor = None
+        self._pacer.reanchor()
 
     def stop(self) -> None:
         self._stop.set()
@@ -179,13 +179,8 @@ class SimulatedSource(RealtimeSource):
             n = min(n, self.n_samples - self._index)
             if n <= 0:
                 raise EndOfStream(f"SimulatedSource: all {self.n_samples} samples delivered")
-        if self.realtime:
-            now = time.monotonic()
-            if self._anchor is None:
-                self._anchor = now - self._index / self.sample_rate
-            due = self._anchor + (self._index + n) / self.sample_rate
-            if due > now and self._stop.wait(due - now):
-                return None
+        if self.realtime and not self._pacer.wait(self._index, self._index + n):
+            return None
         data = self.generate(self._index, n)
         self._index += n
         return data

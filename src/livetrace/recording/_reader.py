@@ -1,7 +1,6 @@
-"""Reading recordings: :class:`RecordingReader` (random access, metadata, gaps) and
-:class:`RecordingSource` (replay as a live source, gaps reproduced as ``start_index`` jumps).
+"""Reading recordings: :class:`RecordingReader` (random access, metadata, gaps).
 
-A recording is trusted up to what its ``/progress`` record vouches for (see ``_recorder``), so
+A recording is trusted up to what its ``/progress`` record vouches for (see ``_format``), so
 a file whose writer was killed reads back every sample committed before the kill. Files are
 opened in SWMR read mode, which also lets a reader follow a recording that is still growing
 (:meth:`RecordingReader.refresh`).
@@ -11,8 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -20,11 +17,11 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from .._errors import ConfigurationError, EndOfStream, SourceUnavailableError, require
-from .._protocols import Block, RealtimeSource, SourceInfo
-from ._recorder import FORMAT_NAME, FORMAT_VERSION, SEGMENT_DTYPE
+from .._errors import ConfigurationError, require
+from .._protocols import SourceInfo
+from ._format import FORMAT_NAME, FORMAT_VERSION, SEGMENT_DTYPE
 
-__all__ = ["Gap", "RecordedBlock", "RecordingReader", "RecordingSource"]
+__all__ = ["Gap", "RecordedBlock", "RecordingReader"]
 
 
 class Gap(NamedTuple):
@@ -286,135 +283,4 @@ class RecordingReader:
             f"RecordingReader('{self.path}', n_samples={self.n_samples}, "
             f"sample_rate={self.info.sample_rate:g}, channels={self.n_channels}, "
             f"gaps={len(self.gaps)}, complete={self.complete})"
-        )
-
-
-class RecordingSource(RealtimeSource):
-    """Replay a recording as a live source: same samples, same positions, same gaps.
-
-    Each ``acquire()`` returns a :class:`~livetrace.Block` with the recorded absolute
-    ``start_index`` (a gap shows as the same jump, a loss of unknown size as
-    ``discontinuity=True``), never spanning a gap. ``info`` is the recording's (rate, dtype,
-    channels, names, units, ``start_time`` of sample 0, description), with ``finite=True``:
-    the source raises :class:`~livetrace.EndOfStream` after the last sample.
-
-    Args:
-        path: a file written by :class:`~livetrace.sinks.Recorder`.
-        speed: replay pace, 1.0 = real time (gaps take their recorded time), 2.0 twice as
-            fast; None (or 0) = as fast as the stream takes it.
-        loop: start again at the end, forever; positions keep increasing (each pass is
-            offset by the recording's span) and the restart is flagged as a discontinuity.
-        chunk_size: samples per ``acquire()`` (default: about 10 ms, 256 to 65536; 65536
-            when ``speed`` is None).
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        speed: float | None = 1.0,
-        loop: bool = False,
-        chunk_size: int | None = None,
-    ) -> None:
-        if speed is not None and (not np.isfinite(speed) or speed < 0):
-            raise ConfigurationError(f"speed must be a finite number >= 0 or None, got {speed!r}")
-        if chunk_size is not None and chunk_size < 1:
-            raise ConfigurationError(f"chunk_size must be >= 1, got {chunk_size!r}")
-        self.path = Path(path)
-        self.speed = None if not speed else float(speed)
-        self.loop = bool(loop)
-        try:
-            reader = RecordingReader(self.path)
-        except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-            reason = exc.strerror or str(exc)
-            raise SourceUnavailableError(f"cannot replay '{self.path}': {reason}") from exc
-        self._reader: RecordingReader | None = reader
-        self._info = reader.info
-        rate = reader.info.sample_rate
-        if chunk_size is None:
-            chunk_size = 65536 if self.speed is None else max(256, min(65536, int(rate / 100)))
-        self.chunk_size = int(chunk_size)
-        self._pos = 0
-        self._loops = 0
-        self._tail_sent = False
-        self._loop_span = max(1, reader.end_index - reader.first_index) if loop else 0
-        self._first = reader.first_index
-        self._stop = threading.Event()
-        self._anchor: float | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def info(self) -> SourceInfo:
-        return self._info
-
-    @property
-    def n_samples(self) -> int:
-        """Stored samples in the recording (per pass)."""
-        return self._reader.n_samples if self._reader is not None else 0
-
-    @property
-    def reader(self) -> RecordingReader:
-        """The open :class:`RecordingReader` (the file is closed at the end of the replay)."""
-        if self._reader is None:
-            raise EndOfStream(f"replay of '{self.path}' has ended (the file is closed)")
-        return self._reader
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._anchor = None
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def acquire(self) -> Block | None:
-        """The next block (paced to ``speed``); EndOfStream after the last one."""
-        with self._lock:
-            reader = self._reader
-            if reader is None:
-                raise EndOfStream(f"replay of '{self.path}' has ended")
-            if self._pos >= reader.n_samples:
-                if not self.loop or reader.n_samples == 0:
-                    tail = reader.trailing_loss
-                    if tail is not None and not self._tail_sent:
-                        # the recording ends with a loss: pass it on as the live stream had it
-                        self._tail_sent = True
-                        empty = reader.read(reader.n_samples, reader.n_samples)
-                        return Block(empty, start_index=tail.start_index, discontinuity=True)
-                    self.close()
-                    raise EndOfStream(f"replay of '{self.path}': all samples delivered")
-                self._pos = 0
-                self._loops += 1
-            blk = reader.block_at(self._pos, self.chunk_size)
-            offset = self._loops * self._loop_span
-            start = blk.start_index + offset
-            disc = blk.discontinuity or (self._loops > 0 and self._pos == 0)
-            if self.speed is not None:
-                # Pace on absolute positions: a gap takes the time it took when recording.
-                rel_end = (start + len(blk.data) - self._first) / (
-                    self._info.sample_rate * self.speed
-                )
-                now = time.monotonic()
-                if self._anchor is None:
-                    self._anchor = now - (start - self._first) / (
-                        self._info.sample_rate * self.speed
-                    )
-                due = self._anchor + rel_end
-                if due > now and self._stop.wait(due - now):
-                    return None
-            self._pos += len(blk.data)
-            return Block(blk.data, start_index=start, discontinuity=disc)
-
-    def health(self) -> dict[str, Any]:
-        return {"position": self._pos, "loops": self._loops}
-
-    def close(self) -> None:
-        """Close the file (done automatically at the end of a replay)."""
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
-
-    def __repr__(self) -> str:
-        return (
-            f"RecordingSource('{self.path}', speed={self.speed}, loop={self.loop}, "
-            f"chunk_size={self.chunk_size})"
         )

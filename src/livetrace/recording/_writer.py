@@ -1,28 +1,14 @@
 """Recorder: a sink that writes every delivered chunk to an HDF5 file that survives a crash.
 
-File layout (``format = "livetrace-recording"``, ``format_version = 1``; see
-``docs/recording-cli.md`` for the field-by-field description):
-
-- ``/samples`` ``(n_stored, n_channels)``: every delivered sample, contiguous (a gap is *not*
-  zero-filled), chunked and resizable along axis 0.
-- ``/segments``: one row per run of contiguous samples, ``(stored_index, start_index, gap,
-  discontinuity)``; stored sample ``k`` of the run starting at row ``r`` has the absolute index
-  ``start_index[r] + (k - stored_index[r])``. ``gap`` is the number of samples lost right
-  before the run (``discontinuity=1, gap=0``: a loss of unknown size).
-- ``/progress`` (scalar): ``n_samples`` and ``n_segments`` committed by the last flush,
-  ``complete`` (1 once closed cleanly) and ``flush_time`` (POSIX seconds).
-- root attributes: what the samples are (rate, dtype, channels, units, time of sample 0,
-  the source's description, livetrace version...), written once, before any sample.
-
-Crash safety: the file is written in HDF5's SWMR mode (``libver="latest"``), in which the
-library orders its writes so that the file on disk is always a consistent HDF5 file. Every
-``flush_interval`` seconds a background thread flushes the file, *then* records in
-``/progress`` how many samples and segments that flush made durable, and flushes again; a
-reader trusts ``/progress`` rather than the dataset shapes. A process killed at any moment
-(SIGKILL) leaves a file in which every sample committed by the last completed flush reads
-back exactly. HDF5 then still marks the file as "open for writing": open it with
-``h5py.File(path, "r", swmr=True)`` (what :class:`~livetrace.sinks.RecordingReader` does) or
-clear the mark with ``h5clear -s path``.
+The file layout is described in :mod:`livetrace.recording._format`. Crash safety: the file is
+written in HDF5's SWMR mode, in which the library orders its writes so that the file on disk is
+always a consistent HDF5 file. Every ``flush_interval`` seconds a background thread flushes the
+file, *then* records in ``/progress`` how many samples and segments that flush made durable, and
+flushes again; a reader trusts ``/progress`` rather than the dataset shapes. A process killed at
+any moment (SIGKILL) leaves a file in which every sample committed by the last completed flush
+reads back exactly. HDF5 then still marks the file as "open for writing": open it with
+:class:`~livetrace.sinks.RecordingReader` (SWMR read mode) or clear the mark with
+``h5clear -s path``.
 """
 
 from __future__ import annotations
@@ -43,58 +29,17 @@ from numpy.typing import NDArray
 from .._errors import ConfigurationError, StreamStateError, require
 from .._protocols import SourceInfo
 from .._types import WaveformTrace
-
-__all__ = [
-    "FORMAT_NAME",
-    "FORMAT_VERSION",
-    "PROGRESS_DTYPE",
-    "SEGMENT_DTYPE",
-    "Recorder",
-]
-
-FORMAT_NAME = "livetrace-recording"
-FORMAT_VERSION = 1
-
-SEGMENT_DTYPE = np.dtype(
-    [
-        ("stored_index", "<i8"),
-        ("start_index", "<i8"),
-        ("gap", "<i8"),
-        ("discontinuity", "u1"),
-    ]
+from ._format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    PROGRESS_DTYPE,
+    RESERVED_ATTRS,
+    SEGMENT_DTYPE,
 )
-PROGRESS_DTYPE = np.dtype(
-    [
-        ("n_samples", "<i8"),
-        ("n_segments", "<i8"),
-        ("complete", "u1"),
-        ("flush_time", "<f8"),
-    ]
-)
+
+__all__ = ["Recorder"]
 
 _CHUNK_BYTES = 1 << 20  # HDF5 chunk of about 1 MiB: large sequential writes, cheap resizes
-_RESERVED_ATTRS = frozenset(
-    {
-        "format",
-        "format_version",
-        "livetrace_version",
-        "hdf5_version",
-        "h5py_version",
-        "created",
-        "sample_rate",
-        "dtype",
-        "buffer_dtype",
-        "n_channels",
-        "channel_names",
-        "units",
-        "start_time",
-        "start_time_iso",
-        "description",
-        "flush_interval",
-        "scale",
-        "offset",
-    }
-)
 
 
 def _exists_message(path: Path) -> str:
@@ -194,7 +139,7 @@ class Recorder:
                 )
             self.dtype = dt
         self.attrs = dict(attrs or {})
-        clash = sorted(set(self.attrs) & _RESERVED_ATTRS)
+        clash = sorted(set(self.attrs) & RESERVED_ATTRS)
         if clash:  # they live in /user, but refusing avoids a confusing duplicate
             raise ConfigurationError(
                 f"attrs may not use the recording's own attribute names: {', '.join(clash)}"
@@ -333,7 +278,7 @@ class Recorder:
         self._file = f
 
     def _create(self, h5py: Any, info: SourceInfo, dt: np.dtype[Any], n_ch: int) -> None:
-        from .. import __version__
+        from .._version import __version__
 
         f = h5py.File(self.path, "w", libver="latest")
         self._file = f
