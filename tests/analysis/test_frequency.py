@@ -315,10 +315,10 @@ def test_reset_restores_fresh_state():
     [
         ({"hysteresis": -0.1}, "hysteresis must be a finite number >= 0"),
         ({"level": float("nan")}, "level must be a finite number"),
-        ({"gate": 0}, "gate must be a duration > 0"),
-        ({"sample_rate": -1.0}, "sample_rate must be a number > 0"),
-        ({"channel": -1}, "channel must be an int >= 0"),
-        ({"auto_samples": 1}, "auto_samples must be an int >= 2"),
+        ({"gate": 0}, "gate must be a finite number > 0 \\(seconds\\) or None, got 0"),
+        ({"sample_rate": -1.0}, "sample_rate must be a finite number > 0, got -1.0"),
+        ({"channel": -1}, "channel must be an integer >= 0, got -1"),
+        ({"auto_samples": 1}, "auto_samples must be an integer >= 2, got 1"),
     ],
 )
 def test_bad_parameters_raise_clear_errors(kwargs, message):
@@ -327,7 +327,9 @@ def test_bad_parameters_raise_clear_errors(kwargs, message):
 
 
 def test_unknown_rate_and_wrong_channel_are_refused():
-    with pytest.raises(ConfigurationError, match="does not know the sample rate"):
+    with pytest.raises(
+        ConfigurationError, match="FrequencyCounter needs the sample rate and none is known"
+    ):
         FrequencyCounter(level=0.0, hysteresis=0.0).update(np.zeros(10))
     with pytest.raises(ConfigurationError, match="channel=2 but the chunk has 2 channel"):
         FrequencyCounter(level=0.0, hysteresis=0.0, sample_rate=1.0, channel=2).update(
@@ -335,7 +337,10 @@ def test_unknown_rate_and_wrong_channel_are_refused():
         )
     fc = FrequencyCounter(level=0.0, hysteresis=0.0)
     fc.update(WaveformTrace(np.zeros(4), TraceMetadata(sample_rate=10.0)))
-    with pytest.raises(ConfigurationError, match="differs from the 10.0 Hz in use"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"20\.0 Hz differs from the 10\.0 Hz in use \(the rate of its first chunk\)",
+    ):
         fc.update(WaveformTrace(np.zeros(4), TraceMetadata(sample_rate=20.0, start_index=4)))
 
 

@@ -257,9 +257,9 @@ def test_float32_computes_in_single_precision_close_to_welch():
         ({"nperseg": 64, "noverlap": 64}, "noverlap must be < nperseg (64), got 64"),
         ({"window": "nosuchwindow"}, "is not a scipy.signal.get_window window"),
         ({"nperseg": 8, "window": np.ones(7)}, "must hold nperseg=8 finite values"),
-        ({"average": "median"}, "average must be one of all, last, exponential"),
+        ({"average": "median"}, "average must be one of 'all', 'last', 'exponential'"),
         ({"alpha": 0.0}, "alpha must be in (0, 1], got 0.0"),
-        ({"scaling": "power"}, "scaling must be 'density' or 'spectrum'"),
+        ({"scaling": "power"}, "scaling must be one of 'density', 'spectrum'"),
         ({"detrend": "quadratic"}, "detrend must be 'constant', 'linear' or False"),
         ({"sample_rate": 0.0}, "sample_rate must be a finite number > 0, got 0.0"),
         ({"n_average": 0}, "n_average must be an integer >= 1"),
@@ -276,7 +276,10 @@ def test_usage_errors():
     with pytest.raises(ConfigurationError, match="cannot describe complex input"):
         sp.update(np.ones(16, dtype=complex))
     sp2 = Spectrum(nperseg=8, sample_rate=100.0)
-    with pytest.raises(ConfigurationError, match="rate given as sample_rate is 100.0"):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"200\.0 Hz differs from the 100\.0 Hz in use \(given as sample_rate\)",
+    ):
         sp2.update(chunk(np.ones(16), 0, rate=200.0))
     sp3 = Spectrum(nperseg=8)
     sp3.update(np.ones(16))

@@ -376,7 +376,7 @@ def test_measurements_are_nan_when_not_measurable():
         (lambda: EdgeTrigger(level=0, holdoff=-0.1), "holdoff must be a finite number >= 0"),
         (lambda: EdgeTrigger(level=0, slope="up"), "slope must be one of 'rising'"),
         (lambda: EdgeTrigger(level=0, mode="free"), "mode must be one of 'auto'"),
-        (lambda: EdgeTrigger(level=0, pre=-1), "pre must be an int >= 0"),
+        (lambda: EdgeTrigger(level=0, pre=-1), "pre must be an integer >= 0"),
         (lambda: EdgeTrigger(level=float("inf")), "level must be a finite number"),
         (lambda: PulseWidthTrigger(level=0, condition="inside", width=1e-3), "min_width="),
         (lambda: PulseWidthTrigger(level=0, condition="<"), "takes width="),
