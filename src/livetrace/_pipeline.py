@@ -30,8 +30,9 @@ def _snake(name: str) -> str:
 class Pipeline:
     """Transforms → statistics → analysers → sinks → ``on_chunk``, for every chunk.
 
-    ``info`` is the description analysers and transforms are attached with and sinks are
-    opened with. Statistics (``config.window_size``) may be read from any thread with
+    ``info`` describes the chunks that enter. Transforms are attached with the description of
+    what reaches them, and analysers and sinks with the description of what leaves the last
+    transform (a decimator's ``output_info`` lowers the rate). Statistics (``config.window_size``) may be read from any thread with
     :meth:`statistics`; everything else runs in the thread calling :meth:`process`.
     Exceptions from transforms, analysers and ``on_chunk`` propagate unchanged; a sink's
     exception becomes :class:`~livetrace.SinkError` chained to it.
@@ -82,7 +83,7 @@ class Pipeline:
             )
         attach = getattr(analyzer, "attach", None)
         if callable(attach):
-            attach(self.info)
+            attach(self.output_info)
         self._analyzers.append((key, analyzer))
         return analyzer
 
@@ -94,7 +95,7 @@ class Pipeline:
             )
         attach = getattr(transform, "attach", None)
         if callable(attach):
-            attach(self.info)
+            attach(self.output_info)
         self._transforms.append(transform)
         return transform
 
@@ -104,6 +105,16 @@ class Pipeline:
             raise TypeError(f"a sink needs open(info), write(chunk) and close(); got {sink!r}")
         self._sinks.append(sink)
         return sink
+
+    @property
+    def output_info(self) -> SourceInfo:
+        """The description of the chunks analysers and sinks receive (after the transforms)."""
+        info = self.info
+        for transform in self._transforms:
+            describe = getattr(transform, "output_info", None)
+            if callable(describe):
+                info = describe(info)
+        return info
 
     @property
     def analyzers(self) -> dict[str, Analyzer]:
@@ -129,10 +140,11 @@ class Pipeline:
         if self._sinks_open:
             return
         self.info = info
+        out = self.output_info
         opened: list[Sink] = []
         for sink in self._sinks:
             try:
-                sink.open(info)
+                sink.open(out)
             except Exception as exc:
                 for done in opened:
                     done.close()

@@ -210,7 +210,9 @@ class Analyzer(Protocol):
 class Transform(Protocol):
     """A chunk-to-chunk processor (e.g. a stateful filter): ``process(chunk) -> chunk``.
 
-    Optional: ``attach(info)`` as for analysers. Called in the consumer thread.
+    Optional: ``attach(info)`` as for analysers, and ``output_info(info) -> SourceInfo``
+    when the chunks it delivers differ from those it takes (a decimator's rate): analysers,
+    later transforms and sinks are then described by it. Called in the consumer thread.
     """
 
     def process(self, chunk: WaveformTrace) -> WaveformTrace: ...

@@ -230,8 +230,8 @@ def test_invalid_given_rate(key, bad):
 
 
 def test_after_a_decimating_transform_the_analyser_is_given_its_rate():
-    """A stream attaches analysers with the source's rate; one that receives decimated
-    chunks is told their rate with ``sample_rate=``, and refused with that hint otherwise."""
+    """A stream attaches analysers with the rate of what reaches them: after a decimator,
+    the decimated rate (no ``sample_rate=`` needed; a given one that agrees is fine)."""
     fs, q, n = 8000.0, 4, 8000
 
     def run(spectrum: Spectrum) -> None:
@@ -246,8 +246,12 @@ def test_after_a_decimating_transform_the_analyser_is_given_its_rate():
     told = Spectrum(nperseg=200, sample_rate=fs / q)
     run(told)
     assert told.result.peak_frequency == pytest.approx(100.0, rel=1e-3)
-    with pytest.raises(ConfigurationError, match=r"pass sample_rate=2000\.0 if this object"):
-        run(Spectrum(nperseg=200))
+    untold = Spectrum(nperseg=200)
+    run(untold)
+    assert untold.sample_rate == fs / q
+    assert untold.result.peak_frequency == pytest.approx(100.0, rel=1e-3)
+    with pytest.raises(ConfigurationError, match="differs from"):
+        run(Spectrum(nperseg=200, sample_rate=fs))  # told the input rate: refused, not wrong
 
 
 def test_resolver_alone():

@@ -344,8 +344,10 @@ def test_missing_file_and_unknown_format(tmp_path):
     odd.write_bytes(b"")
     with pytest.raises(ConfigurationError, match=r"x\.xyz.*format=.*wav, npy, raw, text, hdf5"):
         FileSource(odd)
-    with pytest.raises(ConfigurationError, match="speed"):
-        FileSource(odd, format="raw", speed=0)
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ConfigurationError, match="speed"):
+            FileSource(odd, format="raw", speed=bad)
+    assert FileSource(odd, format="raw", speed=0, sample_rate=1).speed is None  # 0: flat out
 
 
 def test_uri(tmp_path):

@@ -252,7 +252,7 @@ def test_serial_uri_builds_the_described_source() -> None:
         ("serial:///dev/ttyUSB0?sample_rate=1&baudrate=fast", "baudrate='fast' is invalid"),
         ("serial:///dev/ttyUSB0?sample_rate=1&channels=0", "channels must be an integer >= 1"),
         ("serial:///dev/ttyUSB0?sample_rate=1&timeout=5", r"timeout must be in \(0, 0.1\]"),
-        ("serial:///dev/ttyUSB0?sample_rate=1&dtype=complex64", "integer or float type"),
+        ("serial:///dev/ttyUSB0?sample_rate=1&dtype=complex64", "integer or float"),
         ("serial:?sample_rate=1", "expected serial:///dev/ttyUSB0"),
     ],
 )

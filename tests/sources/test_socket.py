@@ -674,7 +674,7 @@ def test_udp_uri_builds_the_described_source() -> None:
         ("tcp://127.0.0.1?sample_rate=1", "expected tcp://HOST:PORT"),
         ("tcp://127.0.0.1:99999?sample_rate=1", "port must be in 0..65535"),
         ("tcp://127.0.0.1:9000?sample_rate=1&channels=two", "channels='two' is invalid"),
-        ("tcp://127.0.0.1:9000?sample_rate=-5", "sample_rate must be a positive"),
+        ("tcp://127.0.0.1:9000?sample_rate=-5", "sample_rate must be positive"),
         ("tcp://127.0.0.1:9000?sample_rate=1&dtype=banana", "dtype must be a numpy"),
         ("tcp://127.0.0.1:9000?sample_rate=1&dtype=str", "dtype must be integer, float"),
         ("tcp://127.0.0.1:9000?sample_rate=1&byteorder=middle", "byteorder must be one of"),

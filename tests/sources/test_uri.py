@@ -110,7 +110,7 @@ def test_parsed_uri_query_is_after_the_last_question_mark() -> None:
         ),
         (
             lambda: SerialSource("/dev/null", sample_rate=1, dtype="complex64"),
-            "SerialSource: dtype must be an integer or float",
+            "SerialSource: dtype must be integer or float",
         ),
         (
             lambda: ProcessSource(["true"], sample_rate=1, dtype="banana"),
@@ -132,5 +132,5 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
     raw.write_bytes(b"\0" * 8)
     with pytest.raises(ConfigurationError, match=r"FileSource: raw file '.*x\.raw': dtype must"):
         FileSource(raw, sample_rate=1, dtype="banana")
-    with pytest.raises(ConfigurationError, match="FileSource: speed must be > 0"):
-        FileSource(raw, sample_rate=1, speed=0)
+    with pytest.raises(ConfigurationError, match="FileSource: speed must be a finite number > 0"):
+        FileSource(raw, sample_rate=1, speed=-1)

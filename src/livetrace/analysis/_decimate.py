@@ -126,6 +126,10 @@ class Decimator:
         """Take the stream's sample rate (called by the stream; a given ``sample_rate`` wins)."""
         self._rate.attach(info.sample_rate)
 
+    def output_info(self, info: SourceInfo) -> SourceInfo:
+        """What the decimated chunks are, given what comes in: the rate divided by ``factor``."""
+        return dataclasses.replace(info, sample_rate=info.sample_rate / self._q)
+
     def reset(self) -> None:
         """Forget the history, positions and counters (taps and attached rate stay)."""
         self._gaps = GapTracker()

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .._errors import ConfigurationError, SourceUnavailableError
+from .._errors import SourceUnavailableError
 from .._protocols import Block
 from ..sources._file import FileSource
 from ..sources._formats import FrameFile
@@ -107,9 +107,7 @@ class RecordingSource(FileSource):
         loop: bool = False,
         chunk_size: int | None = None,
     ) -> None:
-        if speed is not None and (not np.isfinite(speed) or speed < 0):
-            raise ConfigurationError(f"speed must be a finite number >= 0 or None, got {speed!r}")
-        super().__init__(path, speed=speed or None, loop=loop, chunk_size=chunk_size, format="hdf5")
+        super().__init__(path, speed=speed, loop=loop, chunk_size=chunk_size, format="hdf5")
 
     @property
     def reader(self) -> RecordingReader:

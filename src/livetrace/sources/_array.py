@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from .._errors import ConfigurationError, EndOfStream
 from .._pacing import Pacer
 from .._protocols import Block, RealtimeSource, SourceInfo
+from ._checks import check_chunk_size, check_rate
 
 __all__ = ["ArraySource"]
 
@@ -69,12 +70,8 @@ class ArraySource(RealtimeSource):
             raise ConfigurationError(f"ArraySource: data has no channels, shape {arr.shape}")
         if loop and len(arr) == 0:
             raise ConfigurationError("ArraySource: cannot loop over an empty array")
-        if not sample_rate > 0:
-            raise ConfigurationError(
-                f"ArraySource: sample_rate must be positive, got {sample_rate!r}"
-            )
-        if chunk_size < 1:
-            raise ConfigurationError(f"ArraySource: chunk_size must be >= 1, got {chunk_size!r}")
+        sample_rate = check_rate("ArraySource", sample_rate)
+        chunk_size = check_chunk_size("ArraySource", chunk_size)
         if arr.dtype.kind == "b":
             arr = arr.view(np.uint8)
         view = arr.view()

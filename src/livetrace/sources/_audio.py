@@ -15,7 +15,8 @@ from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceUnavailableError, require
 from .._protocols import Block, RealtimeSource, SourceInfo
-from ._common import POLL_INTERVAL, check_channels, default_names
+from ._checks import check_channels, default_names
+from ._polled import POLL_INTERVAL
 from ._uri import ParsedURI, to_int
 
 __all__ = ["AudioSource", "from_uri"]

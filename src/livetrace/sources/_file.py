@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from .._errors import ConfigurationError, EndOfStream, SourceUnavailableError
 from .._pacing import Pacer, default_chunk
 from .._protocols import Block, RealtimeSource, SourceInfo
+from ._checks import check_chunk_size, check_rate, check_speed
 from ._formats import FORMATS, FrameFile, format_of, open_npy, open_raw, open_text, open_wav
 from ._uri import ParsedURI, to_bool, to_int
 
@@ -89,7 +90,7 @@ class FileSource(RealtimeSource):
       gaps and final loss (as :class:`~livetrace.sinks.RecordingSource`; needs the ``hdf5``
       extra).
 
-    Pacing: ``speed=1.0`` delivers in real time from a monotonic clock anchored at the first
+    Pacing (``speed=None`` or ``0``: unpaced): ``speed=1.0`` delivers in real time from a monotonic clock anchored at the first
     ``acquire()`` (re-anchored by ``start()`` after ``stop()``; ``stop()`` wakes the wait);
     ``speed=2.0`` twice as fast; ``speed=None`` as fast as it is called.
     Positions are absolute, so a recorded gap takes its recorded time.
@@ -140,17 +141,11 @@ class FileSource(RealtimeSource):
         units: Sequence[str] | None = None,
     ) -> None:
         self.path = Path(path)
-        if speed is not None and not speed > 0:
-            raise ConfigurationError(
-                f"FileSource: speed must be > 0 (1.0 = real time) or None (as fast as possible), "
-                f"got {speed!r}"
-            )
-        if chunk_size is not None and chunk_size < 1:
-            raise ConfigurationError(f"FileSource: chunk_size must be >= 1, got {chunk_size!r}")
-        if sample_rate is not None and not sample_rate > 0:
-            raise ConfigurationError(
-                f"FileSource: sample_rate must be positive, got {sample_rate!r}"
-            )
+        speed = check_speed("FileSource", speed)
+        if chunk_size is not None:
+            chunk_size = check_chunk_size("FileSource", chunk_size)
+        if sample_rate is not None:
+            sample_rate = check_rate("FileSource", sample_rate)
         if format != "hdf5":  # a recording's opener says what is wrong in its own words
             if not self.path.exists():
                 raise SourceUnavailableError(f"FileSource: no such file: {str(self.path)!r}")

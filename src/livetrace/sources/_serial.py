@@ -14,8 +14,9 @@ from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceError, SourceUnavailableError, require
 from .._protocols import Block, SourceInfo
-from ._common import PolledSource, check_rate, make_decoder, required_rate
-from ._raw import RawDecoder
+from ._checks import check_rate
+from ._polled import PolledSource
+from ._raw import RawDecoder, make_decoder, required_rate
 from ._text import TextParser
 from ._uri import ParsedURI, to_int
 

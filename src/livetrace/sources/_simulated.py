@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from .._errors import ConfigurationError, EndOfStream
 from .._pacing import Pacer
 from .._protocols import RealtimeSource, SourceInfo
+from ._checks import check_chunk_size, check_rate, pick_channels
 from ._uri import ParsedURI, to_bool, to_int
 
 __all__ = ["SIGNAL_TYPES", "SimulatedSource"]
@@ -50,7 +51,8 @@ class SimulatedSource(RealtimeSource):
     - ``dc``: constant ``amplitude``.
 
     ``noise_level`` adds Gaussian noise of standard deviation ``noise_level * amplitude``;
-    ``offset`` is added last. With ``n_channels > 1`` channel ``k`` is shifted by
+    ``offset`` is added last. With ``channels > 1`` (``n_channels`` is accepted as another
+    spelling) channel ``k`` is the same signal shifted by
     ``k * channel_phase`` radians (noise is independent per channel). ``n_samples`` makes the
     source finite (``EndOfStream`` after that many samples).
 
@@ -80,7 +82,8 @@ class SimulatedSource(RealtimeSource):
         tones: Sequence[tuple[float, float]] | None = None,
         chirp_end: float | None = None,
         chirp_duration: float = 1.0,
-        n_channels: int = 1,
+        channels: int | None = None,
+        n_channels: int | None = None,
         channel_phase: float = np.pi / 2,
         seed: int | None = None,
         realtime: bool = True,
@@ -91,10 +94,9 @@ class SimulatedSource(RealtimeSource):
             raise ConfigurationError(
                 f"Unknown signal type: {signal_type!r}; expected one of {', '.join(SIGNAL_TYPES)}"
             )
-        if not sample_rate > 0:
-            raise ConfigurationError(f"sample_rate must be positive, got {sample_rate!r}")
-        if chunk_size < 1:
-            raise ConfigurationError(f"chunk_size must be >= 1, got {chunk_size!r}")
+        sample_rate = check_rate("SimulatedSource", sample_rate)
+        chunk_size = check_chunk_size("SimulatedSource", chunk_size)
+        n_channels = pick_channels("SimulatedSource", channels, n_channels, 1)
         if frequency < 0 or not np.isfinite(frequency):
             raise ConfigurationError(f"frequency must be finite and >= 0, got {frequency!r}")
         if noise_level < 0:
@@ -103,8 +105,6 @@ class SimulatedSource(RealtimeSource):
             raise ConfigurationError(f"duty_cycle must be within [0, 1], got {duty_cycle!r}")
         if chirp_duration <= 0:
             raise ConfigurationError(f"chirp_duration must be > 0, got {chirp_duration!r}")
-        if n_channels < 1:
-            raise ConfigurationError(f"n_channels must be >= 1, got {n_channels!r}")
         if n_samples is not None and n_samples < 0:
             raise ConfigurationError(f"n_samples must be >= 0 or None, got {n_samples!r}")
         try:
@@ -334,7 +334,7 @@ def from_uri(parsed: ParsedURI) -> SimulatedSource:
         duty_cycle=p.take("duty_cycle", float, 0.5, aliases=("duty",)),
         chirp_end=p.take("chirp_end", float, None),
         chirp_duration=p.take("chirp_duration", float, 1.0),
-        n_channels=p.take("channels", to_int, 1, aliases=("n_channels",)),
+        channels=p.take("channels", to_int, 1, aliases=("n_channels",)),
         seed=seed,
         realtime=p.take("realtime", to_bool, True),
         dtype=p.take("dtype", str, "float64"),

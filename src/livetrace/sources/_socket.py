@@ -22,16 +22,9 @@ from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream, SourceError, SourceUnavailableError
 from .._protocols import Block, SourceInfo
-from ._common import (
-    POLL_INTERVAL,
-    PolledSource,
-    check_channels,
-    check_rate,
-    default_names,
-    make_decoder,
-    raw_info,
-    required_rate,
-)
+from ._checks import check_channels, check_rate, default_names
+from ._polled import POLL_INTERVAL, PolledSource
+from ._raw import make_decoder, raw_info, required_rate
 from ._uri import ParsedURI, to_bool, to_int
 
 __all__ = [

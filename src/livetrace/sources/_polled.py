@@ -1,5 +1,4 @@
-"""What the I/O sources share: argument checks, the raw-sample description, and
-:class:`PolledSource`, the acquire/stop skeleton of the sources that poll a socket or port.
+"""``PolledSource``: the acquire/stop skeleton of the sources that poll a socket or port.
 
 TcpSource, UdpSource, ZmqSource and SerialSource start no thread: ``acquire()`` runs in the
 caller's thread, holds the source's I/O lock and polls its socket or port with a short
@@ -14,22 +13,9 @@ from typing import Any
 
 from numpy.typing import NDArray
 
-from .._errors import ConfigurationError
-from .._protocols import Block, RealtimeSource, SourceInfo
-from ._raw import RawDecoder
-from ._uri import ParsedURI
+from .._protocols import Block, RealtimeSource
 
-__all__ = [
-    "POLL_INTERVAL",
-    "STOP_LOCK_WAIT",
-    "PolledSource",
-    "check_channels",
-    "check_rate",
-    "default_names",
-    "make_decoder",
-    "raw_info",
-    "required_rate",
-]
+__all__ = ["POLL_INTERVAL", "STOP_LOCK_WAIT", "PolledSource"]
 
 POLL_INTERVAL = 0.05
 """Seconds a blocked ``acquire()`` waits before it looks at the stop flag again."""
@@ -38,77 +24,6 @@ STOP_LOCK_WAIT = 0.25
 """Seconds ``stop()`` waits for a polling ``acquire()`` to let go of the I/O lock. A poll
 lasts at most :data:`POLL_INTERVAL` (0.1 s for a serial port); only a call that cannot be
 interrupted (a slow DNS lookup) takes longer, and then ``acquire()`` closes on its way out."""
-
-
-def check_rate(name: str, sample_rate: Any) -> float:
-    """``sample_rate`` as a positive float; ConfigurationError naming ``name`` otherwise."""
-    try:
-        rate = float(sample_rate)
-    except (TypeError, ValueError):
-        rate = float("nan")
-    if not rate > 0:
-        raise ConfigurationError(
-            f"{name}: sample_rate must be a positive number of samples/s, got {sample_rate!r}"
-        )
-    return rate
-
-
-def check_channels(name: str, channels: Any) -> int:
-    """``channels`` as an int >= 1; ConfigurationError naming ``name`` otherwise."""
-    if not isinstance(channels, int) or channels < 1:
-        raise ConfigurationError(f"{name}: channels must be an integer >= 1, got {channels!r}")
-    return channels
-
-
-def default_names(channel_names: Any, n: int) -> tuple[str, ...]:
-    """``channel_names`` as a tuple, or ``("ch0", "ch1", ...)`` when not given."""
-    return tuple(channel_names) if channel_names else tuple(f"ch{i}" for i in range(n))
-
-
-def make_decoder(name: str, dtype: Any, channels: int, byteorder: str) -> RawDecoder:
-    """A :class:`RawDecoder`; its ConfigurationError (bad dtype or byte order) names ``name``."""
-    try:
-        return RawDecoder(dtype, channels, byteorder)
-    except ConfigurationError as exc:
-        raise ConfigurationError(f"{name}: {exc}") from exc
-
-
-def raw_info(
-    where: str,
-    sample_rate: float,
-    decoder: RawDecoder,
-    channel_names: tuple[str, ...],
-    extra_query: str = "",
-    *,
-    backpressure: bool,
-) -> SourceInfo:
-    """The description of an endless stream of raw samples decoded by ``decoder``; its
-    ``description`` is the URI ``where?dtype=..&channels=..&sample_rate=..`` + ``extra_query``.
-    ``backpressure``: see :class:`~livetrace.sources.SourceInfo`.
-    """
-    query = f"dtype={decoder.dtype.name}&channels={decoder.n_channels}&sample_rate={sample_rate:g}"
-    return SourceInfo(
-        sample_rate=sample_rate,
-        dtype=decoder.dtype.newbyteorder("=").name,
-        n_channels=decoder.n_channels,
-        channel_names=channel_names,
-        finite=False,
-        description=f"{where}?{query}{extra_query}",
-        backpressure=backpressure,
-    )
-
-
-def required_rate(parsed: ParsedURI) -> float:
-    """The ``sample_rate`` parameter, which network and serial sources cannot guess."""
-    no_rate: float | None = None
-    rate = parsed.take("sample_rate", float, no_rate, aliases=("rate", "fs"))
-    if rate is None:
-        raise ConfigurationError(
-            f"{parsed.scheme}: sample_rate is required (samples/s per channel; the "
-            f"{parsed.scheme} source cannot know it), e.g. add '&sample_rate=1e6' to "
-            f"{parsed.uri!r}"
-        )
-    return rate
 
 
 class PolledSource(RealtimeSource):
