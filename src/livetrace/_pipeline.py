@@ -32,8 +32,9 @@ class Pipeline:
 
     ``info`` describes the chunks that enter. Transforms are attached with the description of
     what reaches them, and analysers and sinks with the description of what leaves the last
-    transform (a decimator's ``output_info`` lowers the rate). Statistics (``config.window_size``) may be read from any thread with
-    :meth:`statistics`; everything else runs in the thread calling :meth:`process`.
+    transform (a decimator's ``output_info`` lowers the rate). Statistics
+    (``config.window_size``) may be read from any thread with :meth:`statistics`; everything
+    else runs in the thread calling :meth:`process`.
     Exceptions from transforms, analysers and ``on_chunk`` propagate unchanged; a sink's
     exception becomes :class:`~livetrace.SinkError` chained to it.
     """

@@ -106,16 +106,32 @@ def test_text_mode_arduino_lines_exact_through_stream(pty: Pty) -> None:
 
 
 def test_text_mode_detects_channel_count_from_first_line(pty: Pty) -> None:
-    src = SerialSource(pty.path, sample_rate=100)
-    with pytest.raises(ConfigurationError, match="pass channels=N"):
-        _ = src.info
-    src.start()
+    """Like the Arduino serial plotter: the first valid lines give the channel count, and
+    the lines read to find it are delivered, none lost."""
+    src = SerialSource(pty.path, sample_rate=100, probe_timeout=DEADLINE)
+    found: list[int] = []
+    prober = threading.Thread(target=lambda: found.append(src.info.n_channels))
+    prober.start()
+    deadline = time.monotonic() + DEADLINE
+    while not src.health()["open"] and time.monotonic() < deadline:
+        time.sleep(0.01)
     pty.opened()
-    pty.write(b"1\t2\t3\r\n4\t5\t6\r\n")
-    got = read_until(src, 2)
+    pty.write(b"junk\r\n1\t2\t3\r\n4\t5\t6\r\n")
+    prober.join(DEADLINE)
+    assert found == [3]
+    stream = RealtimeStream.from_source(src, overflow="block", chunk_size=2)
+    stream.start()
+    chunk = next(iter(stream))
+    stream.stop()
+    np.testing.assert_array_equal(chunk.data, [[1, 2, 3], [4, 5, 6]])
+    assert src.health()["malformed_lines"] == 1
+
+
+def test_a_silent_port_without_channels_says_so(pty: Pty) -> None:
+    src = SerialSource(pty.path, sample_rate=100, probe_timeout=0.2)
+    with pytest.raises(SourceUnavailableError, match="no valid line .* pass channels=N"):
+        _ = src.info
     src.stop()
-    np.testing.assert_array_equal(got, [[1, 2, 3], [4, 5, 6]])
-    assert src.info.n_channels == 3
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -221,10 +237,12 @@ def test_restart_reopens_and_marks_discontinuity(pty: Pty) -> None:
 
 def test_missing_port_is_unavailable() -> None:
     src = open_source("serial:///dev/does-not-exist?sample_rate=100&channels=1")
-    with pytest.raises(
-        SourceUnavailableError, match="cannot open serial port '/dev/does-not-exist'"
-    ):
+    with pytest.raises(SourceUnavailableError, match="'/dev/does-not-exist' does not exist"):
         src.start()
+    # without channels= the count is probed: the missing port is what the user hears about
+    src = open_source("serial:///dev/does-not-exist?baudrate=115200&format=text&sample_rate=1000")
+    with pytest.raises(SourceUnavailableError, match="does not exist"):
+        RealtimeStream.from_source(src)
 
 
 def test_serial_uri_builds_the_described_source() -> None:

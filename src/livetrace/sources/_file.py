@@ -90,9 +90,9 @@ class FileSource(RealtimeSource):
       gaps and final loss (as :class:`~livetrace.sinks.RecordingSource`; needs the ``hdf5``
       extra).
 
-    Pacing (``speed=None`` or ``0``: unpaced): ``speed=1.0`` delivers in real time from a monotonic clock anchored at the first
+    Pacing: ``speed=1.0`` delivers in real time from a monotonic clock anchored at the first
     ``acquire()`` (re-anchored by ``start()`` after ``stop()``; ``stop()`` wakes the wait);
-    ``speed=2.0`` twice as fast; ``speed=None`` as fast as it is called.
+    ``speed=2.0`` twice as fast; ``speed=None`` (or 0) as fast as it is called.
     Positions are absolute, so a recorded gap takes its recorded time.
     ``chunk_size`` (frames per ``acquire()``) defaults to about 10 ms of samples (256 to
     65536) when paced and 65536 when not.

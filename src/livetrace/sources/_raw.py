@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -11,7 +11,14 @@ from .._errors import ConfigurationError
 from .._protocols import SourceInfo
 from ._uri import ParsedURI
 
-__all__ = ["RawDecoder", "make_decoder", "parse_dtype", "raw_info", "required_rate"]
+__all__ = [
+    "Decoder",
+    "RawDecoder",
+    "make_decoder",
+    "parse_dtype",
+    "raw_info",
+    "required_rate",
+]
 
 _BYTEORDER = {"little": "<", "le": "<", "<": "<", "big": ">", "be": ">", ">": ">", "native": "="}
 
@@ -36,6 +43,33 @@ def parse_dtype(dtype: Any, byteorder: str = "little", *, kinds: str = "iufc") -
         raise ConfigurationError(f"byteorder must be one of little, big, native; got {byteorder!r}")
     out: np.dtype[Any] = dt.newbyteorder(order) if dt.itemsize > 1 else dt
     return out
+
+
+class Decoder(Protocol):
+    """Turns a byte stream that arrives in arbitrary pieces into samples.
+
+    One face for raw frames (:class:`RawDecoder`), text lines
+    (:class:`~livetrace.sources._text.TextParser`) and ``sigrok-cli`` output
+    (:class:`~livetrace.sources._text.SigrokAnalogParser`): ``feed(piece)`` returns the whole
+    samples now complete (1-D for one channel, ``(n, n_channels)`` otherwise) and keeps the
+    incomplete tail (``pending_bytes``); ``flush()`` decodes what can be decoded of the tail at
+    the end of the stream; ``reset()`` forgets the tail (after a reconnect). ``n_channels`` is
+    None while a text decoder has not seen its first valid line.
+    """
+
+    dtype: np.dtype[Any]
+
+    @property
+    def n_channels(self) -> int | None: ...
+
+    @property
+    def pending_bytes(self) -> int: ...
+
+    def feed(self, data: bytes | bytearray | memoryview) -> NDArray[Any]: ...
+
+    def flush(self) -> NDArray[Any]: ...
+
+    def reset(self) -> None: ...
 
 
 class RawDecoder:
@@ -76,6 +110,11 @@ class RawDecoder:
         if self.n_channels > 1:
             arr = arr.reshape(-1, self.n_channels)
         return arr
+
+    def flush(self) -> NDArray[Any]:
+        """No samples: an incomplete frame at the end of the stream cannot be decoded (it
+        stays counted in :attr:`pending_bytes`)."""
+        return self.feed(b"")
 
 
 def make_decoder(name: str, dtype: Any, channels: int, byteorder: str) -> RawDecoder:
