@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import shutil
 import signal
 import subprocess
@@ -16,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livetrace import SimulatedSource
-from livetrace.sinks import RecordingReader
+from livetrace import RealtimeConfig, RealtimeStream, SimulatedSource
+from livetrace.sinks import Recorder, RecordingReader, RecordingSource
 from livetrace.sources import SCHEMES
+from livetrace.testing import RampSource
 
 SIM = "sim:sine?realtime=0&samples=5000&sample_rate=8000&frequency=100&dtype=float32&amplitude=0.8"
 
@@ -62,15 +61,25 @@ def test_record_info_replay_export_round_trip(tmp_path: Path) -> None:
     )
     assert d["description"].startswith("sim:sine?frequency=100")
     assert d["gaps"] == []
+    st = d["statistics"]["ch0"]
+    x64 = x.astype(np.float64)
+    assert (st["min"], st["max"]) == (float(x.min()), float(x.max()))
+    assert st["rms"] == pytest.approx(np.sqrt(np.mean(x64 * x64)), rel=1e-9)
+    assert st["mean"] == pytest.approx(x64.mean(), abs=1e-9)
     text = lt("info", "rec.h5", cwd=tmp_path)
     assert "samples:      3000 (0.375 s)" in text.stdout
     assert "gaps:         0" in text.stdout
+    assert (
+        f"statistics:   ch0: min {x.min():.6g}  max {x.max():.6g}  rms {st['rms']:.6g}"
+        in text.stdout
+    )
 
     rep = lt("replay", "rec.h5", "--speed", "0", "--json", "--window", "0.05", cwd=tmp_path)
     assert rep.returncode == 0, rep.stderr
     last = json.loads(rep.stdout.splitlines()[-1])
     assert last["state"] == "finished"
     assert (last["samples_in"], last["samples_out"], last["dropped"]) == (3000, 3000, 0)
+    assert (last["position"], last["total"]) == (0.375, 0.375)  # replayed to the end
     (ch,) = last["channels"]
     w = x[-400:].astype(np.float64)  # window 0.05 s = 400 samples
     assert ch["n_samples"] == 400
@@ -147,45 +156,92 @@ def test_record_keeps_gaps_and_replay_reproduces_them(tmp_path: Path) -> None:
     assert last["source_gap"] == sum(g.length for g in gaps)  # replayed as the same jumps
 
 
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with a recording (exists.h5), its WAV export (tone.wav) and junk.h5."""
+    path = tmp_path_factory.mktemp("cli")
+    assert lt("record", SIM, "-o", "exists.h5", "--samples", "10", cwd=path).returncode == 0
+    assert lt("export", "exists.h5", "-o", "tone.wav", cwd=path).returncode == 0
+    (path / "junk.h5").write_bytes(b"junk" * 100)
+    return path
+
+
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "message", "code"),
     [
-        (["monitor", "nosuch:thing"], "unknown source scheme 'nosuch'"),
-        (["monitor", "sim:sine?bogus=1"], "unknown parameter(s) bogus"),
+        (["monitor", "nosuch:thing"], "unknown source scheme 'nosuch'", 2),
+        (["monitor", "sim:sine?bogus=1"], "unknown parameter(s) bogus", 2),
         (
             ["record", "sim:sine", "-o", "exists.h5"],
-            "livetrace: error: recording file 'exists.h5' already exists; pass overwrite=True"
-            " (CLI: --overwrite) to replace it",
+            "livetrace: error: 'exists.h5' already exists; add --overwrite to replace it",
+            2,
         ),
         (
             ["record", "sim:sine", "-o", "nodir/x/y.h5"],
             "livetrace: error: cannot create recording file 'nodir/x/y.h5': No such file or"
             " directory",
+            2,
         ),
-        (["record", "sim:sine", "-o", "y.h5", "--dtype", "foo"], "numeric numpy dtype"),
-        (["info", "missing.h5"], "livetrace: error: no such recording: 'missing.h5'"),
-        (["info", "junk.h5"], "cannot open 'junk.h5' as an HDF5 recording"),
-        (["replay", "missing.h5"], "error: cannot replay 'missing.h5': no such recording"),
-        (["export", "exists.h5", "-o", "x.mp3"], "use a .wav, .npy or .csv file name"),
-        (["record", "sim:sine", "-o", "a.h5", "--samples", "5", "--duration", "1"], "not both"),
-        (["monitor", "sim:sine", "--nope"], "'--nope'. (see 'livetrace monitor --help')"),
-        (["frobnicate"], "'frobnicate'"),
+        (
+            ["record", "sim:sine", "-o", "y.h5", "--dtype", "foo"],
+            "error: --dtype must be a numeric numpy dtype",
+            2,
+        ),
+        (
+            ["record", "sim:sine", "-o", "x.wav"],
+            "livetrace records HDF5 files: name the output .h5 or .hdf5, not 'x.wav'; for a .wav"
+            " file, record to 'x.h5', then 'livetrace export x.h5 -o x.wav'",
+            2,
+        ),
+        (["info", "missing.h5"], "livetrace: error: no such recording: 'missing.h5'", 2),
+        (
+            ["info", "tone.wav"],
+            "livetrace: error: 'tone.wav' is not a livetrace recording: it looks like a WAV"
+            " file, and `livetrace info` reads the HDF5 files `livetrace record` writes; to"
+            " watch this file's samples: livetrace monitor 'file:tone.wav'",
+            2,
+        ),
+        (["info", "junk.h5"], "'junk.h5' is not a livetrace recording: it looks like a text", 2),
+        (["replay", "missing.h5"], "livetrace: error: no such recording: 'missing.h5'", 2),
+        (
+            ["export", "exists.h5", "-o", "x.mp3"],
+            "livetrace: error: cannot tell the format of 'x.mp3' from its name: use a .wav, .npy"
+            " or .csv file name, or --format wav|npy|csv",
+            2,
+        ),
+        (
+            ["export", "exists.h5", "-o", "tone.wav"],
+            "livetrace: error: 'tone.wav' already exists; add --overwrite to replace it",
+            2,
+        ),
+        (["record", "sim:sine", "-o", "a.h5", "--samples", "5", "--duration", "1"], "not both", 2),
+        (["monitor", "sim:sine", "--nope"], "'--nope'. (see 'livetrace monitor --help')", 2),
+        (["monitor", "sim:sine", "--window", "0"], "Invalid value for --window: must be a", 2),
+        (["frobnicate"], "'frobnicate'", 2),
+        (
+            ["record", "exec:true?dtype=float32&sample_rate=1000", "-o", "empty.h5"],
+            "livetrace: error: nothing was recorded: the source delivered no samples"
+            " ('empty.h5' is empty)",
+            1,
+        ),
     ],
 )
 def test_errors_are_one_line_without_traceback(
-    tmp_path: Path, args: list[str], message: str
+    workdir: Path, args: list[str], message: str, code: int
 ) -> None:
-    lt("record", SIM, "-o", "exists.h5", "--samples", "10", cwd=tmp_path)
-    (tmp_path / "junk.h5").write_bytes(b"junk" * 100)
-    r = lt(*args, cwd=tmp_path)
-    assert r.returncode != 0
+    """Usage errors (options, URIs, file names) exit 2, failures while running exit 1; the
+    message names the command line's options, never Python's parameters."""
+    r = lt(*args, cwd=workdir)
+    assert r.returncode == code, r.stderr
     lines = r.stderr.splitlines()
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("livetrace: error: ")
     assert message in lines[0]
     assert "[Errno" not in lines[0]
+    assert "=True" not in lines[0]
     assert "Traceback" not in r.stderr
-    assert r.stdout == ""
+    if code == 2:
+        assert r.stdout == ""
 
 
 @pytest.mark.parametrize(
@@ -199,7 +255,8 @@ def test_debug_shows_the_traceback(tmp_path: Path, args: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["", "monitor", "record", "replay", "info", "export", "sources", "bench"]
+    "command",
+    ["", "monitor", "record", "replay", "info", "export", "sources", "devices", "bench"],
 )
 def test_help_everywhere_with_examples(tmp_path: Path, command: str) -> None:
     r = lt(*([command] if command else []), "--help", cwd=tmp_path)
@@ -264,54 +321,76 @@ def test_sigint_stops_recording_with_a_complete_file(tmp_path: Path) -> None:
         )
 
 
-def test_monitor_with_defaults_in_a_real_terminal(tmp_path: Path) -> None:
-    """`livetrace monitor sim:sine`, nothing else, in a pty; Ctrl-C stops it cleanly."""
-    master, slave = pty.openpty()
-    env = {**os.environ, "COLUMNS": "100", "LINES": "40", "TERM": "xterm-256color"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "livetrace", "monitor", "sim:sine"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        cwd=tmp_path,
+TMUX = shutil.which("tmux")  # installed by scripts/install-test-deps: missing is a broken setup
+
+
+def _tmux(*args: str) -> str:
+    assert TMUX is not None, "tmux is missing: run scripts/install-test-deps"
+    return subprocess.run(
+        [TMUX, *args], capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+
+
+def _frame(screen: str) -> list[str] | None:
+    """The dashboard's panel on a captured screen (its lines, borders included)."""
+    lines = screen.splitlines()
+    tops = [i for i, ln in enumerate(lines) if ln.startswith("╭─ livetrace")]
+    if not tops:
+        return None
+    i = tops[-1]
+    ends = [j for j in range(i, len(lines)) if lines[j].startswith("╰")]
+    return lines[i : ends[0] + 1] if ends else None
+
+
+def test_monitor_in_a_real_terminal_shows_a_waveform_that_stands_still(tmp_path: Path) -> None:
+    """`livetrace monitor sim:sine`, nothing else, in an 80x24 tmux terminal: the frame shows
+    the sine's shape (not a solid block), the same shape frame after frame (triggered), fits
+    80 columns; Ctrl-C leaves one clean frame and exit code 0."""
+    session = f"lt{os.getpid()}"
+    env_cmd = (
+        f"cd {tmp_path} && {sys.executable} -m livetrace monitor sim:sine; echo rc=$?; sleep 60"
     )
-    os.close(slave)
-    out = b""
+    _tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", env_cmd)
     try:
+        traces: list[list[str]] = []
+        frame: list[str] | None = None
         deadline = time.monotonic() + 60
-        while b"1000 Hz" not in out and time.monotonic() < deadline:  # spectrum peak shown
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                out += os.read(master, 65536)
-            assert proc.poll() is None, out.decode(errors="replace")
-        proc.send_signal(signal.SIGINT)
-        end = time.monotonic() + 20
-        while time.monotonic() < end:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            elif proc.poll() is not None:
-                break
-        assert proc.wait(20) == 0
+        while len(traces) < 3 and time.monotonic() < deadline:
+            time.sleep(0.3)
+            frame = _frame(_tmux("capture-pane", "-p", "-t", session))
+            if frame is None or "window 3 ms · trig ↑0 ·" not in frame[-1]:
+                continue  # still measuring the frequency
+            trace = [ln[2:-2] for ln in frame if set(ln[2:-2]) <= set(" ▀▄█")]
+            if not traces or trace != traces[-1] or "peak 1000 Hz" in "".join(frame):
+                traces.append(trace)
+        assert frame is not None
+        assert len(traces) >= 3, frame
+        assert all(len(ln) <= 80 for ln in frame)
+        text = "\n".join(frame)
+        assert "livetrace · sim:sine?frequency=1000&sample_rate=48000" in frame[0]
+        assert "rms 0.707107" in text
+        assert "dropped 0" in text
+        trace = traces[-1]
+        assert len(trace) == 4  # the default height
+        cells = "".join(trace)
+        assert cells.count("█") < len(cells) / 4  # a line, not a solid block
+        for row in trace:  # every row is crossed by the curve, 3 periods wide
+            assert row.strip(), trace
+        # top row: the 3 crests, separated by blanks
+        assert len([run for run in trace[0].split() if run]) == 3, trace
+        assert traces[-1] == traces[-2] == traces[-3]  # in phase, frame after frame
+        _tmux("send-keys", "-t", session, "C-c")
+        deadline = time.monotonic() + 30
+        screen = ""
+        while "rc=" not in screen and time.monotonic() < deadline:
+            time.sleep(0.2)
+            screen = _tmux("capture-pane", "-p", "-t", session)
+        assert "rc=0" in screen, screen
+        assert screen.count("╭─ livetrace") == 1, screen  # no stray border after Ctrl-C
+        assert "stopped" in screen
+        assert "Traceback" not in screen
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
-    text = out.decode(errors="replace")
-    assert "livetrace · sim:sine?frequency=1000&sample_rate=48000" in text
-    assert "rms 0.707107" in text
-    assert "dropped 0" in text
-    assert "█" in text  # the sparkline
-    assert text.count("╭─ livetrace") >= 2  # redrawn in place several times
-    assert "Traceback" not in text
+        subprocess.run([TMUX or "tmux", "kill-session", "-t", session], capture_output=True)
 
 
 def test_monitor_json_lines(tmp_path: Path) -> None:
@@ -330,7 +409,7 @@ def test_monitor_json_lines(tmp_path: Path) -> None:
     assert 3 <= len(rows) <= 10
     assert rows[-1]["state"] == "stopped"
     assert [row["samples_out"] for row in rows] == sorted(row["samples_out"] for row in rows)
-    assert rows[-1]["samples_out"] > 0
+    assert rows[-1]["samples_out"] == 4800  # --duration is signal time: 0.6 s at 8 kHz
     assert rows[-1]["dropped"] == 0
     assert rows[-1]["channels"][0]["rms"] == pytest.approx(np.sqrt(0.5), rel=1e-3)
 
@@ -360,3 +439,69 @@ def test_record_of_an_unpaced_source_loses_nothing_by_default(tmp_path: Path) ->
     with RecordingReader(tmp_path / "r.h5") as rec:
         assert rec.n_samples == 300_000
         assert rec.gaps == []
+
+
+def test_record_is_a_stream_with_a_recorder_and_keeps_the_final_loss(tmp_path: Path) -> None:
+    """A loss after the last delivered chunk is the recording's last segment row; `livetrace
+    record` writes it exactly as the library's Recorder sink does, here re-recording a
+    recording that ends with such a loss."""
+    cfg = RealtimeConfig(
+        sample_rate=1000.0, chunk_size=100, buffer_size=100, overflow="drop_newest"
+    )
+    with RealtimeStream(cfg, RampSource(250, 250), sinks=[Recorder(tmp_path / "a.h5")]) as s:
+        assert s.run() == 100
+    lib = RealtimeStream.from_source(
+        RecordingSource(tmp_path / "a.h5", speed=None), sinks=[Recorder(tmp_path / "lib.h5")]
+    )
+    with lib:
+        lib.run()
+    r = lt("record", "file:a.h5?speed=0", "-o", "cli.h5", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("recorded 100 samples")
+    assert "1 gap(s) [done]" in r.stdout
+    with RecordingReader(tmp_path / "lib.h5") as ref, RecordingReader(tmp_path / "cli.h5") as rec:
+        tail = rec.trailing_loss
+        assert tail is not None
+        assert (tail.start_index, tail.length, tail.stored_index) == (250, 150, 100)
+        assert rec.gaps == ref.gaps
+        assert rec.complete
+        np.testing.assert_array_equal(rec.read(), ref.read())
+        np.testing.assert_array_equal(rec.read().reshape(-1), np.arange(100.0))
+
+
+def test_record_duration_is_signal_time(tmp_path: Path) -> None:
+    """--duration 0.25 of a paced 8 kHz source records exactly 2000 samples."""
+    r = lt("record", "sim:sine?sample_rate=8000", "-o", "d.h5", "--duration", "0.25", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("recorded 2000 samples (0.25 s of signal, 1 channel(s), float64)")
+    assert r.stdout.rstrip().endswith("0 dropped, 0 gap(s) [done]")
+    with RecordingReader(tmp_path / "d.h5") as rec:
+        assert rec.n_samples == 2000
+
+
+def test_replay_shows_its_position_in_the_file(tmp_path: Path) -> None:
+    assert lt("record", SIM, "-o", "p.h5", "--samples", "4000", cwd=tmp_path).returncode == 0
+    rows = [
+        json.loads(line)
+        for line in lt("replay", "p.h5", "--json", "--rate", "20", cwd=tmp_path).stdout.splitlines()
+    ]
+    assert rows[-1]["total"] == 0.5
+    positions = [row["position"] for row in rows]
+    assert positions == sorted(positions)
+    assert positions[-1] == 0.5
+    assert any(0 < p < 0.5 for p in positions)  # paced at speed 1: seen on its way
+
+
+def test_devices_lists_inputs_with_their_uris(tmp_path: Path) -> None:
+    r = lt("devices", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "audio inputs (PortAudio):" in r.stdout
+    assert "serial ports (pyserial):" in r.stdout
+    d = json.loads(lt("devices", "--json", cwd=tmp_path).stdout)
+    assert set(d) == {"audio", "serial", "notes"}
+    for row in d["audio"]:
+        assert row["uri"].startswith("audio:")
+        assert f"livetrace monitor '{row['uri']}'" in r.stdout
+    for row in d["serial"]:
+        assert row["uri"].startswith("serial://")
+        assert f"livetrace monitor '{row['uri']}'" in r.stdout
