@@ -45,6 +45,7 @@ A :class:`~livetrace.RealtimeStream` owns one *acquisition thread* and is read b
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -156,6 +157,49 @@ class RealtimeSource:
     def info(self) -> SourceInfo | None:
         """What the source delivers, or None when it does not say (seed-style sources)."""
         return None
+
+    _calibration: tuple[float | None, float | None, tuple[str, ...] | None] | None = None
+    _uri: str | None = None  # set by open_source: the description that recreates the source
+
+    def calibrate(
+        self,
+        *,
+        scale: float | None = None,
+        offset: float | None = None,
+        units: str | tuple[str, ...] | None = None,
+    ) -> None:
+        """Say what the integer samples (ADC counts) of this source mean:
+        ``value = counts * scale + offset``, in ``units`` (one string for every channel, or
+        one per channel). The built-in sources put it in their :attr:`info`, so a stream
+        built with ``RealtimeStream.from_source`` delivers physical values; URIs take it as
+        ``scale=``, ``offset=`` and ``unit=``."""
+        for name, value in (("scale", scale), ("offset", offset)):
+            if value is not None and not np.isfinite(value):
+                raise ConfigurationError(f"{name} must be a finite number, got {value!r}")
+        names = (units,) if isinstance(units, str) else units
+        self._calibration = (scale, offset, None if names is None else tuple(names))
+
+    def _calibrated(self, info: SourceInfo) -> SourceInfo:
+        """``info`` with what :meth:`calibrate` said, and described by the URI that opened
+        the source, when one did (built-in sources call this)."""
+        if self._uri is not None:
+            info = dataclasses.replace(info, description=self._uri)
+        if self._calibration is None:
+            return info
+        scale, offset, units = self._calibration
+        if (scale is not None or offset is not None) and np.dtype(info.dtype).kind not in "iub":
+            raise ConfigurationError(
+                f"{info.description or type(self).__name__}: scale/offset apply to integer "
+                f"samples (ADC counts), but this source delivers {info.dtype}"
+            )
+        if units is not None and len(units) == 1 and info.n_channels > 1:
+            units = units * info.n_channels
+        return dataclasses.replace(
+            info,
+            scale=info.scale if scale is None else float(scale),
+            offset=info.offset if offset is None else float(offset),
+            units=info.units if units is None else units,
+        )
 
     def health(self) -> dict[str, Any]:
         """Source-specific counters (malformed lines, reconnects...). Default: none."""

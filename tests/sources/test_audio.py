@@ -231,7 +231,9 @@ def test_audio_uris_build_the_described_source() -> None:
     assert (src.device, src.blocksize) == (None, 256)
     info = src.info
     assert (info.sample_rate, info.n_channels, info.dtype) == (44100.0, 2, "int16")
-    assert info.description == "audio:default?sample_rate=44100&channels=2&dtype=int16"
+    assert info.description == (  # the URI that recreates the source
+        "audio:default?sample_rate=44100&channels=2&dtype=int16&blocksize=256"
+    )
     idx = open_source("audio:3?latency=low")
     assert isinstance(idx, AudioSource)
     assert (idx.device, idx.latency, idx.sample_rate) == (3, "low", 48000.0)

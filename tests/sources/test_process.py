@@ -388,6 +388,6 @@ def test_uri_errors():
         open_source(f"exec:ls?sample_rate=1&argv={urllib.parse.quote(json.dumps(['ls']))}")
     with pytest.raises(ConfigurationError, match="format must be one of raw, text, sigrok"):
         open_source("exec:ls?sample_rate=1&format=xml")
-    with pytest.raises(ConfigurationError, match="unknown parameter.*speed"):
-        open_source("exec:ls?sample_rate=1&speed=2")
+    with pytest.raises(ConfigurationError, match="unknown parameter.*sped.*did you mean 'speed'"):
+        open_source("exec:ls?sample_rate=1&sped=2")
     assert shlex.split("a 'b c'") == ["a", "b c"]

@@ -254,7 +254,10 @@ def test_serial_uri_builds_the_described_source() -> None:
     assert (src.port, src.baudrate, src.format, src.timeout) == ("/dev/ttyUSB0", 9600, "raw", 0.02)
     info = src.info
     assert (info.dtype, info.n_channels, info.sample_rate) == ("uint16", 3, 500.0)
-    assert info.description == "serial:///dev/ttyUSB0?baudrate=9600&format=raw&sample_rate=500"
+    assert info.description == (  # the URI that recreates the source
+        "serial:///dev/ttyUSB0?baudrate=9600&format=raw&dtype=uint16&channels=3"
+        "&sample_rate=500&byteorder=big&timeout=0.02"
+    )
     text = open_source("serial:COM3?sample_rate=10&channels=2&delimiters=;")
     assert isinstance(text, SerialSource)
     assert (text.port, text.format, text.info.dtype) == ("COM3", "text", "float64")

@@ -646,7 +646,13 @@ def test_tcp_uri_builds_the_described_source() -> None:
     assert src.connect_timeout == 0.5
     info = src.info
     assert (info.sample_rate, info.dtype, info.n_channels, info.finite) == (1e6, "int16", 2, False)
-    assert info.description == "tcp://127.0.0.1:9000?dtype=int16&channels=2&sample_rate=1e+06"
+    assert info.description == (  # the URI that recreates the source
+        "tcp://127.0.0.1:9000?dtype=int16&channels=2&sample_rate=1e6&byteorder=big"
+        "&reconnect=0&connect_timeout=0.5&backoff=0.1&backoff_max=1"
+    )
+    assert TcpSource("127.0.0.1", 9000, sample_rate=1e6).info.description == (
+        "tcp://127.0.0.1:9000?dtype=float32&channels=1&sample_rate=1e+06"
+    )
     listen = open_source("tcp://[::1]:0?sample_rate=10&listen=1")
     assert isinstance(listen, TcpSource)
     assert (listen.host, listen.listen) == ("::1", True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livetrace import ConfigurationError
+from livetrace import ConfigurationError, SimulatedSource, SourceUnavailableError
 from livetrace.sources import (
     ArraySource,
     FileSource,
@@ -61,7 +61,7 @@ def test_a_scheme_registered_through_an_entry_point_opens(plugin: str) -> None:
     )
     src = open_source("myscheme:bench-1?n=6")
     assert isinstance(src, ArraySource)
-    assert src.info.description == "myscheme:bench-1"
+    assert src.info.description == "myscheme:bench-1?n=6"  # the URI that opened it
     assert src.acquire().tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     # the scheme is matched case-insensitively, as the entry point's name is
     assert len(open_source("MYSCHEME:x").acquire()) == 4
@@ -134,3 +134,62 @@ def test_file_errors_name_the_file(tmp_path: Path) -> None:
         FileSource(raw, sample_rate=1, dtype="banana")
     with pytest.raises(ConfigurationError, match="FileSource: speed must be a finite number > 0"):
         FileSource(raw, sample_rate=1, speed=-1)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "sim:sine?channels=2&amplitude=2&offset=0.5",
+        "sim:square?frequency=250&sample_rate=8000&duty_cycle=0.25&realtime=0",
+        "tcp://127.0.0.1:9000?dtype=int16&channels=2&sample_rate=1e6&scale=0.001&unit=V",
+        "udp://127.0.0.1:9001?dtype=float32&sample_rate=1e6&seq=1",
+        "exec:sox -n -t raw -e float -b 32 -r 8000 -c 1 - synth 1 sine 100"
+        "?dtype=float32&sample_rate=8000&speed=1",
+    ],
+)
+def test_the_description_is_a_uri_that_recreates_the_source(uri: str) -> None:
+    first = open_source(uri)
+    again = open_source(first.info.description)
+    assert again.info == first.info
+    assert type(again) is type(first)
+
+
+def test_simulated_description_keeps_every_parameter() -> None:
+    info = open_source("sim:sine?channels=2&amplitude=2&offset=0.5").info
+    assert info.n_channels == 2
+    src = SimulatedSource("sine", channels=2, amplitude=2, offset=0.5, realtime=False)
+    again = open_source(src.info.description)
+    np.testing.assert_array_equal(again.acquire(), src.acquire())  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("smi:sine", "did you mean 'sim'"),
+        ("sim:sine?frequncy=1000", "did you mean 'frequency'"),
+        ("sim:sine?frequency=1000?sample_rate=48000", "more than one '\\?'.*'&'"),
+        ("sim:sine?scale=2", "scale/offset apply to integer samples"),
+    ],
+)
+def test_mistakes_in_uris_get_a_pointed_message(uri: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        open_source(uri)
+
+
+def test_a_bare_path_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    np.save(tmp_path / "cap.npy", np.arange(4.0))
+    monkeypatch.chdir(tmp_path)
+    for uri in ("cap.npy?sample_rate=10", str(tmp_path / "cap.npy") + "?sample_rate=10"):
+        src = open_source(uri)
+        assert isinstance(src, FileSource)
+        assert src.info.description.startswith("file:")
+    with pytest.raises(SourceUnavailableError, match="no such file"):
+        open_source("missing.wav")
+
+
+def test_scale_offset_and_unit_describe_integer_counts() -> None:
+    src = open_source("tcp://127.0.0.1:9000?dtype=int16&sample_rate=1e3&scale=0.5&offset=1&unit=mV")
+    info = src.info
+    assert (info.scale, info.offset, info.units) == (0.5, 1.0, ("mV",))
+    two = open_source("udp://127.0.0.1:9001?dtype=int16&channels=2&sample_rate=1e3&unit=V,A")
+    assert two.info.units == ("V", "A")

@@ -208,7 +208,7 @@ def test_zmq_uris_build_the_described_sources() -> None:
         False,
     )
     assert sub.info.description == (
-        "zmq+sub://127.0.0.1:5555?dtype=complex64&channels=1&sample_rate=1e+06"
+        "zmq+sub://127.0.0.1:5555?dtype=complex64&sample_rate=1e6&topic=iq"
     )
     pull = open_source("zmq+pull://*:5556?dtype=float32&vlen=4&sample_rate=2e6&bind=1")
     assert isinstance(pull, ZmqSource)

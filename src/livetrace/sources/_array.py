@@ -100,7 +100,7 @@ class ArraySource(RealtimeSource):
 
     @property
     def info(self) -> SourceInfo:
-        return self._info
+        return self._calibrated(self._info)
 
     def reset(self) -> None:
         """Rewind to sample 0."""

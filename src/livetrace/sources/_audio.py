@@ -105,15 +105,17 @@ class AudioSource(RealtimeSource):
     @property
     def info(self) -> SourceInfo:
         name = "default" if self.device is None else str(self.device)
-        return SourceInfo(
-            sample_rate=self.sample_rate,
-            dtype=self.dtype,
-            n_channels=self.channels,
-            channel_names=self.channel_names,
-            finite=False,
-            backpressure=True,  # PortAudio input overflows are counted and flagged
-            description=f"audio:{name}?sample_rate={self.sample_rate:g}&channels={self.channels}"
-            f"&dtype={self.dtype}",
+        return self._calibrated(
+            SourceInfo(
+                sample_rate=self.sample_rate,
+                dtype=self.dtype,
+                n_channels=self.channels,
+                channel_names=self.channel_names,
+                finite=False,
+                backpressure=True,  # PortAudio input overflows are counted and flagged
+                description=f"audio:{name}?sample_rate={self.sample_rate:g}&channels={self.channels}"
+                f"&dtype={self.dtype}",
+            )
         )
 
     def health(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from .._pacing import Pacer, default_chunk
 from .._protocols import Block, RealtimeSource, SourceInfo
 from ._checks import check_chunk_size, check_rate, check_speed
 from ._formats import FORMATS, FrameFile, format_of, open_npy, open_raw, open_text, open_wav
-from ._uri import ParsedURI, to_bool, to_int
+from ._uri import ParsedURI, to_bool, to_int, to_speed
 
 __all__ = ["FORMATS", "FileSource"]
 
@@ -217,7 +217,7 @@ class FileSource(RealtimeSource):
 
     @property
     def info(self) -> SourceInfo:
-        return self._info
+        return self._calibrated(self._info)
 
     def start(self) -> None:
         self._stop.clear()
@@ -312,13 +312,6 @@ class FileSource(RealtimeSource):
 _REALTIME: float | None = 1.0
 
 
-def _speed(text: str) -> float | None:
-    low = text.strip().lower()
-    if low in ("0", "max", "none", "inf"):
-        return None
-    return float(text)
-
-
 def _int_list(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
@@ -337,7 +330,7 @@ def from_uri(parsed: ParsedURI) -> RealtimeSource:
     cols = p.take("columns", _int_list, None)
     return FileSource(
         path,
-        speed=p.take("speed", _speed, _REALTIME),
+        speed=p.take("speed", to_speed, _REALTIME),
         loop=p.take("loop", to_bool, False),
         chunk_size=p.take("chunk_size", to_int, None),
         format=p.take("format", str, None),

@@ -149,14 +149,16 @@ class SerialSource(PolledSource):
         if n is None:
             n = self._probe_channels()
         dtype = self._decoder.dtype.newbyteorder("=").name
-        return SourceInfo(
-            sample_rate=self.sample_rate,
-            dtype=str(dtype),
-            n_channels=n,
-            channel_names=tuple(self._channel_names or ()),
-            finite=False,
-            description=f"serial://{self.port}?baudrate={self.baudrate}&format={self.format}"
-            f"&sample_rate={self.sample_rate:g}",
+        return self._calibrated(
+            SourceInfo(
+                sample_rate=self.sample_rate,
+                dtype=str(dtype),
+                n_channels=n,
+                channel_names=tuple(self._channel_names or ()),
+                finite=False,
+                description=f"serial://{self.port}?baudrate={self.baudrate}&format={self.format}"
+                f"&sample_rate={self.sample_rate:g}",
+            )
         )
 
     def health(self) -> dict[str, Any]:

@@ -41,6 +41,9 @@ class SimulatedSource(RealtimeSource):
     generation whatever ``chunk_size`` is (noise included: one seeded generator, drawn in
     order). ``signal_type``:
 
+    ``frequency`` defaults to 1 kHz (a tenth of ``sample_rate`` when 1 kHz would be above the
+    Nyquist frequency); a frequency above Nyquist is refused, since it would alias silently.
+
     - ``sine``, ``square`` (``duty_cycle``), ``triangle``, ``sawtooth``: period ``1/frequency``,
       peak ``amplitude``, starting at ``phase`` radians;
     - ``noise``: Gaussian, standard deviation ``amplitude``;
@@ -71,7 +74,7 @@ class SimulatedSource(RealtimeSource):
         self,
         signal_type: str = "sine",
         *,
-        frequency: float = 1000.0,
+        frequency: float | None = None,
         amplitude: float = 1.0,
         sample_rate: float = 48000.0,
         chunk_size: int = 1024,
@@ -97,8 +100,24 @@ class SimulatedSource(RealtimeSource):
         sample_rate = check_rate("SimulatedSource", sample_rate)
         chunk_size = check_chunk_size("SimulatedSource", chunk_size)
         n_channels = pick_channels("SimulatedSource", channels, n_channels, 1)
+        nyquist = sample_rate / 2
+        if frequency is None:  # 1 kHz, unless that would alias: then a tenth of the rate
+            frequency = 1000.0 if nyquist > 1000.0 else sample_rate / 10
         if frequency < 0 or not np.isfinite(frequency):
             raise ConfigurationError(f"frequency must be finite and >= 0, got {frequency!r}")
+        highest = frequency
+        if signal_type == "multitone" and tones:
+            highest = max(f for f, _ in tones)
+        elif signal_type == "chirp":
+            highest = max(highest, chirp_end if chirp_end is not None else 10 * frequency)
+        elif signal_type == "mixed":
+            highest = 3 * frequency
+        if signal_type not in ("noise", "dc") and highest > nyquist:
+            raise ConfigurationError(
+                f"SimulatedSource: {signal_type} at {highest:g} Hz is above the Nyquist "
+                f"frequency {nyquist:g} Hz of sample_rate={sample_rate:g}: it would alias to "
+                "another frequency; raise sample_rate or lower the frequency"
+            )
         if noise_level < 0:
             raise ConfigurationError(f"noise_level must be >= 0, got {noise_level!r}")
         if not 0.0 <= duty_cycle <= 1.0:
@@ -127,6 +146,7 @@ class SimulatedSource(RealtimeSource):
         elif tones is None:
             tones = [(self.frequency, 1.0)]
         self.tones = tuple((float(f), float(a)) for f, a in tones)
+        self._chirp_end_given = None if chirp_end is None else float(chirp_end)
         self.chirp_end = float(chirp_end if chirp_end is not None else 10 * self.frequency)
         self.chirp_duration = float(chirp_duration)
         self.n_channels = int(n_channels)
@@ -150,15 +170,41 @@ class SimulatedSource(RealtimeSource):
 
     @property
     def info(self) -> SourceInfo:
-        return SourceInfo(
-            sample_rate=self.sample_rate,
-            dtype=self.dtype.name,
-            n_channels=self.n_channels,
-            finite=self.n_samples is not None,
-            backpressure=True,
-            description=f"sim:{self.signal_type}?frequency={self.frequency:g}"
-            f"&sample_rate={self.sample_rate:g}",
+        return self._calibrated(
+            SourceInfo(
+                sample_rate=self.sample_rate,
+                dtype=self.dtype.name,
+                n_channels=self.n_channels,
+                finite=self.n_samples is not None,
+                backpressure=True,
+                description=self._description(),
+            )
         )
+
+    def _description(self) -> str:
+        """The ``sim:`` URI that recreates this source (defaults left out)."""
+        parts = [f"frequency={self.frequency:g}", f"sample_rate={self.sample_rate:g}"]
+        optional = [
+            ("amplitude", self.amplitude, 1.0),
+            ("noise_level", self.noise_level, 0.0),
+            ("offset", self.offset, 0.0),
+            ("phase", self.phase, 0.0),
+            ("duty_cycle", self.duty_cycle, 0.5),
+            ("chirp_end", self._chirp_end_given, None),
+            ("chirp_duration", self.chirp_duration, 1.0),
+            ("channels", self.n_channels, 1),
+            ("seed", self.seed, None),
+            ("chunk_size", self.chunk_size, 1024),
+            ("samples", self.n_samples, None),
+        ]
+        for name, value, default in optional:
+            if value != default:
+                parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
+        if not self.realtime:
+            parts.append("realtime=0")
+        if self.dtype != np.float64:
+            parts.append(f"dtype={self.dtype.name}")
+        return f"sim:{self.signal_type}?" + "&".join(parts)
 
     @property
     def samples_generated(self) -> int:
@@ -324,7 +370,7 @@ def from_uri(parsed: ParsedURI) -> SimulatedSource:
     samples = p.take("samples", to_int, None, aliases=("n_samples",))
     return SimulatedSource(
         kind,
-        frequency=p.take("frequency", float, 1000.0, aliases=("freq", "f")),
+        frequency=p.take("frequency", float, None, aliases=("freq", "f")),
         amplitude=p.take("amplitude", float, 1.0, aliases=("amp",)),
         sample_rate=p.take("sample_rate", float, 48000.0, aliases=("rate", "fs")),
         chunk_size=p.take("chunk_size", to_int, 1024),

@@ -215,13 +215,15 @@ class TcpSource(PolledSource):
     @property
     def info(self) -> SourceInfo:
         port = self._bound[1] if self._bound else self.port
-        return raw_info(
-            f"tcp://{self.host}:{port}",
-            self.sample_rate,
-            self._decoder,
-            self.channel_names,
-            "&listen=1" if self.listen else "",
-            backpressure=True,  # TCP flow control makes the sender wait: nothing is lost
+        return self._calibrated(
+            raw_info(
+                f"tcp://{self.host}:{port}",
+                self.sample_rate,
+                self._decoder,
+                self.channel_names,
+                "&listen=1" if self.listen else "",
+                backpressure=True,  # TCP flow control makes the sender wait: nothing is lost
+            )
         )
 
     def health(self) -> dict[str, Any]:
@@ -536,14 +538,16 @@ class UdpSource(PolledSource):
     @property
     def info(self) -> SourceInfo:
         port = self._bound[1] if self._bound else self.port
-        return raw_info(
-            f"udp://{self.host}:{port}",
-            self.sample_rate,
-            self._decoder,
-            self.channel_names,
-            f"&seq={self.seq}" if self.seq else "",
-            # a waiting reader only moves the loss into the kernel's small socket buffer
-            backpressure=False,
+        return self._calibrated(
+            raw_info(
+                f"udp://{self.host}:{port}",
+                self.sample_rate,
+                self._decoder,
+                self.channel_names,
+                f"&seq={self.seq}" if self.seq else "",
+                # a waiting reader only moves the loss into the kernel's small socket buffer
+                backpressure=False,
+            )
         )
 
     def health(self) -> dict[str, Any]:

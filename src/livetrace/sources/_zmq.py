@@ -98,14 +98,16 @@ class ZmqSource(PolledSource):
 
     @property
     def info(self) -> SourceInfo:
-        return raw_info(
-            f"zmq+{self.pattern}://{self.address.split('://', 1)[1]}",
-            self.sample_rate,
-            self._decoder,
-            self.channel_names,
-            "&bind=1" if self.bind else "",
-            # PUSH blocks at the high-water mark (no loss); PUB drops for a slow SUB, unseen
-            backpressure=self.pattern == "pull",
+        return self._calibrated(
+            raw_info(
+                f"zmq+{self.pattern}://{self.address.split('://', 1)[1]}",
+                self.sample_rate,
+                self._decoder,
+                self.channel_names,
+                "&bind=1" if self.bind else "",
+                # PUSH blocks at the high-water mark (no loss); PUB drops for a slow SUB, unseen
+                backpressure=self.pattern == "pull",
+            )
         )
 
     def health(self) -> dict[str, Any]:
