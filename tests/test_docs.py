@@ -69,7 +69,7 @@ def _timeless(line: str) -> str:
 
 # what each command's comment or shown output claims, checked on its output
 def _monitor_sine(out: str) -> None:
-    assert "sim:sine?frequency=1000" in out
+    assert "livetrace · sim:sine" in out
     assert "freq 1000 Hz" in out
     assert "rms 0.707107" in out
     assert "stopped" in out  # Ctrl-C stopped it

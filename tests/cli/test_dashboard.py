@@ -210,7 +210,7 @@ def test_render_on_a_recorded_console_fits_80_columns() -> None:
     text = console.export_text()
     lines = text.splitlines()
     assert all(len(ln) <= 80 for ln in lines)
-    assert lines[0].startswith("╭─ livetrace · sim:square?frequency=50")
+    assert lines[0].startswith("╭─ livetrace · sim:square")
     assert "window 60 ms · trig ↑0.5 · " in lines[-1]
     assert "finished" in text
     assert "dropped 0" in text
