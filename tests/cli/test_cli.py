@@ -80,6 +80,8 @@ def test_record_info_replay_export_round_trip(tmp_path: Path) -> None:
     assert last["state"] == "finished"
     assert (last["samples_in"], last["samples_out"], last["dropped"]) == (3000, 3000, 0)
     assert (last["position"], last["total"]) == (0.375, 0.375)  # replayed to the end
+    assert (last["window"], last["stats_window"]) == (0.05, 0.05)  # --window wins
+    assert last["trigger"] == {"triggered": True, "level": pytest.approx(0.0), "slope": "rising"}
     (ch,) = last["channels"]
     w = x[-400:].astype(np.float64)  # window 0.05 s = 400 samples
     assert ch["n_samples"] == 400
@@ -353,6 +355,7 @@ def test_monitor_in_a_real_terminal_shows_a_waveform_that_stands_still(tmp_path:
     _tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", env_cmd)
     try:
         traces: list[list[str]] = []
+        borders: list[str] = []  # the bottom border shows the elapsed time: one per frame
         frame: list[str] | None = None
         deadline = time.monotonic() + 60
         while len(traces) < 3 and time.monotonic() < deadline:
@@ -360,9 +363,10 @@ def test_monitor_in_a_real_terminal_shows_a_waveform_that_stands_still(tmp_path:
             frame = _frame(_tmux("capture-pane", "-p", "-t", session))
             if frame is None or "window 3 ms · trig ↑0 ·" not in frame[-1]:
                 continue  # still measuring the frequency
-            trace = [ln[2:-2] for ln in frame if set(ln[2:-2]) <= set(" ▀▄█")]
-            if not traces or trace != traces[-1] or "peak 1000 Hz" in "".join(frame):
-                traces.append(trace)
+            if borders and frame[-1] == borders[-1]:
+                continue  # not redrawn since the last capture
+            borders.append(frame[-1])
+            traces.append([ln[2:-2] for ln in frame if set(ln[2:-2]) <= set(" ▀▄█")])
         assert frame is not None
         assert len(traces) >= 3, frame
         assert all(len(ln) <= 80 for ln in frame)
