@@ -16,7 +16,7 @@ import pytest
 
 from livetrace import RealtimeConfig, RealtimeStream, SimulatedSource
 from livetrace.sinks import Recorder, RecordingReader, RecordingSource
-from livetrace.sources import SCHEMES
+from livetrace.sources import SCHEMES, open_source
 from livetrace.testing import RampSource
 
 SIM = "sim:sine?realtime=0&samples=5000&sample_rate=8000&frequency=100&dtype=float32&amplitude=0.8"
@@ -509,3 +509,5 @@ def test_devices_lists_inputs_with_their_uris(tmp_path: Path) -> None:
     for row in d["serial"]:
         assert row["uri"].startswith("serial://")
         assert f"livetrace monitor '{row['uri']}'" in r.stdout
+    for row in d["audio"] + d["serial"]:
+        assert open_source(row["uri"]) is not None  # a URI the library takes (not opened)
