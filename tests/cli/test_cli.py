@@ -406,11 +406,16 @@ def test_monitor_json_lines(tmp_path: Path) -> None:
         "0.6",
         "--rate",
         "10",
+        "--trigger",
+        "falling",
+        "--level",
+        "0.5",
         cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert 3 <= len(rows) <= 10
+    assert 3 <= len(rows) <= 15  # about 10 a second
+    assert rows[-1]["trigger"] == {"triggered": True, "level": 0.5, "slope": "falling"}
     assert rows[-1]["state"] == "stopped"
     assert [row["samples_out"] for row in rows] == sorted(row["samples_out"] for row in rows)
     assert rows[-1]["samples_out"] == 4800  # --duration is signal time: 0.6 s at 8 kHz
