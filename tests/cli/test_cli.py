@@ -195,6 +195,11 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             " file, record to 'x.h5', then 'livetrace export x.h5 -o x.wav'",
             2,
         ),
+        (
+            ["record", "sim:sine", "-o", "tone.wav", "--overwrite"],
+            "livetrace records HDF5 files: name the output .h5 or .hdf5, not 'tone.wav'",
+            2,
+        ),
         (["info", "missing.h5"], "livetrace: error: no such recording: 'missing.h5'", 2),
         (
             ["info", "tone.wav"],
@@ -244,6 +249,7 @@ def test_errors_are_one_line_without_traceback(
     assert "Traceback" not in r.stderr
     if code == 2:
         assert r.stdout == ""
+    assert (workdir / "tone.wav").read_bytes()[:4] == b"RIFF"  # never replaced by a recording
 
 
 @pytest.mark.parametrize(
