@@ -112,7 +112,7 @@ def test_store_as_other_dtype_and_gzip(tmp_path: Path) -> None:
         np.testing.assert_array_equal(r.read(), sim(500).generate(0, 500).astype(np.float32))
     with h5py.File(path, "r") as f:  # closed cleanly: plain h5py opens it
         assert f["samples"].compression == "gzip"
-        assert f.attrs["buffer_dtype"] == "float64"
+        assert f.attrs["buffer_dtype"] == b"float64"  # fixed-length UTF-8: checksummed
 
 
 @settings(
@@ -496,13 +496,54 @@ def test_background_flush_commits_without_new_chunks(tmp_path: Path) -> None:
     assert rec._thread is None
 
 
-def test_flush_schedule_keeps_unflushed_data_younger_than_the_interval(tmp_path: Path) -> None:
+def test_flush_schedule_finishes_within_the_interval(tmp_path: Path) -> None:
     rec = Recorder(tmp_path / "s.h5", flush_interval=1.0)
-    rec._last_flush = 100.0
-    # data waiting: flushed exactly flush_interval after the last flush, not later
-    assert rec._flush_wait(100.25, dirty=True) == pytest.approx(0.75)
-    assert rec._flush_wait(101.0, dirty=True) == 0.0
+    rec._commit_point = 99.0
+    rec._dirty_since = 100.0  # the oldest uncommitted sample arrived at t=100
+    # no flush measured yet: start 20 ms before the deadline (t=101)
+    assert rec._flush_wait(100.25, dirty=True) == pytest.approx(0.73)
+    assert rec._flush_wait(100.98, dirty=True) == 0.0
     assert rec._flush_wait(107.0, dirty=True) == 0.0
-    # nothing waiting: look again one interval later (data written meanwhile is younger)
-    assert rec._flush_wait(100.25, dirty=False) == 1.0
-    assert rec._flush_wait(107.0, dirty=False) == 1.0
+    # slow flushes (a loaded machine): start earlier by 3 x the longest + 20 ms
+    rec._flush_costs = [0.01, 0.1, 0.05]
+    assert rec._flush_wait(100.25, dirty=True) == pytest.approx(0.43)
+    # never more than half the interval early
+    rec._flush_costs = [2.0]
+    assert rec._flush_wait(100.25, dirty=True) == pytest.approx(0.25)
+    # nothing waiting: data written from now on is due one interval later at the earliest
+    rec._flush_costs = []
+    assert rec._flush_wait(100.25, dirty=False) == pytest.approx(0.98)
+
+
+class _SlowFlushFile:
+    """Stands in for the h5py file: each flush takes ``delay`` seconds."""
+
+    def __init__(self, real: Any, delay: float) -> None:
+        self.real, self.delay = real, delay
+
+    def flush(self) -> None:
+        time.sleep(self.delay)
+        self.real.flush()
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_commit_age_stays_within_the_interval_when_flushes_are_slow(tmp_path: Path) -> None:
+    interval = 0.3
+    rec = Recorder(tmp_path / "slow.h5", flush_interval=interval)
+    rec.open(info())
+    rec._file = _SlowFlushFile(rec._file, 0.04)  # 2 flushes per commit: 80 ms each
+    rec.flush()  # the recorder learns how long a commit takes (its first one, in real use)
+    t_end = time.monotonic() + 2.0
+    k = 0
+    while time.monotonic() < t_end:
+        rec.write(chunk(np.arange(k, k + 10, dtype=np.float64), k))
+        k += 10
+        time.sleep(0.005)
+    rec.close()
+    # the commit that took longest still finished within the interval of the oldest sample
+    # it committed (generous for a loaded machine: the write path flushes when the thread is late)
+    assert 0 < rec.max_commit_age <= interval + 0.05
+    with RecordingReader(tmp_path / "slow.h5") as r:
+        np.testing.assert_array_equal(r.read(), np.arange(k, dtype=np.float64))
