@@ -17,7 +17,6 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
-from _recording_helpers import JumpSource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,6 +33,7 @@ from livetrace import (
     WaveformTrace,
 )
 from livetrace.sinks import Recorder, RecordingReader
+from livetrace.testing import JumpSource
 
 HERE = Path(__file__).parent
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ConfigurationError
+from ..formats._registry import AUDIO_ENCODINGS, EXPORTS, export_with
 from ._reader import RecordingReader
 
 __all__ = ["EXPORT_FORMATS", "export_recording"]
@@ -22,6 +23,8 @@ EXPORT_FORMATS: dict[str, str] = {
     ".wav": "wav",
     ".npy": "npy",
     ".csv": "csv",
+    # SigMF, FLAC, RF64, Wave64 (livetrace.formats)
+    **{suffix: name for name, suffixes in EXPORTS.items() for suffix in suffixes},
 }
 _BLOCK = 1 << 16
 _WAVE_FORMAT_PCM = 1
@@ -39,7 +42,8 @@ def export_recording(
 ) -> int:
     """Write the samples of recording ``src_path`` to ``out_path``; returns the sample count.
 
-    ``format`` is ``"wav"``, ``"npy"`` or ``"csv"`` (default: from the file suffix).
+    ``format`` is ``"wav"``, ``"npy"``, ``"csv"``, ``"sigmf"``, ``"flac"``, ``"rf64"`` or
+    ``"w64"`` (default: from the file suffix).
 
     - WAV: interleaved channels at the recording's rate (rounded to an integer), 32-bit float
       (``wav_dtype="float32"``) or 16-bit PCM (``"int16"``: values clipped to [-1, 1] and scaled
@@ -50,17 +54,29 @@ def export_recording(
       index (so gaps stay visible) and the values (``%.9g`` for float32, ``%.17g`` for float64:
       both read back exactly). Complex values are written as ``(re+imj)``.
 
+    - SigMF (``.sigmf-meta``/``.sigmf-data``): the recording's dtype, a capture at the start
+      and at every gap (``core:sample_start``, ``core:global_index``, ``core:datetime``).
+    - FLAC, RF64 (a WAV without the 4 GiB limit), Wave64, and WAV with
+      ``wav_dtype="int24"`` or ``"float64"``: written by libsndfile (``livetrace[audio]``);
+      ``wav_dtype`` is the sample encoding (FLAC: ``"int16"`` or ``"int24"``, its default);
+      PCM counts are ``rint(x * 2**(bits-1))`` clipped, the scaling the readers apply.
+
     Raises ``FileExistsError`` if ``out_path`` exists and ``overwrite`` is False.
     """
     out = Path(out_path)
     fmt = format or EXPORT_FORMATS.get(out.suffix.lower())
-    if fmt not in ("wav", "npy", "csv"):
+    if fmt not in ("wav", "npy", "csv", *EXPORTS):
         raise ConfigurationError(
             f"cannot tell the export format of '{out}': use a .wav, .npy or .csv file name "
-            f"or format='wav'|'npy'|'csv' (got format={format!r})"
+            f"(or .sigmf-meta, .flac, .rf64, .w64) or format= one of wav, npy, csv, "
+            f"{', '.join(EXPORTS)} (got format={format!r})"
         )
-    if wav_dtype not in ("float32", "int16"):
-        raise ConfigurationError(f"wav_dtype must be 'float32' or 'int16', got {wav_dtype!r}")
+    if fmt == "flac" and wav_dtype == "float32":
+        wav_dtype = "int24"  # the default encoding; FLAC holds integers only
+    if wav_dtype not in AUDIO_ENCODINGS:
+        raise ConfigurationError(
+            f"wav_dtype must be one of {', '.join(AUDIO_ENCODINGS)}, got {wav_dtype!r}"
+        )
     if block_size < 1:
         raise ConfigurationError(f"block_size must be >= 1, got {block_size!r}")
     if out.exists() and not overwrite:
@@ -68,6 +84,10 @@ def export_recording(
             17, f"export target already exists (use overwrite): '{out}'", str(out)
         )
     with RecordingReader(src_path) as rec:
+        if fmt in EXPORTS or (fmt == "wav" and wav_dtype in ("int24", "float64")):
+            return export_with(
+                fmt, rec, out, encoding=wav_dtype, overwrite=overwrite, block_size=block_size
+            )
         if fmt == "wav":
             return _to_wav(rec, out, wav_dtype, block_size)
         if fmt == "npy":
@@ -98,7 +118,7 @@ def _to_wav(rec: RecordingReader, out: Path, wav_dtype: str, block_size: int) ->
     if riff_size > 0xFFFFFFFF:
         raise ConfigurationError(
             f"'{rec.path}' is too long for a WAV file ({data_bytes} bytes of samples, the limit "
-            "is 4 GiB); export to .npy instead"
+            "is 4 GiB); export to .rf64 (or format='rf64') or .npy instead"
         )
     with open(out, "wb") as fh:
         fh.write(b"RIFF" + struct.pack("<I", riff_size) + b"WAVE")
