@@ -34,8 +34,8 @@ from livetrace.formats._sigmf import (  # noqa: E402
     open_sigmf,
     parse_datetime,
 )
+from livetrace.recording import export_recording  # noqa: E402
 from livetrace.sinks import Recorder  # noqa: E402
-from livetrace.sinks._export import export_recording  # noqa: E402
 from livetrace.sources import FileSource, open_source  # noqa: E402
 from livetrace.testing import check_source  # noqa: E402
 
@@ -132,7 +132,7 @@ def test_integer_scaling_matches_sigmf_autoscale(tmp_path: Path, datatype: str, 
 
 
 def make_recording(path: Path, dtype: str = "float32") -> np.ndarray[Any, Any]:
-    from _recording_helpers import JumpSource  # tests/ is on sys.path for the suite
+    from livetrace.testing import JumpSource  # tests/ is on sys.path for the suite
 
     src = JumpSource(6, 100, {2: ("jump", 50), 4: ("jump", 7)}, dtype=dtype)
     with RealtimeStream.from_source(src, chunk_size=100, sinks=[Recorder(path)]) as s:

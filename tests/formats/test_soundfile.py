@@ -18,8 +18,8 @@ pytest.importorskip("h5py")
 
 from livetrace import RealtimeStream  # noqa: E402
 from livetrace.formats._soundfile import open_soundfile  # noqa: E402
+from livetrace.recording import export_recording  # noqa: E402
 from livetrace.sinks import Recorder  # noqa: E402
-from livetrace.sinks._export import export_recording  # noqa: E402
 from livetrace.sources import ArraySource, FileSource  # noqa: E402
 from livetrace.testing import check_source  # noqa: E402
 

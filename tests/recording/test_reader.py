@@ -12,7 +12,6 @@ import h5py
 import numpy as np
 import pytest
 import scipy.io.wavfile
-from _recording_helpers import JumpSource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,6 +30,7 @@ from livetrace import (
 )
 from livetrace.recording import Gap
 from livetrace.sinks import Recorder, RecordingReader, RecordingSource, export_recording
+from livetrace.testing import JumpSource
 
 RATE = 1000.0
 

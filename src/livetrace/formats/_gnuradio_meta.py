@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from livetrace import SourceError, SourceInfo
-
+from .._errors import SourceError
+from .._protocols import SourceInfo
 from ._pmt import PmtError, parse_pmt
 from ._segments import Segment, SegmentReader, open_path
 

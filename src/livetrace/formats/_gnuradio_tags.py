@@ -18,8 +18,7 @@ import struct
 from collections import deque
 from typing import Any, NamedTuple
 
-from livetrace import SourceError
-
+from .._errors import SourceError
 from ._pmt import PmtError, parse_pmt
 
 __all__ = ["MAGIC", "Tag", "TagHeaderParser", "has_tag_header", "parse_tag_header"]

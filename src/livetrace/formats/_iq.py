@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from livetrace import ConfigurationError, SourceInfo
-
+from .._errors import ConfigurationError
+from .._protocols import SourceInfo
 from ._segments import Segment, SegmentReader, open_path
 
 __all__ = ["IQ_FORMATS", "open_iq"]

@@ -1,40 +1,17 @@
-"""Which reader opens which file: suffixes, content sniffing, and the source built on it."""
+"""Which reader opens which file: suffixes, content sniffing, and the frames FileSource reads."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from livetrace import ConfigurationError
+import numpy as np
 
-from ._segments import FormatReader, FormatSource
+from .._errors import ConfigurationError
+from ..sources._formats import FORMATS, FrameFile
+from ._segments import FormatReader
 
-__all__ = ["EXPORTS", "FORMATS", "export_with", "open_format_source", "sniff_format"]
-
-#: format name -> file suffixes that select it (added to FileSource's own)
-FORMATS: dict[str, tuple[str, ...]] = {
-    "gnuradio_meta": (".hdr",),
-    "iq": (
-        ".cfile",
-        ".cf32",
-        ".fc32",
-        ".cf64",
-        ".fc64",
-        ".cs32",
-        ".sc32",
-        ".cs16",
-        ".sc16",
-        ".cs8",
-        ".sc8",
-        ".cu8",
-        ".uc8",
-    ),
-    "sigmf": (".sigmf-meta", ".sigmf-data"),
-    "soundfile": (".flac", ".w64", ".aiff", ".aif", ".ogg"),
-}
-
+__all__ = ["EXPORTS", "FORMATS", "export_with", "open_format_frames", "sniff_format"]
 
 #: export format -> output suffixes that select it (added to the recording exports)
 EXPORTS: dict[str, tuple[str, ...]] = {
@@ -103,30 +80,22 @@ def open_reader(
     raise ConfigurationError(f"unknown file format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
-def open_format_source(
-    path: str | os.PathLike[str],
-    fmt: str,
-    *,
-    speed: float | None = 1.0,
-    loop: bool = False,
-    chunk_size: int | None = None,
-    sample_rate: float | None = None,
-    channel_names: Sequence[str] | None = None,
-    units: Sequence[str] | None = None,
-    **options: Any,
-) -> FormatSource:
-    """The source replaying ``path`` read as ``fmt`` (one of :data:`FORMATS`)."""
-    reader = open_reader(Path(path), fmt, sample_rate, options)
-    try:
-        return FormatSource(
-            reader,
-            speed=speed,
-            loop=loop,
-            chunk_size=chunk_size,
-            sample_rate=sample_rate,
-            channel_names=channel_names,
-            units=units,
-        )
-    except BaseException:
-        reader.close()
-        raise
+def open_format_frames(
+    path: Path, fmt: str, *, sample_rate: float | None = None, **options: Any
+) -> FrameFile:
+    """Open ``path`` read as ``fmt`` (one of :data:`FORMATS`) for :class:`FileSource`."""
+    reader = open_reader(path, fmt, sample_rate, options)
+    info = reader.info
+    return FrameFile(
+        reader,
+        info.sample_rate,
+        np.dtype(info.dtype),
+        info.n_channels,
+        names=info.channel_names,
+        units=info.units,
+        scale=info.scale,
+        offset=info.offset,
+        start_time=info.start_time,
+        description=info.description,
+        positioned=True,
+    )

@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import mmap
 import os
-import threading
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-from livetrace import Block, ConfigurationError, EndOfStream, RealtimeSource, SourceInfo
+from .._protocols import Block, SourceInfo
 
-__all__ = ["FormatReader", "FormatSource", "Segment", "SegmentReader"]
+__all__ = ["FormatReader", "Segment", "SegmentReader"]
 
 Convert = Callable[[NDArray[Any]], NDArray[Any]]
 
@@ -168,165 +166,10 @@ class SegmentReader:
         return np.empty((0,) if ch == 1 else (0, ch), dtype=dt)
 
 
-class FormatSource(RealtimeSource):
-    """Replays a file format reader as a source (used by ``FileSource`` for the formats of
-    :mod:`livetrace.formats`).
-
-    ``speed=1.0`` delivers in real time from a monotonic clock anchored at the first
-    ``acquire()`` (gaps take their time too), ``2.0`` twice as fast, ``None`` as fast as it is
-    called; ``stop()`` wakes a paced wait at once. ``chunk_size`` frames per ``acquire()``
-    (default 10 ms of samples, at least 256, when paced; 65536 when not); a chunk never spans
-    a gap. Gaps recorded in the file come out as ``Block(start_index=...)`` jumps. At the end
-    :class:`~livetrace.EndOfStream` is raised, again on every later call; with ``loop=True``
-    the file restarts, numbered after the previous pass, its first chunk flagged
-    ``discontinuity=True``, ``health()["loops"]`` counting the wraps.
-
-    ``sample_rate``, ``channel_names`` and ``units`` override what the file says.
-    ``timestamps()`` returns the ``(sample_index, POSIX time)`` pairs the file records
-    (device times such as GNU Radio's ``rx_time`` or SigMF's ``core:datetime``), numbered as
-    in the file's first pass.
-    """
-
-    def __init__(
-        self,
-        reader: FormatReader,
-        *,
-        speed: float | None = 1.0,
-        loop: bool = False,
-        chunk_size: int | None = None,
-        sample_rate: float | None = None,
-        channel_names: Sequence[str] | None = None,
-        units: Sequence[str] | None = None,
-        description: str | None = None,
-    ) -> None:
-        if speed is not None and not speed > 0:
-            raise ConfigurationError(
-                f"speed must be > 0 (1.0 = real time) or None (as fast as possible), got {speed!r}"
-            )
-        if chunk_size is not None and chunk_size < 1:
-            raise ConfigurationError(f"chunk_size must be >= 1, got {chunk_size!r}")
-        self.reader = reader
-        info = reader.info
-        changes: dict[str, Any] = {"finite": not loop, "backpressure": True}
-        if sample_rate is not None:
-            changes["sample_rate"] = float(sample_rate)
-        if channel_names is not None:
-            changes["channel_names"] = tuple(channel_names)
-        if units is not None:
-            changes["units"] = tuple(units)
-        if description is not None:
-            changes["description"] = description
-        try:
-            self._info = replace(info, **changes)
-        except ValueError as exc:
-            raise ConfigurationError(f"{info.description}: {exc}") from exc
-        self.speed = speed
-        self.loop = bool(loop)
-        self.loops = 0
-        rate = self._info.sample_rate
-        self.chunk_size = (
-            int(chunk_size)
-            if chunk_size
-            else (65536 if speed is None else max(256, int(rate / 100)))
-        )
-        self._stop = threading.Event()
-        self._anchor: float | None = None
-        self._base = 0  # added to the reader's indices (grows with each loop)
-        self._end: int | None = None  # absolute index one past the last delivered frame
-        self._first: int | None = None
-        self._pending: Block | None = None
-        self._delivered = 0
-        self._pass_delivered = 0
-        self._wrapped = False
-        self._ended = False
-
-    @property
-    def info(self) -> SourceInfo:
-        return self._info
-
-    def timestamps(self) -> list[tuple[int, float]]:
-        """``(sample_index, POSIX time)`` pairs recorded in the file (see the class docs)."""
-        return self.reader.timestamps()
-
-    def health(self) -> dict[str, Any]:
-        return {**self.reader.health(), "delivered": self._delivered, "loops": self.loops}
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._anchor = None
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def close(self) -> None:
-        """Release the file; the source cannot be read afterwards."""
-        self.reader.close()
-        self._ended = True
-
-    def reset(self) -> None:
-        """Rewind to the first sample."""
-        self.reader.rewind()
-        self._base = 0
-        self._end = None
-        self._first = None
-        self._pending = None
-        self._anchor = None
-        self._ended = False
-
-    def _next(self) -> Block | None:
-        blk = self.reader.read(self.chunk_size)
-        if len(blk.data) == 0:
-            if not self.loop or self._pass_delivered == 0:
-                return None
-            self.reader.rewind()
-            self.loops += 1
-            self._pass_delivered = 0
-            assert self._end is not None
-            self._base = self._end - self.reader.first_index
-            self._wrapped = True
-            blk = self.reader.read(self.chunk_size)
-            if len(blk.data) == 0:
-                return None
-        start = self._base + (blk.start_index if blk.start_index is not None else 0)
-        disc = blk.discontinuity or self._wrapped
-        self._wrapped = False
-        return Block(blk.data, start, disc)
-
-    def acquire(self) -> NDArray[Any] | Block | None:
-        """The next chunk (at most ``chunk_size`` frames, never across a gap), paced by
-        ``speed``; see the class docs."""
-        if self._ended:
-            raise EndOfStream(f"end of {self._info.description}")
-        blk = self._pending or self._next()
-        self._pending = None
-        if blk is None:
-            self._ended = True
-            raise EndOfStream(f"end of {self._info.description}")
-        assert blk.start_index is not None
-        if self._first is None:
-            self._first = blk.start_index
-        if self.speed is not None:
-            rate = self._info.sample_rate * self.speed
-            now = time.monotonic()
-            if self._anchor is None:
-                self._anchor = now - (blk.start_index - self._first) / rate
-            due = self._anchor + (blk.start_index + len(blk.data) - self._first) / rate
-            if due > now and self._stop.wait(due - now):
-                self._pending = blk
-                return None
-        self._end = blk.start_index + len(blk.data)
-        self._delivered += len(blk.data)
-        self._pass_delivered += len(blk.data)
-        return blk
-
-    def __repr__(self) -> str:
-        return f"FormatSource({self._info.description!r}, speed={self.speed}, loop={self.loop})"
-
-
 def open_path(path: str | os.PathLike[str], what: str) -> Path:
     """``path`` as a :class:`Path`; ``SourceUnavailableError`` naming ``what`` when it is not
     a readable regular file."""
-    from livetrace import SourceUnavailableError
+    from .._errors import SourceUnavailableError
 
     p = Path(path)
     if not p.is_file():

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from livetrace import ConfigurationError, SourceError, SourceInfo
-
+from .._errors import ConfigurationError, SourceError
+from .._protocols import SourceInfo
 from ._iq import iq_converter
 from ._segments import Segment, SegmentReader, open_path
 

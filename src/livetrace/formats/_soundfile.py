@@ -21,9 +21,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from livetrace import Block, ConfigurationError, SourceError, SourceInfo
-from livetrace._errors import require
-
+from .._errors import ConfigurationError, SourceError, require
+from .._protocols import Block, SourceInfo
 from ._segments import open_path
 
 __all__ = ["SOUNDFILE_EXPORTS", "SoundfileReader", "export_soundfile", "open_soundfile"]

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceError
 from .._protocols import Block
+from ..formats._iq import IQ_FORMATS
 from ._raw import parse_dtype
 from ._text import TextParser
 
@@ -38,20 +39,41 @@ __all__ = [
 
 #: format name -> file suffixes that select it
 FORMATS: dict[str, tuple[str, ...]] = {
-    "wav": (".wav", ".wave"),
+    "wav": (".wav", ".wave", ".rf64", ".bw64"),
     "npy": (".npy",),
     "raw": (".raw", ".bin", ".dat"),
     "text": (".csv", ".txt", ".tsv"),
     "hdf5": (".h5", ".hdf5"),
+    # read by livetrace.formats: GNU Radio metadata, raw I/Q, SigMF, libsndfile
+    "gnuradio_meta": (".hdr",),
+    "iq": tuple(IQ_FORMATS),
+    "sigmf": (".sigmf-meta", ".sigmf-data"),
+    "soundfile": (".flac", ".w64", ".aiff", ".aif", ".ogg"),
 }
 _SUFFIX = {suffix: name for name, suffixes in FORMATS.items() for suffix in suffixes}
 _TEXT_BLOCK = 1 << 20
+
+
+def _suffix(path: Path) -> str:
+    """The suffix that names the format: ``.sigmf-meta`` counts as one."""
+    name = path.name.lower()
+    for double in (".sigmf-meta", ".sigmf-data"):
+        if name.endswith(double):
+            return double
+    return path.suffix.lower()
+
+
 _SNIFF_BYTES = 1 << 16
 
 
 def format_of(path: Path, format: str | None) -> str:
-    """The format name for ``path``: ``format`` when given, else from the suffix."""
-    fmt = format.lower() if format else _SUFFIX.get(path.suffix.lower())
+    """The format name for ``path``: ``format`` when given, else from the suffix, corrected
+    by the content where the suffix misleads (a GNU Radio metadata file named ``.dat``)."""
+    fmt = format.lower() if format else _SUFFIX.get(_suffix(path))
+    if format is None and path.is_file():
+        from ..formats._registry import sniff_format
+
+        fmt = sniff_format(path, fmt) or fmt
     if fmt not in FORMATS:
         raise ConfigurationError(
             f"FileSource: cannot tell the format of {str(path)!r} "
@@ -159,13 +181,20 @@ class WavLayout:
 
 
 def read_wav_header(path: str | os.PathLike[str]) -> WavLayout:
-    """Parse the RIFF/WAVE header of ``path`` (``SourceError`` when it is not a WAV we read)."""
+    """Parse the RIFF/WAVE header of ``path`` (``SourceError`` when it is not a WAV we read).
+
+    RF64 and BW64 files (``ds64`` chunk, 64-bit sizes) are read the same way. A RIFF file
+    whose data chunk runs past 4 GiB is read to its end when the header's 32-bit size says
+    ``0xFFFFFFFF`` or 0 (streaming writers) or is the true size wrapped modulo 2**32.
+    """
     size = os.path.getsize(path)
+    ds64_data: int | None = None
     with open(path, "rb") as f:
         head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:12] != b"WAVE":
             raise SourceError(
-                f"{path}: not a WAV file: expected a 'RIFF....WAVE' header, got {head[:12]!r}"
+                f"{path}: not a WAV file: expected a 'RIFF....WAVE' header (or RF64/BW64), "
+                f"got {head[:12]!r}"
             )
         fmt: bytes | None = None
         while True:
@@ -177,9 +206,24 @@ def read_wav_header(path: str | os.PathLike[str]) -> WavLayout:
                 fmt = f.read(csize)
                 if csize & 1:
                     f.seek(1, os.SEEK_CUR)
+            elif cid == b"ds64":  # RF64/BW64: riff size, data size, sample count (uint64)
+                body = f.read(min(csize, 64))  # the sizes; a chunk table may follow
+                if len(body) >= 16:
+                    ds64_data = struct.unpack("<Q", body[8:16])[0]
+                f.seek(csize - len(body) + (csize & 1), os.SEEK_CUR)
             elif cid == b"data":
                 data_offset = f.tell()
-                data_bytes = min(csize, size - data_offset)  # streaming writers leave 0xFFFFFFFF
+                rest = size - data_offset
+                claimed = csize
+                if ds64_data is not None and csize == 0xFFFFFFFF:
+                    claimed = ds64_data
+                data_bytes = min(claimed, rest)  # streaming writers leave 0xFFFFFFFF
+                if (
+                    head[:4] == b"RIFF"
+                    and rest > claimed
+                    and (claimed in (0, 0xFFFFFFFF) or (rest - claimed) % (1 << 32) == 0)
+                ):
+                    data_bytes = rest  # past 4 GiB: the 32-bit size cannot say it
                 break
             else:
                 f.seek(csize + (csize & 1), os.SEEK_CUR)

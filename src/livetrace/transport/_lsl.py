@@ -32,15 +32,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from livetrace import (
-    Block,
-    ConfigurationError,
-    RealtimeSource,
-    SourceError,
-    SourceInfo,
-    SourceUnavailableError,
-)
-from livetrace._errors import require
+from .._errors import ConfigurationError, SourceError, SourceUnavailableError, require
+from .._protocols import Block, RealtimeSource, SourceInfo
 
 __all__ = ["LslPublisher", "LslSource", "from_uri"]
 
