@@ -547,3 +547,77 @@ def test_commit_age_stays_within_the_interval_when_flushes_are_slow(tmp_path: Pa
     assert 0 < rec.max_commit_age <= interval + 0.05
     with RecordingReader(tmp_path / "slow.h5") as r:
         np.testing.assert_array_equal(r.read(), np.arange(k, dtype=np.float64))
+
+
+# ------------------------------------------------------------------------------ a full disk
+@pytest.fixture
+def small_tmpfs() -> Any:
+    """A 6 MiB tmpfs (the tests run as root); skipped where mounting is not allowed."""
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root and mount(8)")
+    d = Path(tempfile.mkdtemp(prefix="livetrace-full-", dir="/tmp"))
+    res = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(d)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if res.returncode != 0:
+        d.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
+    yield d
+    subprocess.run(["umount", str(d)], check=False)
+    d.rmdir()
+
+
+_FULL_CHILD = r"""
+import errno, sys
+from livetrace import RealtimeStream, SimulatedSource, SinkError
+from livetrace.sinks import Recorder
+rec = Recorder(sys.argv[1], flush_interval=0.2)
+src = SimulatedSource("noise", sample_rate=1e6, chunk_size=4096, realtime=False)
+stream = RealtimeStream.from_source(src, chunk_size=4096, sinks=[rec])
+try:
+    with stream:
+        stream.run()
+except SinkError as exc:
+    cause = exc.__cause__
+    assert isinstance(cause, OSError) and cause.errno == errno.ENOSPC, repr(cause)
+    print(rec.samples_committed, "|", cause)
+"""
+
+
+def test_a_full_disk_stops_cleanly_and_says_what_is_safe(small_tmpfs: Path) -> None:
+    path = small_tmpfs / "full.h5"
+    res = subprocess.run(
+        [sys.executable, "-c", _FULL_CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]  # no segfault, no bus error
+    committed, message = res.stdout.strip().split(" | ", 1)
+    assert "full.h5" in message
+    assert "No space left on device" in message
+    assert f"the first {committed} samples are safely in the file" in message
+    with RecordingReader(path) as r:  # still a valid file holding what it said
+        assert r.n_samples == int(committed) > 0
+        assert not r.complete
+        assert r.verify() == []
+    # the command line: exit status 1, one line naming the file and what is safe
+    path.unlink()
+    cli = subprocess.run(
+        [sys.executable, "-m", "livetrace", "record", "sim:noise?realtime=0", "-o", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert cli.returncode == 1, cli.stderr[-3000:]
+    lines = cli.stderr.strip().splitlines()
+    assert len(lines) == 1, cli.stderr
+    assert "full.h5" in lines[0]
+    assert "samples are safely in the file" in lines[0]
+    with RecordingReader(path) as r:
+        assert r.n_samples > 0

@@ -53,7 +53,8 @@ from ._format import (
 __all__ = ["Recorder"]
 
 _CHUNK_BYTES = 1 << 20  # HDF5 chunk of about 1 MiB: large sequential writes, cheap resizes
-_RESERVE_BYTES = 1 << 20  # free space kept for HDF5's metadata and the final flush
+_CACHE_BYTES = 2 * _CHUNK_BYTES + (1 << 16)  # HDF5's chunk cache: what may wait in memory
+_RESERVE_BYTES = _CHUNK_BYTES + (1 << 19)  # kept free: the next chunk, metadata
 _MARGIN_MIN = 0.02  # seconds a flush starts before its deadline, at least
 
 
@@ -116,6 +117,9 @@ class Recorder:
             ``round(value / scale)`` and the file's ``scale`` says how to read them back
             (e.g. ``scale=1/32768`` keeps a ±1 signal in int16 to 1/32768). Needed when a
             float stream is stored as integers (``scale=1`` when the values are whole counts).
+        checksums: store a Fletcher-32 checksum with every HDF5 chunk of samples and segments
+            (default), so damage is detected when read (see
+            :meth:`~livetrace.sinks.RecordingReader.verify`); False saves its small cost.
         attrs: extra attributes (str, numbers, arrays) stored in the file's ``/user`` group.
 
     Threads: ``open``/``write``/``close`` are called by the stream in the consumer thread;
@@ -145,9 +149,11 @@ class Recorder:
         compression: str | int | None = None,
         dtype: Any = None,
         scale: float | None = None,
+        checksums: bool = True,
         attrs: Mapping[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
+        self.checksums = bool(checksums)
         self.overwrite = bool(overwrite)
         if not (
             isinstance(flush_interval, (int, float))
@@ -338,7 +344,7 @@ class Recorder:
     def _reopen(self) -> None:
         """Open the file this recorder wrote before, to append (SWMR again)."""
         h5py: Any = require("h5py", "hdf5")
-        f = h5py.File(self.path, "r+", libver=LIBVER)
+        f = h5py.File(self.path, "r+", libver=LIBVER, rdcc_nbytes=_CACHE_BYTES)
         try:
             self._samples = f["samples"]
             self._segments = f["segments"]
@@ -358,7 +364,7 @@ class Recorder:
     def _create(self, h5py: Any, info: SourceInfo, dt: np.dtype[Any], n_ch: int) -> None:
         from .._version import __version__
 
-        f = h5py.File(self.path, "w", libver=LIBVER)
+        f = h5py.File(self.path, "w", libver=LIBVER, rdcc_nbytes=_CACHE_BYTES)
         self._file = f
         rows = max(1, _CHUNK_BYTES // (dt.itemsize * n_ch))
         comp, level = self._compression
@@ -370,7 +376,7 @@ class Recorder:
             chunks=(rows, n_ch),
             compression=comp,
             compression_opts=level,
-            fletcher32=True,
+            fletcher32=self.checksums,
         )
         self._segments = f.create_dataset(
             "segments",
@@ -378,7 +384,7 @@ class Recorder:
             maxshape=(None,),
             dtype=SEGMENT_DTYPE,
             chunks=(1024,),
-            fletcher32=True,
+            fletcher32=self.checksums,
         )
         # compact: the record lives in its object header, which HDF5 checksums
         dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
@@ -505,7 +511,10 @@ class Recorder:
                 f"{expected}; a recording's positions must increase"
             )
         if n:
-            self._check_space(n * self._row_bytes + _RESERVE_BYTES, f"writing {n} samples")
+            # what HDF5 still holds in its chunk cache is not on disk yet
+            cached = min((self._n - self._n_committed) * self._row_bytes, _CACHE_BYTES)
+            needed = n * self._row_bytes + cached + _RESERVE_BYTES
+            self._check_space(needed, f"writing {n} samples")
             data = self._convert(data)
         if self._next is None or start != expected or disc:
             gap = start - expected
