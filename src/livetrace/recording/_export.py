@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .._errors import ConfigurationError
 from ..formats._registry import AUDIO_ENCODINGS, EXPORTS, export_with
@@ -46,8 +47,12 @@ def export_recording(
     ``"w64"`` (default: from the file suffix).
 
     - WAV: interleaved channels at the recording's rate (rounded to an integer), 32-bit float
-      (``wav_dtype="float32"``) or 16-bit PCM (``"int16"``: values clipped to [-1, 1] and scaled
-      by 32767, rounded). Complex recordings cannot be written to WAV.
+      (``wav_dtype="float32"``) or 16-bit PCM (``"int16"``: ``rint(x * 32768)`` clipped to
+      -32768..32767, the inverse of reading a PCM WAV as ``count / 32768`` as libsndfile and
+      :class:`~livetrace.sources.FileSource` do, so a PCM WAV recorded and exported again
+      gives the same bytes; +1.0 becomes 32767). Values are the recording's calibrated
+      values (stored counts times its ``scale``, plus ``offset``). Complex recordings cannot
+      be written to WAV.
     - npy: the recording's dtype, shape ``(n,)`` for one channel or ``(n, n_channels)``,
       written through a memory map.
     - CSV: a header ``index,<channel names>`` then one row per sample: the absolute sample
@@ -95,6 +100,22 @@ def export_recording(
         return _to_csv(rec, out, block_size)
 
 
+def _calibrated(rec: RecordingReader, data: NDArray[Any]) -> NDArray[Any]:
+    """The recording's values: stored counts times its ``scale`` plus ``offset`` when set."""
+    scale, offset = rec.info.scale, rec.info.offset
+    if scale is None and offset is None:
+        return data
+    y = np.asarray(data, dtype=np.float64) * (1.0 if scale is None else scale)
+    return y + offset if offset is not None else y
+
+
+def _pcm16(x: NDArray[Any]) -> NDArray[np.int16]:
+    """16-bit PCM counts: ``rint(x * 32768)`` clipped to -32768..32767 (NaN becomes 0)."""
+    y = np.rint(np.asarray(x, dtype=np.float64) * 32768.0)
+    np.nan_to_num(y, copy=False, nan=0.0)
+    return np.clip(y, -32768, 32767).astype("<i2")
+
+
 def _to_wav(rec: RecordingReader, out: Path, wav_dtype: str, block_size: int) -> int:
     if np.dtype(rec.info.dtype).kind == "c":
         raise ConfigurationError(
@@ -126,12 +147,9 @@ def _to_wav(rec: RecordingReader, out: Path, wav_dtype: str, block_size: int) ->
         fh.write(extra)
         fh.write(b"data" + struct.pack("<I", data_bytes))
         for blk in rec.iter_blocks(block_size):
-            x = blk.data
-            if wav_dtype == "int16":
-                y = np.rint(np.clip(x, -1.0, 1.0) * 32767.0).astype(out_dt)
-            else:
-                y = np.asarray(x, dtype=out_dt)
-            fh.write(np.ascontiguousarray(y).tobytes())
+            x = _calibrated(rec, blk.data)
+            y = _pcm16(x) if wav_dtype == "int16" else np.asarray(x, dtype=out_dt)
+            fh.write(np.ascontiguousarray(y, dtype=out_dt).tobytes())
         if data_bytes & 1:
             fh.write(b"\0")
     return n
