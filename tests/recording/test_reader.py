@@ -23,6 +23,7 @@ from livetrace import (
     RealtimeSource,
     RealtimeStream,
     SimulatedSource,
+    SourceError,
     SourceInfo,
     SourceUnavailableError,
     TraceMetadata,
@@ -595,3 +596,30 @@ def test_float_to_integer_storage_needs_a_scale(tmp_path: Path) -> None:
     with RealtimeStream.from_source(RecordingSource(path, speed=None)) as s:
         back = np.concatenate([c.data for c in s])
     np.testing.assert_allclose(back[:5], x[:5], atol=1 / 65536)
+
+
+# ------------------------------------------------------------------------------ CSV round trip
+def test_csv_export_replays_through_file_with_positions_and_gaps(tmp_path: Path) -> None:
+    path = tmp_path / "rec.h5"
+    plan = {2: ("jump", 30), 5: ("jump", 1), 7: ("jump", 500)}
+    names = ("left ear", "right;x")
+    src = JumpSource(9, 50, plan, factors=(1.0, 2.0), channel_names=names)
+    live, live_data = run_live(src, path, chunk_size=32, overflow="block")
+    csv = tmp_path / "rec.csv"
+    export_recording(path, csv)
+    assert csv.read_text().splitlines()[0] == "index,left_ear,right_x"
+    cfg = {"chunk_size": 32, "overflow": "block"}
+    replay, replay_data = run_replay(open_source(f"file:{csv}?sample_rate=1000&speed=0"), **cfg)
+    assert replay == live
+    np.testing.assert_array_equal(replay_data, live_data)
+    with RealtimeStream.from_source(open_source(f"file:{csv}?sample_rate=1000&speed=0")) as s:
+        assert s.info.channel_names == ("left_ear", "right_x")
+
+
+def test_csv_index_going_back_is_a_clear_error(tmp_path: Path) -> None:
+    csv = tmp_path / "back.csv"
+    csv.write_text("index,a\n0,1\n1,2\n1,3\n")
+    src = open_source(f"file:{csv}?sample_rate=10&speed=0")
+    with pytest.raises(SourceError, match=r"back\.csv.*index column must hold increasing"):
+        src.acquire()
+    src.close()

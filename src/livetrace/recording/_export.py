@@ -58,6 +58,8 @@ def export_recording(
     - CSV: a header ``index,<channel names>`` then one row per sample: the absolute sample
       index (so gaps stay visible) and the values (``%.9g`` for float32, ``%.17g`` for float64:
       both read back exactly). Complex values are written as ``(re+imj)``.
+      ``file:out.csv?sample_rate=...`` replays it with the same positions and gaps (a loss of
+      unknown size, which has no jump in positions, is not visible in CSV).
 
     - SigMF (``.sigmf-meta``/``.sigmf-data``): the recording's dtype, a capture at the start
       and at every gap (``core:sample_start``, ``core:global_index``, ``core:datetime``).
@@ -173,7 +175,11 @@ def _to_csv(rec: RecordingReader, out: Path, block_size: int) -> int:
     dt = np.dtype(rec.info.dtype)
     component = dt.itemsize // 2 if dt.kind == "c" else dt.itemsize
     val_fmt = "%.9g" if component <= 4 else "%.17g"  # shortest that always reads back exactly
-    names = [name.replace(",", "_") for name in rec.info.channel_names]
+    # one field per name, whatever the reader's delimiter (commas, semicolons, white space)
+    names = [
+        "_".join(name.replace(",", " ").replace(";", " ").split()) or "_"
+        for name in rec.info.channel_names
+    ]
     with open(out, "w", encoding="utf-8", newline="\n") as fh:
         fh.write("index," + ",".join(names) + "\n")
         for blk in rec.iter_blocks(block_size):

@@ -349,6 +349,45 @@ class _TextReader:
         self.eof = True
 
 
+class _IndexedTextReader:
+    """Rows of a CSV whose first column, ``index``, is each row's absolute position (the
+    CSV :func:`~livetrace.sinks.export_recording` writes): :class:`~livetrace.Block` objects
+    that never span a jump in the index, so gaps are kept."""
+
+    def __init__(self, inner: _TextReader) -> None:
+        self.inner = inner
+        self.held: NDArray[Any] | None = None  # rows read past a jump, delivered next
+
+    def read(self, n: int) -> NDArray[Any] | Block:
+        rows = self.held if self.held is not None else self.inner.read(n)
+        self.held = None
+        if len(rows) == 0:
+            return np.empty((0, rows.shape[1] - 1 if rows.ndim == 2 else 1))
+        idx = rows[:, 0]
+        steps = np.diff(idx)
+        if not (np.all(idx == np.floor(idx)) and idx[0] >= 0 and np.all(steps >= 1)):
+            raise SourceError(
+                f"{self.inner.path}: the index column must hold increasing whole numbers >= 0 "
+                f"(absolute sample positions), got {idx[:5].tolist()}..."
+            )
+        jumps = np.flatnonzero(steps != 1)
+        cut = int(jumps[0]) + 1 if len(jumps) else len(rows)
+        if cut < len(rows):
+            self.held = rows[cut:]
+        return Block(rows[:cut, 1:], start_index=int(idx[0]))
+
+    def rewind(self) -> None:
+        self.inner.rewind()
+        self.held = None
+
+    def health(self) -> dict[str, Any]:
+        return self.inner.health()
+
+    def close(self) -> None:
+        self.inner.close()
+        self.held = None
+
+
 def _is_number(field: bytes) -> bool:
     try:
         float(field)
@@ -519,6 +558,17 @@ def open_text(
             )
         rate = 1.0 / step
     names = [header_names[c] for c in cols] if header_names else []
+    if columns is None and not time_column and header_names[:1] == ["index"] and n_fields > 1:
+        # livetrace's own CSV export: the index column is each row's absolute position
+        inner = _TextReader(path, pos, n_fields, None, delimiter)
+        return FrameFile(
+            _IndexedTextReader(inner),
+            rate,
+            np.dtype(np.float64),
+            n_fields - 1,
+            names=tuple(header_names[1:]),
+            positioned=True,
+        )
     selected = None if cols == list(range(n_fields)) else cols
     reader = _TextReader(path, pos, n_fields, selected, delimiter)
     return FrameFile(reader, rate, np.dtype(np.float64), len(cols), names=tuple(names))
