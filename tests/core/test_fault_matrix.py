@@ -164,7 +164,7 @@ class Peer:
     """A TCP peer on 127.0.0.1 running ``handler(conn, index)`` for ``peers`` connections,
     then closing its listening socket (so later connection attempts are refused)."""
 
-    def __init__(self, handler: Callable[[socket.socket, int], None], peers: int = 1) -> None:
+    def __init__(self, handler: Callable[[socket.socket, int], object], peers: int = 1) -> None:
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -424,6 +424,20 @@ def exec_nonzero_exit() -> None:
         c.stop()
 
 
+def exec_killed() -> None:
+    """The program is killed by a signal: named in the SourceError, after its samples."""
+    code = _WRITE_RAMP + "; sys.stdout.flush(); import os, signal; os.kill(os.getpid(), 9)"
+    src = ProcessSource(child(code), sample_rate=1e4)
+    c = Consumer(RealtimeStream.from_source(src, chunk_size=100))
+    try:
+        c.wait_end()
+        assert_source_error(c, "exec:", "was killed by signal SIGKILL")
+        np.testing.assert_array_equal(c.values(), ramp(300))
+        assert c.stream.health().source_errors == 1
+    finally:
+        c.stop()
+
+
 def exec_hang() -> None:
     """The program writes, then hangs: idle_timeout ends the stream; stop() kills it."""
     code = _WRITE_RAMP + "; sys.stdout.flush(); import time; time.sleep(60)"
@@ -554,6 +568,7 @@ MATRIX: dict[str, Callable[[], None]] = {
     "udp-far-sequence-jump": udp_far_sequence_jump,
     "udp-silence": udp_silence,
     "exec-nonzero-exit": exec_nonzero_exit,
+    "exec-killed": exec_killed,
     "exec-hang": exec_hang,
     "exec-garbage-text": exec_garbage_text,
     "exec-partial-frame": exec_partial_frame,
