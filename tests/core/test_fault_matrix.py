@@ -46,8 +46,16 @@ pytestmark = pytest.mark.timeout(60)
 
 
 # ---------------------------------------------------------------------- harness
-def _fds() -> set[str]:
-    return set(os.listdir("/proc/self/fd"))
+def _fds() -> dict[str, str]:
+    """Open descriptors and what each points at (the one that listed them is closed by
+    then, and left out)."""
+    out = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            out[fd] = os.readlink(f"/proc/self/fd/{fd}")
+        except FileNotFoundError:
+            continue  # closed since it was listed
+    return out
 
 
 @pytest.fixture(autouse=True)
@@ -61,10 +69,7 @@ def no_leaks() -> Iterator[None]:
     while True:
         gc.collect()
         extra_threads = [t.name for t in threading.enumerate() if t not in threads]
-        extra_fds = {
-            fd: os.path.realpath(f"/proc/self/fd/{fd}") for fd in sorted(_fds() - fds, key=int)
-        }
-        extra_fds = {fd: where for fd, where in extra_fds.items() if os.path.exists(where)}
+        extra_fds = {fd: where for fd, where in _fds().items() if fds.get(fd) != where}
         if not extra_threads and not extra_fds:
             return
         if time.monotonic() > deadline:
