@@ -464,3 +464,30 @@ def test_foreign_files_are_a_clear_error_naming_the_file(tmp_path: Path) -> None
         assert time.monotonic() - t0 < FAST, kind
         assert path.name in str(ei.value), (kind, str(ei.value))
         assert_fails_fast_naming(path, (OSError, ConfigurationError, SourceError))
+
+
+# ------------------------------------------------------------------------- errors name the file
+def test_every_recording_error_names_the_file(tmp_path: Path) -> None:
+    from livetrace import SourceInfo, TraceMetadata, WaveformTrace
+    from livetrace.sinks import Recorder
+
+    path = tmp_path / "named.h5"
+    rec = Recorder(path)
+    rec.open(SourceInfo(sample_rate=0.25, dtype="float64"))
+    rec.write(WaveformTrace(np.zeros(10), TraceMetadata(sample_rate=0.25, start_index=100)))
+    with pytest.raises(ValueError, match=r"named\.h5.*goes back"):
+        rec.write(WaveformTrace(np.zeros(10), TraceMetadata(sample_rate=0.25, start_index=50)))
+    rec.close()
+    with pytest.raises(ConfigurationError, match=r"named2\.h5.*attrs may not use"):
+        Recorder(tmp_path / "named2.h5", attrs={"sample_rate": 1})
+    with RecordingReader(path) as r:
+        with pytest.raises(IndexError, match=r"named\.h5.*out of range"):
+            r.absolute_index(10)
+        with pytest.raises(ConfigurationError, match=r"named\.h5.*block_size"):
+            list(r.iter_blocks(0))
+    with pytest.raises(ConfigurationError, match=r"named\.h5.*sample rate of 0.25 Hz.*WAV"):
+        export_recording(path, tmp_path / "x.wav")
+    with pytest.raises(FileNotFoundError, match=r"no such recording.*missing\.h5"):
+        RecordingReader(tmp_path / "missing.h5")
+    with pytest.raises(IsADirectoryError, match=r"directory.*" + tmp_path.name):
+        RecordingReader(tmp_path)

@@ -126,7 +126,10 @@ def _to_wav(rec: RecordingReader, out: Path, wav_dtype: str, block_size: int) ->
     n, ch = rec.n_samples, rec.n_channels
     rate = round(rec.info.sample_rate)
     if not 1 <= rate <= 0xFFFFFFFF:
-        raise ConfigurationError(f"WAV needs an integer sample rate, got {rec.info.sample_rate}")
+        raise ConfigurationError(
+            f"'{rec.path}' has a sample rate of {rec.info.sample_rate} Hz; a WAV file needs "
+            "a whole number of Hz from 1 to 4294967295: export to .npy or .csv instead"
+        )
     out_dt = np.dtype("<f4") if wav_dtype == "float32" else np.dtype("<i2")
     width = out_dt.itemsize
     data_bytes = n * ch * width

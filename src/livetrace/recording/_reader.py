@@ -216,10 +216,11 @@ class RecordingReader:
     Use it as a context manager (or call ``close()``).
 
     Errors name the file and what was expected: :class:`OSError` for a file that is missing,
-    not HDF5, truncated or unreadable; :class:`~livetrace.ConfigurationError` for an HDF5 file
-    that is not a recording or whose metadata is missing, inconsistent or claims more than
-    the file holds; :class:`DamagedRecordingError` (an ``OSError``) when samples fail their
-    checksum (``verify()`` lists every damaged range).
+    empty or not HDF5; :class:`~livetrace.ConfigurationError` for an HDF5 file that is not a
+    livetrace recording, or of a newer format version; :class:`DamagedRecordingError` (an
+    ``OSError``) for a truncated file, HDF5 structures that fail their checksums, metadata that
+    is missing, inconsistent or claims more than the file holds, and samples that fail their
+    checksum (``verify()`` lists every damaged range). All of them come within a second.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -519,7 +520,10 @@ class RecordingReader:
         """Absolute sample index of stored sample(s) ``stored`` (vectorised)."""
         k = np.asarray(stored, dtype=np.int64)
         if np.any((k < 0) | (k >= self.n_samples)):
-            raise IndexError(f"stored index out of range [0, {self.n_samples}): {stored!r}")
+            raise IndexError(
+                f"recording '{self.path}': stored index out of range [0, {self.n_samples}): "
+                f"{stored!r}"
+            )
         r = np.searchsorted(self._seg_stored, k, side="right") - 1
         out = self._seg_start[r] + (k - self._seg_stored[r])
         return int(out) if out.ndim == 0 else out
@@ -572,7 +576,9 @@ class RecordingReader:
     def iter_blocks(self, block_size: int = 65536, *, start: int = 0) -> Iterator[RecordedBlock]:
         """Blocks of at most ``block_size`` stored samples from ``start``, never spanning a gap."""
         if block_size < 1:
-            raise ConfigurationError(f"block_size must be >= 1, got {block_size!r}")
+            raise ConfigurationError(
+                f"recording '{self.path}': block_size must be >= 1, got {block_size!r}"
+            )
         pos = start
         n = self.n_samples
         while pos < n:

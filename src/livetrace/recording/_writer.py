@@ -198,7 +198,8 @@ class Recorder:
         clash = sorted(set(self.attrs) & RESERVED_ATTRS)
         if clash:  # they live in /user, but refusing avoids a confusing duplicate
             raise ConfigurationError(
-                f"attrs may not use the recording's own attribute names: {', '.join(clash)}"
+                f"Recorder('{self.path}'): attrs may not use the recording's own attribute "
+                f"names: {', '.join(clash)}"
             )
         if not self.overwrite and self.path.exists():
             raise FileExistsError(errno.EEXIST, _exists_message(self.path))
@@ -507,8 +508,8 @@ class Recorder:
         expected = 0 if self._next is None else self._next
         if start < expected:
             raise ValueError(
-                f"chunk start_index {start} goes back before the next expected index "
-                f"{expected}; a recording's positions must increase"
+                f"recording '{self.path}': chunk start_index {start} goes back before the next "
+                f"expected index {expected}; a recording's positions must increase"
             )
         if n:
             # what HDF5 still holds in its chunk cache is not on disk yet
