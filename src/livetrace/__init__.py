@@ -6,6 +6,7 @@ call signatures, made lossless and fast, plus sources, analysis, recording and a
 """
 
 from ._buffer import BufferRead, BufferStats, RealtimeBuffer
+from ._clock import ClockMap, ClockSegment
 from ._config import RealtimeConfig, RetryPolicy
 from ._errors import (
     BufferClosedError,
@@ -36,6 +37,8 @@ __all__ = [
     "BufferRead",
     "BufferStats",
     "BufferTimeoutError",
+    "ClockMap",
+    "ClockSegment",
     "ConfigurationError",
     "EndOfStream",
     "LivetraceError",

@@ -75,6 +75,11 @@ class SourceInfo(ResultMapping):
     ``overflow="block"`` (lossless); sources that would lose data silently upstream (a serial
     port's kernel buffer, a ZeroMQ SUB socket at its high-water mark) leave it False and get
     ``"overwrite"``, where every drop is counted.
+
+    ``clock`` says what tells the time of the samples (see :class:`~livetrace.ClockMap`):
+    ``"nominal"`` (their positions: ``start_time + index / sample_rate``; files, simulators),
+    ``"host"`` (the arrival time of each block on this host: a live device or peer whose own
+    crystal drifts) or ``"device"`` (the source stamps its blocks: ``Block(time=...)``).
     """
 
     sample_rate: float
@@ -88,10 +93,15 @@ class SourceInfo(ResultMapping):
     scale: float | None = None
     offset: float | None = None
     backpressure: bool = False
+    clock: str = "nominal"
 
     def __post_init__(self) -> None:
         if not self.sample_rate > 0:
             raise ConfigurationError(f"sample_rate must be positive, got {self.sample_rate!r}")
+        if self.clock not in ("nominal", "host", "device"):
+            raise ConfigurationError(
+                f"clock must be 'nominal', 'host' or 'device', got {self.clock!r}"
+            )
         if self.n_channels < 1:
             raise ConfigurationError(f"n_channels must be >= 1, got {self.n_channels!r}")
         try:
@@ -119,12 +129,14 @@ class Block(NamedTuple):
 
     ``start_index`` is the absolute index of ``data[0]`` in the source's numbering (None: right
     after the previous samples). ``discontinuity=True`` says samples may be missing just before
-    ``data`` in an unknown amount (e.g. a reconnect).
+    ``data`` in an unknown amount (e.g. a reconnect). ``time``: when ``data[0]`` was taken
+    (POSIX seconds) on the device's clock, for sources whose ``info.clock`` is ``"device"``.
     """
 
     data: NDArray[Any]
     start_index: int | None = None
     discontinuity: bool = False
+    time: float | None = None
 
 
 class RealtimeSource:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._buffer import BufferInterrupted, BufferStats, RealtimeBuffer
+from ._clock import ClockMap
 from ._config import SUPPORTED_DTYPES, RealtimeConfig
 from ._errors import (
     BufferClosedError,
@@ -125,6 +126,9 @@ class RealtimeStream:
         self._acquiring = False  # the acquisition thread runs
         self._watchdog: threading.Thread | None = None
         self._failure_delivered = False  # the consumer got the error that ended the stream
+        self._arrival = 0.0  # host time at which the last acquire() returned
+        self.clock = ClockMap(config.sample_rate, 0.0)
+        """The stream's clock map (sample index -> time), created by :meth:`start`."""
         self._t0: float | None = None
         self._lock = threading.Lock()
         # held by the consumer while it reads and processes a chunk; stop() takes it before
@@ -276,6 +280,8 @@ class RealtimeStream:
             if self._t0 is None:
                 info = self.source.info
                 self._t0 = info.start_time if info and info.start_time else time.time()
+                kind = info.clock if info is not None else "nominal"
+                self.clock = ClockMap(self.config.sample_rate, self._t0, kind=kind)  # type: ignore[arg-type]  # checked by SourceInfo
             self.pipeline.open_sinks(self.info)
             self._stop_event.clear()
             if self._buffer.ended:
@@ -443,6 +449,7 @@ class RealtimeStream:
                 continue
             try:
                 out = source.acquire()
+                self._arrival = time.time()
             except EndOfStream:
                 buffer.end()
                 return
@@ -471,8 +478,9 @@ class RealtimeStream:
             data: Any
             first: int | None
             obj: Any = out
+            stamp: float | None = None
             if isinstance(obj, Block):
-                data, first, disc = obj.data, obj.start_index, obj.discontinuity
+                data, first, disc, stamp = obj.data, obj.start_index, obj.discontinuity, obj.time
             elif isinstance(obj, WaveformTrace):
                 data, first, disc = obj.data, obj.metadata.start_index, obj.metadata.discontinuity
             else:
@@ -487,14 +495,17 @@ class RealtimeStream:
                 return
             if len(data) == 0 and not disc:
                 continue
-            if not self._write(data, first, disc, gen):
+            if not self._write(data, first, disc, gen, stamp):
                 return
 
-    def _write(self, data: Any, first: int | None, disc: bool, gen: int) -> bool:
+    def _write(
+        self, data: Any, first: int | None, disc: bool, gen: int, stamp: float | None = None
+    ) -> bool:
         """Write into the buffer; False when the loop must end (stopped or failed)."""
         buffer = self._buffer
+        expected = buffer.next_index
         if first is None:
-            first = buffer.next_index
+            first = expected
         try:
             n = buffer.write_at(
                 data, first, discontinuity=disc, timeout=float("inf"), interrupt_gen=gen
@@ -514,6 +525,14 @@ class RealtimeStream:
             )
             self._fail(err, exc)
             return False
+        clock = self.clock
+        if clock.kind != "nominal":
+            if disc or first != expected:
+                clock.break_segment(first, "discontinuity" if disc else "gap")
+            if stamp is not None:
+                clock.add(first, stamp)
+            elif clock.kind == "host" and n:
+                clock.add(first + len(data), self._arrival)  # the block had arrived by then
         now = time.monotonic()
         if n:
             self._last_data = now
@@ -592,14 +611,22 @@ class RealtimeStream:
                 raise
             break
         self._delivered_end = blk.start_index + len(blk.data)
+        clock = self.clock
+        measured: float | None = None
+        uncertainty: float | None = None
+        if clock.kind != "nominal":
+            seg = clock.current()
+            measured, uncertainty = seg.rate, seg.uncertainty
         meta = TraceMetadata(
             sample_rate=cfg.sample_rate,
             start_index=blk.start_index,
-            start_time=(self._t0 or 0.0) + blk.start_index / cfg.sample_rate,
+            start_time=clock.time_of(blk.start_index),
             channel_names=self._channel_names,
             units=self._units,
             gap=blk.gap,
             discontinuity=blk.discontinuity,
+            measured_rate=measured,
+            time_uncertainty=uncertainty,
         )
         try:
             chunk = self.pipeline.process(WaveformTrace(blk.data, meta))
@@ -615,9 +642,7 @@ class RealtimeStream:
         (see :meth:`Pipeline.report_final_loss`); the loss is in ``health()`` either way."""
         end = self._buffer.next_index
         lost = end - self._delivered_end
-        if self.pipeline.report_final_loss(
-            end, lost, (self._t0 or 0.0) + end / self.config.sample_rate
-        ):
+        if self.pipeline.report_final_loss(end, lost, self.clock.time_of(end)):
             self._delivered_end = end
 
     def run(self, *, max_samples: int | None = None, duration: float | None = None) -> int:

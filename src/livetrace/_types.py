@@ -30,8 +30,11 @@ class TraceMetadata:
     ``gap`` is that number for the samples lost *immediately before* this chunk, and
     ``discontinuity`` is True whenever samples may be missing there (``gap > 0``, or a loss
     of unknown size such as a reconnected socket).
-    ``start_time`` is the wall-clock time (POSIX seconds) of the first sample, on the stream's
-    nominal clock: time of sample 0 plus ``start_index / sample_rate``.
+    ``start_time`` is the wall-clock time (POSIX seconds) of the first sample, from the
+    stream's clock map (see :class:`~livetrace.ClockMap`): ``measured_rate`` is the actual
+    sample rate fitted there (e.g. 48001.3 for a 48 kHz device whose crystal runs fast) and
+    ``time_uncertainty`` an estimate of the error of ``start_time`` (seconds); both are None
+    when the time comes from positions alone.
     """
 
     sample_rate: float
@@ -48,6 +51,8 @@ class TraceMetadata:
     units: tuple[str, ...] = ()
     gap: int = 0
     discontinuity: bool = False
+    measured_rate: float | None = None
+    time_uncertainty: float | None = None
 
     def __post_init__(self) -> None:
         if not self.sample_rate > 0:
@@ -88,11 +93,14 @@ class WaveformTrace:
 
     @property
     def timestamps(self) -> NDArray[np.float64]:
-        """Absolute wall-clock time (POSIX seconds) of each sample, from ``start_time``."""
-        t0 = self.metadata.start_time
+        """Absolute wall-clock time (POSIX seconds) of each sample, from ``start_time`` (and
+        the measured rate, when the stream measured one)."""
+        meta = self.metadata
+        t0 = meta.start_time
         if t0 is None:
-            t0 = self.metadata.start_index / self.metadata.sample_rate
-        return t0 + self.time_vector
+            t0 = meta.start_index / meta.sample_rate
+        rate = meta.measured_rate or meta.sample_rate
+        return t0 + np.arange(len(self.data), dtype=np.float64) / rate
 
     @property
     def duration(self) -> float:

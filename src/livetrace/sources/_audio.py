@@ -113,6 +113,7 @@ class AudioSource(RealtimeSource):
                 channel_names=self.channel_names,
                 finite=False,
                 backpressure=True,  # PortAudio input overflows are counted and flagged
+                clock="host",
                 description=f"audio:{name}?sample_rate={self.sample_rate:g}&channels={self.channels}"
                 f"&dtype={self.dtype}",
             )

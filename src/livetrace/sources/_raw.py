@@ -147,6 +147,7 @@ def raw_info(
         finite=False,
         description=f"{where}?{query}{extra_query}",
         backpressure=backpressure,
+        clock="host",  # a live peer: when its blocks arrive says when they were taken
     )
 
 

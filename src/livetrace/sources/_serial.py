@@ -156,6 +156,7 @@ class SerialSource(PolledSource):
                 n_channels=n,
                 channel_names=tuple(self._channel_names or ()),
                 finite=False,
+                clock="host",
                 description=f"serial://{self.port}?baudrate={self.baudrate}&format={self.format}"
                 f"&sample_rate={self.sample_rate:g}",
             )

@@ -25,6 +25,7 @@ the first LSL call), for example::
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -161,6 +162,7 @@ class LslSource(RealtimeSource):
             channel_names=names,
             units=units,
             description=f"lsl:{self.predicate}",
+            clock="device",  # each block carries the sender's timestamp of its first sample
         )
         self._stop = threading.Event()
         self._opened = False
@@ -171,6 +173,8 @@ class LslSource(RealtimeSource):
         self._gap_samples = 0
         self._received = 0
         self._correction: float | None = None
+        self._offset: float | None = None  # sender local_clock() -> POSIX, see _posix_offset
+        self._last_offset_error: str | None = None
         self._pending: tuple[NDArray[Any], NDArray[np.float64]] | None = None
         self._as_numpy = True
 
@@ -241,7 +245,25 @@ class LslSource(RealtimeSource):
         self._stamps.append((start, float(ts[0])))
         self._next = start + k
         self._received += k
-        return Block(data.reshape(-1) if self.n_channels == 1 else data, start)
+        return Block(
+            data.reshape(-1) if self.n_channels == 1 else data,
+            start,
+            time=float(ts[0]) + self._posix_offset(),
+        )
+
+    def _posix_offset(self) -> float:
+        """Seconds from the sender's ``local_clock()`` to POSIX time: LSL's measured clock
+        offset to this host (``time_correction``, taken once) plus this host's
+        ``time.time() - local_clock()``."""
+        if self._offset is None:
+            pylsl = _pylsl()
+            try:
+                correction = self.time_correction(0.1)  # stop() must stay prompt
+            except Exception as exc:  # no answer from the sender: same host clock assumed
+                self._last_offset_error = f"time_correction failed: {exc!r}"
+                correction = 0.0
+            self._offset = correction + time.time() - float(pylsl.local_clock())
+        return self._offset
 
     def _lost(self, step: float) -> int:
         """Samples missing before a sample that came ``step`` seconds after the previous."""
