@@ -247,9 +247,8 @@ class TimeFramer:
         x0, x1 = float(col[i - 1]), float(col[i])
         frac = (view.level - x0) / (x1 - x0) if x1 != x0 else 0.0
         trigger = lo - 1 + i - 1 + min(max(frac, 0.0), 1.0)
-        t_int = lo - 1 + i
-        left = ((t_int - pre) // bucket) * bucket
-        right = -(-(t_int + post) // bucket) * bucket
+        left = (math.floor(trigger - pre) // bucket) * bucket
+        right = -(-math.ceil(trigger + post) // bucket) * bucket
         frame = self._frame(history, left, min(right, end), bucket, trigger, FLAG_TRIGGERED)
         if frame is not None:
             self.last_trigger = trigger

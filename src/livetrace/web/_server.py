@@ -62,6 +62,7 @@ class _Client:
         self.last_range: tuple[int, int] | None = None
         self.frozen: np.ndarray[Any, Any] | None = None
         self.spectrum_id: int | None = None
+        self.ready = False  # frames start once the browser has said what it displays
 
     def offer(self, frame: bytes, end: int) -> None:
         if self.pending is not None or self.in_flight >= MAX_IN_FLIGHT:
@@ -277,6 +278,7 @@ class Server:
             elif before.running and not after.running:
                 client.frozen, _ = self._raw(client)
             client.view = after
+            client.ready = True
             self._queue_status(client)
 
     async def _send_loop(self, client: _Client) -> None:
@@ -327,7 +329,7 @@ class Server:
             for client in list(self._clients.values()):
                 if info is not None and client.framer.rate != info.sample_rate:
                     client.framer = TimeFramer(info.sample_rate)
-                if history is not None and client.view.running:
+                if history is not None and client.ready and client.view.running:
                     self._time_frame(client, history)
                 if spec is not None and client.view.spectrum and id(spec) != client.spectrum_id:
                     client.spectrum_id = id(spec)

@@ -21,12 +21,12 @@
   };
 
   // ------------------------------------------------------------------ formatting
-  function fmt(v, unit) {
+  function fmt(v, unit, digits) {
     if (v === null || v === undefined || !isFinite(v)) return "–";
-    const a = Math.abs(v);
+    const a = Math.abs(v), d = digits || 4;
     const pre = [[1e9, "G"], [1e6, "M"], [1e3, "k"], [1, ""], [1e-3, "m"], [1e-6, "µ"], [1e-9, "n"], [1e-12, "p"]];
-    for (const [s, p] of pre) if (a >= s * 0.9999) return (v / s).toPrecision(4) + " " + p + unit;
-    return v === 0 ? "0 " + unit : v.toExponential(3) + " " + unit;
+    for (const [s, p] of pre) if (a >= s * 0.9999) return Number((v / s).toPrecision(d)).toString() + " " + p + unit;
+    return v === 0 ? "0 " + unit : v.toExponential(d - 1) + " " + unit;
   }
   function fmtCount(n) { return n === null || n === undefined ? "–" : String(n); }
 
@@ -239,15 +239,20 @@
     return best < 0 ? null : [xs[best], ys[best]];
   }
 
+  // the peak: the level from the drawn spectrum, the frequency from the server's interpolated
+  // measurement (the drawn bins are grouped, the measurement is not)
   function drawPeak(u) {
     const ys = u.data[1], xs = u.data[0];
     if (!ys) return;
     const p = peakOf(xs, ys);
     if (!p) return;
-    const ctx = u.ctx, x = u.valToPos(p[0], "x", true), y = u.valToPos(p[1], "y", true);
+    const m = state.status && state.status.measurements && state.status.measurements[0];
+    const fpk = m && m.peak_frequency ? m.peak_frequency : p[0];
+    const ctx = u.ctx, x = u.valToPos(fpk, "x", true), y = u.valToPos(p[1], "y", true);
     ctx.save(); ctx.fillStyle = "#ff6060"; ctx.beginPath();
-    ctx.moveTo(x, y - 4); ctx.lineTo(x - 6, y - 14); ctx.lineTo(x + 6, y - 14); ctx.fill();
-    ctx.font = "12px sans-serif"; ctx.fillText(fmt(p[0], "Hz") + "  " + p[1].toFixed(1) + " dB", x + 8, y - 6);
+    ctx.moveTo(x, y - 2); ctx.lineTo(x - 6, y - 12); ctx.lineTo(x + 6, y - 12); ctx.fill();
+    ctx.font = (12 * devicePixelRatio) + "px sans-serif"; ctx.textAlign = "left"; ctx.textBaseline = "middle";
+    ctx.fillText("peak " + fmt(fpk, "Hz", 6) + "  " + p[1].toFixed(1) + " dB", x + 10, y - 8);
     ctx.restore();
   }
 
@@ -259,7 +264,7 @@
     state.freqPlot = new uPlot({
       width: Math.max(300, el.clientWidth || 900), height: 260,
       scales: { x: { time: false, distr: log ? 3 : 1 }, y: { auto: true } },
-      axes: [{ stroke: "#aaa", grid: { stroke: "#333" }, values: (u, s) => s.map((v) => fmt(v, "Hz")) },
+      axes: [{ stroke: "#aaa", grid: { stroke: "#333" }, space: 90, values: (u, s) => s.map((v) => fmt(v, "Hz", 3)) },
              { stroke: "#aaa", grid: { stroke: "#333" }, label: "dB", size: 50 }],
       series: series, legend: { show: false }, cursor: { points: { show: false } },
       hooks: { draw: [drawPeak] },
@@ -282,7 +287,7 @@
     ctx.drawImage(cv, 0, 0, w, h - 1, 0, 1, w, h - 1);  // scroll down one row
     const row = ctx.createImageData(w, 1);
     const finite = ys.filter((v) => v !== null && isFinite(v));
-    const hi = Math.max(...finite), lo = hi - 100;
+    const hi = Math.max(...finite), lo = Math.max(Math.min(...finite), hi - 140);
     const width = u.bbox.width / devicePixelRatio;  // the waterfall spans the plot's frequency axis
     for (let px = 0; px < w; px++) {
       const fx = u.posToVal((px / w) * width, "x");
@@ -337,7 +342,7 @@
         show.map(([k, u]) => {
           const v = m[k];
           const unit = u === "V" ? (c.unit || "V") : u;
-          const txt = (u === "dB" || u === "bit") ? (v === null || v === undefined ? "–" : v.toFixed(2) + " " + u) : fmt(v, unit);
+          const txt = (u === "dB" || u === "bit") ? (v === null || v === undefined ? "–" : v.toFixed(2) + " " + u) : fmt(v, unit, k === "frequency" ? 7 : 4);
           return "<td data-key='" + k + "' data-ch='" + ch + "'>" + txt + "</td>";
         }).join("") + "</tr>";
     });

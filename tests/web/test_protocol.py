@@ -1,0 +1,311 @@
+"""The scope's decimation and WebSocket protocol, without a browser."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import math
+import struct
+import time
+import urllib.request
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("aiohttp")
+
+import aiohttp
+
+from livetrace import RealtimeStream, SimulatedSource, SourceInfo, TraceMetadata, WaveformTrace
+from livetrace.web import Scope
+from livetrace.web._decimate import History, minmax_buckets
+from livetrace.web._frames import View, parse_view
+
+RATE = 100_000.0
+
+
+def decode(buf: bytes) -> dict[str, Any]:
+    """A time frame as documented in docs/web.md."""
+    magic, kind, c, n, ng = struct.unpack_from("<IHHII", buf, 0)
+    assert magic == 0x3146544C
+    assert kind == 1
+    first, bucket, rate, trigger, seq, end = struct.unpack_from("<6d", buf, 16)
+    skipped, flags = struct.unpack_from("<II", buf, 64)
+    gaps = np.frombuffer(buf, "<f8", ng * 2, 72).reshape(-1, 2)
+    body = np.frombuffer(buf, "<f4", c * 2 * n, 72 + ng * 16).reshape(c, 2, n)
+    return {
+        "first": int(first), "bucket": int(bucket), "rate": rate, "trigger": trigger,
+        "seq": seq, "end": int(end), "skipped": skipped, "flags": flags, "gaps": gaps,
+        "mins": body[:, 0, :].T, "maxs": body[:, 1, :].T,
+    }  # fmt: skip
+
+
+def signal(n: int, start: int = 0) -> np.ndarray:
+    """Two channels: a 1 kHz sine and a noise-like hash, both functions of the absolute index."""
+    idx = np.arange(start, start + n)
+    noise = np.modf(np.sin(idx * 12.9898) * 43758.5453)[0]
+    return np.column_stack([np.sin(2 * np.pi * 1e3 * idx / RATE), noise]).astype(np.float32)
+
+
+def chunk(data: np.ndarray, start: int, gap: int = 0) -> WaveformTrace:
+    meta = TraceMetadata(
+        sample_rate=RATE, start_index=start, gap=gap, discontinuity=gap > 0,
+        channel_names=("sine", "noise"),
+    )  # fmt: skip
+    return WaveformTrace(data, meta)
+
+
+@pytest.fixture
+def fed_scope():
+    """A scope opened on a 2-channel description, served on a free port, fed by the test."""
+    scope = Scope(port=0)
+    scope.open(SourceInfo(sample_rate=RATE, dtype="float32", n_channels=2))
+    try:
+        yield scope
+    finally:
+        scope.close()
+
+
+async def frames(url: str, view: dict[str, Any], count: int, *, ack: bool = True) -> list[dict]:
+    out: list[dict] = []
+    async with aiohttp.ClientSession() as session, session.ws_connect(url + "ws") as ws:
+        await ws.send_str(json.dumps({"view": view}))
+        deadline = time.monotonic() + 20
+        while len(out) < count and time.monotonic() < deadline:
+            msg = await ws.receive(timeout=20)
+            if msg.type == aiohttp.WSMsgType.BINARY and msg.data[4] == 1:
+                out.append(decode(msg.data))
+                if ack:
+                    await ws.send_str(json.dumps({"ack": out[-1]["seq"]}))
+    return out
+
+
+# ------------------------------------------------------------------ decimation
+@pytest.mark.parametrize("bucket", [1, 3, 64, 1000])
+@pytest.mark.parametrize("first", [0, 5, 12_345])
+def test_buckets_equal_numpy_and_fall_on_absolute_indices(bucket: int, first: int) -> None:
+    data = signal(20_000, first)
+    mins, maxs, start = minmax_buckets(data, first, bucket)
+    assert start % bucket == 0
+    assert start >= first
+    assert start - first < bucket
+    n = mins.shape[0]
+    ref = data[start - first : start - first + n * bucket].reshape(n, bucket, 2)
+    np.testing.assert_array_equal(mins, ref.min(axis=1))
+    np.testing.assert_array_equal(maxs, ref.max(axis=1))
+    assert (first + len(data)) - (start + n * bucket) < bucket
+
+
+def test_history_stores_gaps_as_nan_and_refuses_overwritten_spans() -> None:
+    h = History(1000, 2)
+    h.write(signal(300), 0)
+    h.write(signal(200, 400), 400)  # 100 samples lost
+    assert h.span() == (0, 600)
+    assert [(g.start, g.length) for g in h.gaps_in(0, 600)] == [(300, 100)]
+    got = h.read(250, 450)
+    assert got is not None
+    assert np.isnan(got[50:150]).all()
+    np.testing.assert_array_equal(got[:50], signal(300)[250:])
+    np.testing.assert_array_equal(got[150:], signal(200, 400)[:50])
+    h.write(signal(900, 600), 600)  # wraps: [0, 500) is gone
+    assert h.read(400, 700) is None
+    np.testing.assert_array_equal(h.read(600, 1500), signal(900, 600))
+
+
+# ------------------------------------------------------------------ frames over the WebSocket
+def test_frame_buckets_equal_numpy_reference_on_the_same_samples(fed_scope: Scope) -> None:
+    data = signal(50_000)
+    for k in range(0, 50_000, 1000):
+        fed_scope.write(chunk(data[k : k + 1000], k))
+    # 20 ms/div: a 200 ms window of 20 000 samples on 700 columns -> buckets of 29
+    got = asyncio.run(frames(fed_scope.url, {"time_per_div": 0.02, "width": 700, "level": 9}, 1))
+    f = got[0]
+    assert f["bucket"] == math.ceil(20_000 / 700)
+    assert f["first"] % f["bucket"] == 0
+    n = f["mins"].shape[0]
+    assert n <= 2 * 700
+    ref = data[f["first"] : f["first"] + n * f["bucket"]].reshape(n, f["bucket"], 2)
+    np.testing.assert_array_equal(f["mins"], ref.min(axis=1))
+    np.testing.assert_array_equal(f["maxs"], ref.max(axis=1))
+    assert f["first"] + n * f["bucket"] == f["end"]
+    assert f["end"] == (50_000 // f["bucket"]) * f["bucket"]
+
+
+def test_buckets_stay_on_the_same_absolute_grid_as_chunks_arrive(fed_scope: Scope) -> None:
+    async def run() -> list[dict]:
+        out = []
+        async with aiohttp.ClientSession() as session, session.ws_connect(fed_scope.url + "ws") as ws:
+            await ws.send_str(json.dumps({"view": {"time_per_div": 0.01, "width": 333, "level": 9}}))
+            start = 0
+            while len(out) < 3:
+                for _ in range(7):  # odd-sized chunks
+                    fed_scope.write(chunk(signal(777, start), start))
+                    start += 777
+                msg = await ws.receive(timeout=20)
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    out.append(decode(msg.data))
+                    await ws.send_str(json.dumps({"ack": out[-1]["seq"]}))
+        return out
+
+    got = asyncio.run(run())
+    bucket = got[0]["bucket"]
+    for f in got:
+        assert f["bucket"] == bucket
+        assert f["first"] % bucket == 0
+        ref = signal(f["mins"].shape[0] * bucket, f["first"]).reshape(-1, bucket, 2)
+        np.testing.assert_array_equal(f["maxs"], ref.max(axis=1))
+
+
+def test_gap_is_reported_and_never_bridged(fed_scope: Scope) -> None:
+    fed_scope.write(chunk(signal(5000), 0))
+    fed_scope.write(chunk(signal(3000, 5400), 5400, gap=400))
+    f = asyncio.run(frames(fed_scope.url, {"time_per_div": 5e-3, "width": 6000, "level": 9}, 1))[0]
+    assert f["bucket"] == 1
+    assert f["gaps"].tolist() == [[5000.0, 400.0]]
+    idx = f["first"] + np.arange(f["mins"].shape[0])
+    inside = (idx >= 5000) & (idx < 5400)
+    assert inside.any()
+    assert np.isnan(f["mins"][inside]).all()
+    assert np.isfinite(f["mins"][~inside]).all()
+    status = fed_scope.status()
+    assert status["health"]["gaps"] == 1
+    assert status["health"]["lost"] == 400
+
+
+def test_trigger_puts_the_edge_at_the_trigger_index(fed_scope: Scope) -> None:
+    for k in range(0, 20_000, 1000):
+        fed_scope.write(chunk(signal(1000, k), k))
+    view = {"time_per_div": 2e-4, "width": 500, "level": 0.5, "slope": "rising", "pre": 0.25}
+    f = asyncio.run(frames(fed_scope.url, view, 1))[0]
+    assert f["flags"] & 1
+    t = f["trigger"]
+    # sin crosses 0.5 rising at phase pi/6: index 100 * (k + 1/12)
+    assert (t / 100 - 1 / 12) == pytest.approx(round(t / 100 - 1 / 12), abs=1e-3)
+    assert f["first"] <= t - 0.25 * 200
+    assert f["end"] >= t + 0.75 * 200 - 1
+
+
+def test_raw_frame_download_equals_the_samples_shown(fed_scope: Scope) -> None:
+    data = signal(30_000)
+    fed_scope.write(chunk(data, 0))
+
+    async def run() -> tuple[dict, bytes, str]:
+        async with aiohttp.ClientSession() as session, session.ws_connect(fed_scope.url + "ws") as ws:
+            hello = json.loads((await ws.receive(timeout=20)).data)["hello"]
+            await ws.send_str(json.dumps({"view": {"time_per_div": 1e-3, "width": 400, "level": 9}}))
+            while True:
+                msg = await ws.receive(timeout=20)
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    break
+            url = f"{fed_scope.url}api/frame?client={hello['client']}"
+            async with session.get(url + "&format=npy") as r:
+                npy = await r.read()
+            async with session.get(url + "&format=csv") as r:
+                csv = await r.text()
+            return decode(msg.data), npy, csv
+
+    f, npy, csv = asyncio.run(run())
+    raw = np.load(io.BytesIO(npy))
+    n = f["mins"].shape[0] * f["bucket"]
+    np.testing.assert_array_equal(raw, data[f["first"] : f["first"] + n])
+    lines = csv.splitlines()
+    assert lines[0] == "index,ch0,ch1"
+    assert lines[1].split(",")[0] == str(f["first"])
+    assert len(lines) == n + 1
+
+
+def test_status_reports_health_and_measurements_of_every_sample() -> None:
+    src = SimulatedSource("sine", frequency=1e3, sample_rate=RATE, n_samples=200_000,
+                          chunk_size=5000, realtime=False)  # fmt: skip
+    stream = RealtimeStream.from_source(src)
+    with Scope(port=0, health=stream.health) as scope:
+        stream.add_sink(scope)
+        stream.run()
+        with urllib.request.urlopen(scope.url + "api/status", timeout=10) as r:
+            status = json.load(r)
+    health = status["health"]
+    assert health["samples_in"] == health["samples_out"] == 200_000
+    assert health["dropped"] == 0
+    assert health["state"] == "finished"
+    m = status["measurements"][0]
+    assert m["frequency"] == pytest.approx(1000.0, rel=1e-6)
+    assert m["rms"] == pytest.approx(1 / math.sqrt(2), rel=1e-3)
+    assert m["peak_to_peak"] == pytest.approx(2.0, rel=1e-3)
+    assert status["stream"]["sample_rate"] == RATE
+
+
+def test_paused_and_stalled_clients_never_block_the_stream() -> None:
+    """A browser that stops acknowledging and one that stops reading the socket: the stream
+    still delivers every sample, the scope keeps serving the others, and skips are counted."""
+    n = 3_000_000
+    src = SimulatedSource("sine", frequency=1e3, sample_rate=1e6, n_samples=n,
+                          chunk_size=65536, realtime=False)  # fmt: skip
+    stream = RealtimeStream.from_source(src, buffer_size=262_144)
+
+    async def clients(url: str, done: asyncio.Event) -> tuple[int, int]:
+        async with aiohttp.ClientSession() as session:
+            paused = await session.ws_connect(url + "ws")
+            stalled = await session.ws_connect(url + "ws", max_msg_size=0)
+            live = await session.ws_connect(url + "ws")
+            for ws in (paused, stalled, live):
+                await ws.send_str(json.dumps({"view": {"time_per_div": 0.05, "width": 1000}}))
+            stalled._response.connection.transport.pause_reading()  # never reads again
+            got_live = 0
+            while not done.is_set():
+                for ws, acks in ((paused, False), (live, True)):
+                    try:
+                        msg = await ws.receive(timeout=0.05)
+                    except asyncio.TimeoutError:
+                        continue
+                    if msg.type == aiohttp.WSMsgType.BINARY and msg.data[4] == 1:
+                        if acks:
+                            got_live += 1
+                            await ws.send_str(json.dumps({"ack": decode(msg.data)["seq"]}))
+            for ws in (paused, stalled, live):
+                await ws.close()
+            return got_live, 0
+
+    with Scope(port=0, health=stream.health) as scope:
+        stream.add_sink(scope)
+
+        async def main() -> int:
+            done = asyncio.Event()
+            task = asyncio.create_task(clients(scope.url, done))
+            await asyncio.sleep(0.5)  # let them connect
+            await asyncio.to_thread(stream.run)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                per = scope.status()["server"]["per_client"]
+                if len(per) == 3 and min(c["skipped"] for c in per[:2]) > 0:
+                    break
+                await asyncio.sleep(0.05)
+            done.set()
+            return (await task)[0]
+
+        stats_before: list[dict] = []
+        got_live = asyncio.run(main())
+        stats_before = scope.status()["server"]
+    health = stream.health()
+    assert health.samples_out == n
+    assert health.dropped == 0
+    assert got_live > 0
+    assert stats_before["frames_skipped"] > 0
+
+
+def test_a_browser_changes_only_its_own_view() -> None:
+    v = View()
+    assert parse_view(v, {"time_per_div": "1", "width": -5, "mode": "x", "pre": 2}, 2) == v
+    assert parse_view(v, {"source": "sim:noise", "sample_rate": 1, "__class__": 1}, 2) == v
+    assert parse_view(v, {"trigger_channel": 5}, 2) == v
+    w = parse_view(v, {"time_per_div": 0.002, "mode": "normal", "trigger_channel": 1}, 2)
+    assert (w.time_per_div, w.mode, w.trigger_channel) == (0.002, "normal", 1)
+
+
+def test_binds_localhost_by_default_and_warns_for_other_addresses() -> None:
+    assert Scope(port=0).host == "127.0.0.1"
+    scope = Scope(host="0.0.0.0", port=0)
+    with pytest.warns(UserWarning, match="anyone who can reach"):
+        scope.start()
+    scope.stop()
