@@ -125,6 +125,7 @@ class Scope:
         self._spectrum_wanted = 0  # browsers showing the frequency view
         self._spectrum: Spectrum | None = None
         self._spectrum_restart = False
+        self._spectrum_seq = 0
         self._reset_counters()
 
     def _reset_counters(self) -> None:
@@ -289,7 +290,8 @@ class Scope:
             if db.shape[0] != n_ch:
                 db = db.T
             freqs_hz = np.asarray(sr.frequencies, dtype=float)
-            spec = (freqs_hz, db.copy())
+            self._spectrum_seq += 1
+            spec = (self._spectrum_seq, freqs_hz, db.copy())
         with self._lock:
             self._measure = {"channels": per}
             self._spectrum_snapshot = spec
@@ -303,7 +305,8 @@ class Scope:
                 self._spectrum_restart = True
 
     def spectrum_snapshot(self) -> Any:
-        """``(frequencies, db (channels, bins))`` of the last spectrum, or None."""
+        """``(sequence number, frequencies, db (channels, bins))`` of the last spectrum, or
+        None."""
         with self._lock:
             return self._spectrum_snapshot
 

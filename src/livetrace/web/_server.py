@@ -331,9 +331,8 @@ class Server:
                     client.framer = TimeFramer(info.sample_rate)
                 if history is not None and client.ready and client.view.running:
                     self._time_frame(client, history)
-                if spec is not None and client.view.spectrum and id(spec) != client.spectrum_id:
-                    client.spectrum_id = id(spec)
-                    freqs, db = spec
+                if spec is not None and client.view.spectrum and spec[0] != client.spectrum_id:
+                    client.spectrum_id, freqs, db = spec
                     reduced, group = spectrum_bins(db, client.view.spectrum_width)
                     df = float(freqs[1] - freqs[0]) if len(freqs) > 1 else 1.0
                     client.spectrum = encode_spectrum(float(freqs[0]), df * group, reduced)

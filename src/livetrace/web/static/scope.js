@@ -7,9 +7,9 @@
   const COLORS = ["#ffd000", "#00d0ff", "#ff40ff", "#40ff40", "#ff8040", "#a0a0ff", "#ffffff", "#ff4060"];
   const DIVS = 10, VDIVS = 8;
   const TDIVS = [];
-  for (let e = -8; e <= 1; e++) for (const m of [1, 2, 5]) TDIVS.push(m * Math.pow(10, e));
+  for (let e = -8; e <= 1; e++) for (const m of [1, 2, 5]) TDIVS.push(Number((m * Math.pow(10, e)).toPrecision(1)));
   const VOLTS = [];
-  for (let e = -4; e <= 3; e++) for (const m of [1, 2, 5]) VOLTS.push(m * Math.pow(10, e));
+  for (let e = -4; e <= 3; e++) for (const m of [1, 2, 5]) VOLTS.push(Number((m * Math.pow(10, e)).toPrecision(1)));
   const $ = (id) => document.getElementById(id);
 
   const state = {
@@ -21,18 +21,33 @@
   };
 
   // ------------------------------------------------------------------ formatting
-  function fmt(v, unit, digits) {
+  // `digits` significant digits; `exact` keeps trailing zeros (a measurement's resolution)
+  function fmt(v, unit, digits, exact) {
     if (v === null || v === undefined || !isFinite(v)) return "–";
     const a = Math.abs(v), d = digits || 4;
     const pre = [[1e9, "G"], [1e6, "M"], [1e3, "k"], [1, ""], [1e-3, "m"], [1e-6, "µ"], [1e-9, "n"], [1e-12, "p"]];
-    for (const [s, p] of pre) if (a >= s * 0.9999) return Number((v / s).toPrecision(d)).toString() + " " + p + unit;
+    for (const [s, p] of pre) {
+      if (a >= s * 0.9999) {
+        const m = (v / s).toPrecision(d);
+        return (exact ? m : Number(m).toString()) + " " + p + unit;
+      }
+    }
     return v === 0 ? "0 " + unit : v.toExponential(d - 1) + " " + unit;
   }
   function fmtCount(n) { return n === null || n === undefined ? "–" : String(n); }
 
   // ------------------------------------------------------------------ connection
   function send(obj) { if (state.ws && state.ws.readyState === 1) state.ws.send(JSON.stringify(obj)); }
-  function sendView(changes) { Object.assign(state.view, changes); send({ view: changes }); }
+  function sendView(changes) { Object.assign(state.view, changes); send({ view: changes }); syncControls(); }
+
+  // show the view's settings in the controls (they may change from autoscale or a script)
+  function syncControls() {
+    const v = state.view;
+    const set = (id, value) => { const el = $(id); if (el && document.activeElement !== el) el.value = String(value); };
+    set("tdiv", v.time_per_div); set("mode", v.mode); set("trig-ch", v.trigger_channel);
+    set("level", v.level); set("slope", v.slope); set("holdoff", v.holdoff); set("pre", Math.round(v.pre * 100));
+    $("freq").checked = v.spectrum; $("freq-view").hidden = !v.spectrum;
+  }
 
   function connect() {
     const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
@@ -284,8 +299,9 @@
     if (!u || !xs.length) return;
     if (cv.width !== cv.clientWidth) cv.width = cv.clientWidth || 800;
     const ctx = cv.getContext("2d"), w = cv.width, h = cv.height;
-    ctx.drawImage(cv, 0, 0, w, h - 1, 0, 1, w, h - 1);  // scroll down one row
-    const row = ctx.createImageData(w, 1);
+    const R = 3;  // pixel rows per spectrum
+    ctx.drawImage(cv, 0, 0, w, h - R, 0, R, w, h - R);  // scroll down: newest at the top
+    const row = ctx.createImageData(w, R);
     const finite = ys.filter((v) => v !== null && isFinite(v));
     const hi = Math.max(...finite), lo = Math.max(Math.min(...finite), hi - 140);
     const width = u.bbox.width / devicePixelRatio;  // the waterfall spans the plot's frequency axis
@@ -295,7 +311,7 @@
       while (lo_i < hi_i) { const m = (lo_i + hi_i) >> 1; if (xs[m] < fx) lo_i = m + 1; else hi_i = m; }
       const v = ys[lo_i];
       const [r, g, b] = colormap(v === null ? 0 : (v - lo) / (hi - lo));
-      row.data.set([r, g, b, 255], px * 4);
+      for (let k = 0; k < R; k++) row.data.set([r, g, b, 255], (k * w + px) * 4);
     }
     ctx.putImageData(row, 0, 0);
   }
@@ -342,7 +358,7 @@
         show.map(([k, u]) => {
           const v = m[k];
           const unit = u === "V" ? (c.unit || "V") : u;
-          const txt = (u === "dB" || u === "bit") ? (v === null || v === undefined ? "–" : v.toFixed(2) + " " + u) : fmt(v, unit, k === "frequency" ? 7 : 4);
+          const txt = (u === "dB" || u === "bit") ? (v === null || v === undefined ? "–" : v.toFixed(2) + " " + u) : fmt(v, unit, k === "frequency" ? 7 : 4, true);
           return "<td data-key='" + k + "' data-ch='" + ch + "'>" + txt + "</td>";
         }).join("") + "</tr>";
     });
