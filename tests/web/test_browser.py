@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from livetrace import RealtimeStream, SimulatedSource, SourceInfo, TraceMetadata, WaveformTrace
+from livetrace.web import Scope
+
 pytest.importorskip("aiohttp")
 sync_api = pytest.importorskip("playwright.sync_api")
 Image = pytest.importorskip("PIL.Image")
-
-from livetrace import RealtimeStream, SimulatedSource, SourceInfo, TraceMetadata, WaveformTrace
-from livetrace.web import Scope
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium")
@@ -184,7 +184,9 @@ def test_a_gap_is_drawn_as_a_break(page: Any) -> None:
         scope.write(WaveformTrace(x[59_700:60_000], meta))
         # no trigger at 9 V: free-running, the newest sample at the right edge
         open_scope(page, scope.url, {"time_per_div": 1e-3, "level": 9.0})
-        page.wait_for_function("window.livetraceScope.lastFrame && window.livetraceScope.lastFrame.gaps.length == 1")
+        page.wait_for_function(
+            "window.livetraceScope.lastFrame && window.livetraceScope.lastFrame.gaps.length == 1"
+        )
         page.wait_for_timeout(300)
         rows, rect = trace_rows(page, "scope-gap")
         w = rect["width"]

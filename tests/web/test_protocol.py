@@ -14,14 +14,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-pytest.importorskip("aiohttp")
-
-import aiohttp
-
 from livetrace import RealtimeStream, SimulatedSource, SourceInfo, TraceMetadata, WaveformTrace
 from livetrace.web import Scope
 from livetrace.web._decimate import History, minmax_buckets
 from livetrace.web._frames import View, parse_view
+
+aiohttp = pytest.importorskip("aiohttp")
 
 RATE = 100_000.0
 
@@ -136,8 +134,13 @@ def test_frame_buckets_equal_numpy_reference_on_the_same_samples(fed_scope: Scop
 def test_buckets_stay_on_the_same_absolute_grid_as_chunks_arrive(fed_scope: Scope) -> None:
     async def run() -> list[dict]:
         out = []
-        async with aiohttp.ClientSession() as session, session.ws_connect(fed_scope.url + "ws") as ws:
-            await ws.send_str(json.dumps({"view": {"time_per_div": 0.01, "width": 333, "level": 9}}))
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(fed_scope.url + "ws") as ws,
+        ):
+            await ws.send_str(
+                json.dumps({"view": {"time_per_div": 0.01, "width": 333, "level": 9}})
+            )
             start = 0
             while len(out) < 3:
                 for _ in range(7):  # odd-sized chunks
@@ -192,9 +195,14 @@ def test_raw_frame_download_equals_the_samples_shown(fed_scope: Scope) -> None:
     fed_scope.write(chunk(data, 0))
 
     async def run() -> tuple[dict, bytes, str]:
-        async with aiohttp.ClientSession() as session, session.ws_connect(fed_scope.url + "ws") as ws:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(fed_scope.url + "ws") as ws,
+        ):
             hello = json.loads((await ws.receive(timeout=20)).data)["hello"]
-            await ws.send_str(json.dumps({"view": {"time_per_div": 1e-3, "width": 400, "level": 9}}))
+            await ws.send_str(
+                json.dumps({"view": {"time_per_div": 1e-3, "width": 400, "level": 9}})
+            )
             while True:
                 msg = await ws.receive(timeout=20)
                 if msg.type == aiohttp.WSMsgType.BINARY:
@@ -259,10 +267,9 @@ def test_paused_and_stalled_clients_never_block_the_stream() -> None:
                         msg = await ws.receive(timeout=0.05)
                     except asyncio.TimeoutError:
                         continue
-                    if msg.type == aiohttp.WSMsgType.BINARY and msg.data[4] == 1:
-                        if acks:
-                            got_live += 1
-                            await ws.send_str(json.dumps({"ack": decode(msg.data)["seq"]}))
+                    if msg.type == aiohttp.WSMsgType.BINARY and msg.data[4] == 1 and acks:
+                        got_live += 1
+                        await ws.send_str(json.dumps({"ack": decode(msg.data)["seq"]}))
             for ws in (paused, stalled, live):
                 await ws.close()
             return got_live, 0

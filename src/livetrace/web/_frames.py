@@ -77,11 +77,8 @@ def parse_view(view: View, message: dict[str, Any], n_channels: int) -> View:
     """
     changes: dict[str, Any] = {}
     for key, value in message.items():
-        if key in ("running", "spectrum") and isinstance(value, bool):
-            changes[key] = value
-        elif key == "mode" and value in MODES:
-            changes[key] = value
-        elif key == "slope" and value in SLOPES:
+        flag = key in ("running", "spectrum") and isinstance(value, bool)
+        if flag or (key == "mode" and value in MODES) or (key == "slope" and value in SLOPES):
             changes[key] = value
         elif key in _LIMITS and isinstance(value, (int, float)) and not isinstance(value, bool):
             lo, hi = _LIMITS[key]
@@ -141,10 +138,7 @@ def encode_spectrum(f0: float, df: float, db: NDArray[Any]) -> bytes:
 def _crossings(x: NDArray[Any], level: float, rising: bool) -> NDArray[np.intp]:
     """Indices ``i`` (>= 1) where ``x`` crosses ``level`` between ``i - 1`` and ``i``."""
     above = x >= level
-    if rising:
-        hit = ~above[:-1] & above[1:]
-    else:
-        hit = above[:-1] & ~above[1:]
+    hit = ~above[:-1] & above[1:] if rising else above[:-1] & ~above[1:]
     return np.flatnonzero(hit) + 1
 
 
@@ -221,7 +215,9 @@ class TimeFramer:
         if data is None:
             return None
         mins, maxs, first = minmax_buckets(data, a, bucket)
-        return TimeFrame(first, bucket, mins, maxs, right, trigger, flags, history.gaps_in(a, right))
+        return TimeFrame(
+            first, bucket, mins, maxs, right, trigger, flags, history.gaps_in(a, right)
+        )
 
     def _triggered(
         self, history: History, view: View, oldest: int, end: int, w: int, bucket: int
