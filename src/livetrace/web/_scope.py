@@ -58,9 +58,10 @@ class Scope:
     - ``host``, ``port``: where to listen. The default ``127.0.0.1`` serves this machine only;
       any other address is reachable from the network and emits a :class:`UserWarning`.
       ``port=0`` picks a free port (read it from :attr:`url`).
-    - ``health``: a callable returning the stream's health mapping (``stream.health``) for the
-      page's honesty bar (buffer fill, samples dropped, source errors, state). Without it the
-      bar shows what the scope itself sees: input rate, gaps and lost samples from the chunks.
+    - ``health``: a callable returning the stream's health (``stream.health``, or any
+      mapping) for the page's honesty bar (buffer fill, samples dropped, source errors,
+      state). Without it the bar shows what the scope itself sees: input rate, gaps and lost
+      samples, from the chunks.
     - ``history``: seconds of samples kept for display (at most ``max_samples`` per channel);
       it bounds the slowest non-rolling time base.
     - ``fps``: frames per second sent to each browser at most.
@@ -87,7 +88,7 @@ class Scope:
         *,
         host: str = "127.0.0.1",
         port: int = 8050,
-        health: Callable[[], Mapping[str, Any]] | None = None,
+        health: Callable[[], Any] | None = None,
         history: float = 10.0,
         max_samples: int = 1 << 23,
         fps: float = 60.0,

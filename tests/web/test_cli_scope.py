@@ -1,0 +1,56 @@
+"""``livetrace scope``: serves the page and its status for a URI, stops at --duration."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("aiohttp")
+pytest.importorskip("click")
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def test_scope_command_serves_the_source_until_duration() -> None:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    cmd = [sys.executable, "-m", "livetrace", "scope", "sim:sine?frequency=1000&sample_rate=50000",
+           "--port", "0", "--no-browser", "--duration", "3"]  # fmt: skip
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+    ) as p:
+        assert p.stdout is not None
+        line = p.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/", line)
+        assert url, line
+        with urllib.request.urlopen(url.group(0), timeout=10) as r:
+            page = r.read().decode()
+        assert "uPlot.iife.min.js" in page
+        assert "http" not in page.replace("http-equiv", "")  # no CDN: every asset is local
+        with urllib.request.urlopen(url.group(0) + "static/vendor/uPlot.iife.min.js") as r:
+            assert len(r.read()) > 10_000
+        status: dict = {}
+        for _ in range(50):
+            with urllib.request.urlopen(url.group(0) + "api/status", timeout=10) as r:
+                status = json.load(r)
+            if status["health"]["samples_out"] > 0:
+                break
+        assert status["health"]["state"] == "running"
+        assert status["stream"]["sample_rate"] == 50_000
+        _, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+
+
+def test_scope_command_warns_when_listening_beyond_this_machine() -> None:
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    cmd = [sys.executable, "-m", "livetrace", "scope", "sim:sine", "--host", "0.0.0.0",
+           "--port", "0", "--no-browser", "--duration", "0.5"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "warning: the scope listens on 0.0.0.0" in done.stderr
