@@ -85,7 +85,8 @@ async def frames(url: str, view: dict[str, Any], count: int, *, ack: bool = True
 @pytest.mark.parametrize("first", [0, 5, 12_345])
 def test_buckets_equal_numpy_and_fall_on_absolute_indices(bucket: int, first: int) -> None:
     data = signal(20_000, first)
-    mins, maxs, start = minmax_buckets(data, first, bucket)
+    mins, maxs, start = minmax_buckets(data.T.copy(), first, bucket)
+    mins, maxs = mins.T, maxs.T
     assert start % bucket == 0
     assert start >= first
     assert start - first < bucket
@@ -104,12 +105,14 @@ def test_history_stores_gaps_as_nan_and_refuses_overwritten_spans() -> None:
     assert [(g.start, g.length) for g in h.gaps_in(0, 600)] == [(300, 100)]
     got = h.read(250, 450)
     assert got is not None
+    got = got.T
     assert np.isnan(got[50:150]).all()
     np.testing.assert_array_equal(got[:50], signal(300)[250:])
     np.testing.assert_array_equal(got[150:], signal(200, 400)[:50])
     h.write(signal(900, 600), 600)  # wraps: [0, 500) is gone
     assert h.read(400, 700) is None
-    np.testing.assert_array_equal(h.read(600, 1500), signal(900, 600))
+    np.testing.assert_array_equal(h.read(600, 1500).T, signal(900, 600))
+    np.testing.assert_array_equal(h.read(600, 1500, channel=1), signal(900, 600)[:, 1])
 
 
 # ------------------------------------------------------------------ frames over the WebSocket
@@ -316,3 +319,63 @@ def test_binds_localhost_by_default_and_warns_for_other_addresses() -> None:
     with pytest.warns(UserWarning, match="anyone who can reach"):
         scope.start()
     scope.stop()
+
+
+def test_each_browser_has_its_own_view(fed_scope: Scope) -> None:
+    for k in range(0, 100_000, 1000):
+        fed_scope.write(chunk(signal(1000, k), k))
+
+    async def run() -> tuple[dict, dict]:
+        async with aiohttp.ClientSession() as session:
+            a = await session.ws_connect(fed_scope.url + "ws")
+            b = await session.ws_connect(fed_scope.url + "ws")
+            await a.send_str(json.dumps({"view": {"time_per_div": 1e-3, "width": 500}}))
+            await b.send_str(json.dumps({"view": {"time_per_div": 5e-2, "width": 500}}))
+            got = []
+            for ws in (a, b):
+                while True:
+                    msg = await ws.receive(timeout=20)
+                    if msg.type == aiohttp.WSMsgType.BINARY and msg.data[4] == 1:
+                        got.append(decode(msg.data))
+                        break
+            await a.close()
+            await b.close()
+            return got[0], got[1]
+
+    fa, fb = asyncio.run(run())
+    assert fa["bucket"] == 2  # 1000 samples on 500 columns
+    assert fb["bucket"] == 100  # 50 000 samples on 500 columns
+    assert fa["flags"] & 1  # triggered at level 0
+    assert fb["flags"] & 1
+
+
+def test_single_mode_shows_one_triggered_frame_then_stops(fed_scope: Scope) -> None:
+    async def run() -> tuple[list[dict], dict]:
+        frames_: list[dict] = []
+        last_status: dict = {}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(fed_scope.url + "ws") as ws,
+        ):
+            view = {"time_per_div": 1e-3, "width": 500, "mode": "single", "level": 0.2}
+            await ws.send_str(json.dumps({"view": view}))
+            start = 0
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                fed_scope.write(chunk(signal(1000, start), start))
+                start += 1000
+                try:
+                    msg = await ws.receive(timeout=0.02)
+                except asyncio.TimeoutError:
+                    continue
+                if msg.type == aiohttp.WSMsgType.BINARY:
+                    frames_.append(decode(msg.data))
+                    await ws.send_str(json.dumps({"ack": frames_[-1]["seq"]}))
+                elif msg.type == aiohttp.WSMsgType.TEXT and "status" in msg.data:
+                    last_status = json.loads(msg.data)["status"]
+        return frames_, last_status
+
+    got, status = asyncio.run(run())
+    assert len(got) == 1
+    assert got[0]["flags"] & 1
+    assert status["client"]["running"] is False

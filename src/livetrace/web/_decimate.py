@@ -32,24 +32,25 @@ __all__ = ["Gap", "History", "minmax_buckets"]
 def minmax_buckets(
     data: NDArray[Any], first: int, bucket: int
 ) -> tuple[NDArray[Any], NDArray[Any], int]:
-    """Min and max of every whole bucket of ``data`` (shape ``(n, channels)``).
+    """Min and max of every whole bucket of ``data`` (shape ``(channels, n)``, channel-major so
+    that each bucket is contiguous).
 
-    ``first`` is the absolute index of ``data[0]``; bucket ``k`` covers absolute indices
+    ``first`` is the absolute index of ``data[:, 0]``; bucket ``k`` covers absolute indices
     ``[k * bucket, (k + 1) * bucket)``. Only buckets entirely inside ``data`` are returned,
     as ``(mins, maxs, first_bucket_start)`` with ``mins``/``maxs`` of shape
-    ``(n_buckets, channels)``. NaN (missing samples) is ignored within a bucket; a bucket of
+    ``(channels, n_buckets)``. NaN (missing samples) is ignored within a bucket; a bucket of
     NaN only is NaN.
     """
     if bucket < 1:
         raise ValueError(f"bucket must be >= 1, got {bucket}")
     start = -(-first // bucket) * bucket  # first bucket boundary at or after `first`
     skip = start - first
-    n_buckets = max(0, (data.shape[0] - skip) // bucket)
-    body = data[skip : skip + n_buckets * bucket]
+    n_buckets = max(0, (data.shape[1] - skip) // bucket)
+    body = data[:, skip : skip + n_buckets * bucket]
     if bucket == 1:
         return body, body, start
-    shaped = body.reshape(n_buckets, bucket, data.shape[1])
-    return np.fmin.reduce(shaped, axis=1), np.fmax.reduce(shaped, axis=1), start
+    shaped = body.reshape(data.shape[0], n_buckets, bucket)
+    return np.fmin.reduce(shaped, axis=2), np.fmax.reduce(shaped, axis=2), start
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ class Gap:
 
 
 class History:
-    """The newest ``capacity`` samples per channel, addressed by absolute index.
+    """The newest ``capacity`` samples per channel, addressed by absolute index, stored
+    channel-major (``(channels, capacity)``) so that a bucket of one channel is contiguous.
 
     ``dtype`` is the stored real dtype (float32 or float64; complex input is stored as its real
     part). Thread contract: :meth:`write` from one thread; :meth:`read`, :meth:`span` and
@@ -74,7 +76,7 @@ class History:
         self.capacity = int(capacity)
         self.n_channels = int(n_channels)
         self.dtype = np.dtype(dtype)
-        self._ring: NDArray[Any] = np.full((self.capacity, self.n_channels), np.nan, self.dtype)
+        self._ring: NDArray[Any] = np.full((self.n_channels, self.capacity), np.nan, self.dtype)
         self._lock = threading.Lock()
         self._start = 0  # absolute index of the oldest valid sample
         self._end = 0  # one past the newest
@@ -130,33 +132,36 @@ class History:
         p = first % cap
         k = min(n, cap - p)
         if x is None:
-            self._ring[p : p + k] = np.nan
-            self._ring[: n - k] = np.nan
+            self._ring[:, p : p + k] = np.nan
+            self._ring[:, : n - k] = np.nan
         else:
-            self._ring[p : p + k] = x[:k]
-            self._ring[: n - k] = x[k:]
+            self._ring[:, p : p + k] = x[:k].T
+            self._ring[:, : n - k] = x[k:].T
 
-    def read(self, a: int, b: int, out: NDArray[Any] | None = None) -> NDArray[Any] | None:
-        """A copy of samples ``[a, b)``, shape ``(b - a, channels)``; None when part of that
-        span is no longer (or not yet) held, including when the writer overwrote it while it
-        was being copied."""
+    def read(self, a: int, b: int, channel: int | None = None) -> NDArray[Any] | None:
+        """A copy of samples ``[a, b)``, shape ``(channels, b - a)`` (or ``(b - a,)`` for one
+        ``channel``); None when part of that span is no longer (or not yet) held, including
+        when the writer overwrote it while it was being copied."""
         n = b - a
         if n < 0:
             raise ValueError(f"read needs a <= b, got [{a}, {b})")
         with self._lock:
             if a < self._start or b > self._end:
                 return None
-        dst = np.empty((n, self.n_channels), self.dtype) if out is None else out[:n]
+        ring = self._ring if channel is None else self._ring[channel : channel + 1]
         cap = self.capacity
         p = a % cap
         k = min(n, cap - p)
-        dst[:k] = self._ring[p : p + k]
-        dst[k:] = self._ring[: n - k]
+        if k == n:
+            dst = ring[:, p : p + n].copy()
+        else:
+            dst = np.concatenate((ring[:, p:], ring[:, : n - k]), axis=1)
         with self._lock:
             # the writer may have wrapped over [a, b) while we copied
             if a < self._end - cap:
                 return None
-        return dst
+        out: NDArray[Any] = dst if channel is None else dst[0]
+        return out
 
 
 def bucket_for(window: int, width: int) -> int:

@@ -19,7 +19,16 @@ from numpy.typing import NDArray
 
 from ._decimate import Gap, History, bucket_for, minmax_buckets
 
-__all__ = ["MAGIC", "TimeFrame", "TimeFramer", "View", "encode_spectrum", "parse_view"]
+__all__ = [
+    "MAGIC",
+    "SEQ_OFFSET",
+    "SKIPPED_OFFSET",
+    "TimeFrame",
+    "TimeFramer",
+    "View",
+    "encode_spectrum",
+    "parse_view",
+]
 
 MAGIC = 0x3146544C  # "LTF1" little-endian
 KIND_TIME = 1
@@ -32,6 +41,8 @@ FLAG_ROLL = 4
 # first f64, bucket f64, sample_rate f64, trigger f64, seq f64, end f64,
 # skipped u32, flags u32  -> 72 bytes
 _TIME_HEADER = struct.Struct("<IHHII6dII")
+SEQ_OFFSET = 48
+SKIPPED_OFFSET = 64
 # spectrum: magic u32, kind u16, n_channels u16, n_bins u32, reserved u32, f0 f64, df f64
 _SPEC_HEADER = struct.Struct("<IHHIIdd")
 
@@ -97,7 +108,7 @@ class TimeFrame:
 
     first: int  # absolute index where bucket 0 starts
     bucket: int
-    mins: NDArray[Any]  # (n_buckets, channels)
+    mins: NDArray[Any]  # (channels, n_buckets)
     maxs: NDArray[Any]
     end: int  # one past the newest sample the frame covers
     trigger: float  # absolute (fractional) index of the trigger point, NaN when free-running
@@ -105,7 +116,7 @@ class TimeFrame:
     gaps: list[Gap] = field(default_factory=list)
 
     def encode(self, sample_rate: float, seq: int, skipped: int) -> bytes:
-        n, c = self.mins.shape
+        c, n = self.mins.shape
         header = _TIME_HEADER.pack(
             MAGIC,
             KIND_TIME,
@@ -123,9 +134,13 @@ class TimeFrame:
         )
         gaps = np.array([(g.start, g.length) for g in self.gaps], dtype="<f8").reshape(-1)
         body = np.empty((c, 2, n), dtype="<f4")
-        body[:, 0, :] = self.mins.T
-        body[:, 1, :] = self.maxs.T
+        body[:, 0, :] = self.mins
+        body[:, 1, :] = self.maxs
         return header + gaps.tobytes() + body.tobytes()
+
+    @property
+    def n_buckets(self) -> int:
+        return int(self.mins.shape[1])
 
 
 def encode_spectrum(f0: float, df: float, db: NDArray[Any]) -> bytes:
@@ -165,6 +180,14 @@ class TimeFramer:
         self.last_key = None
         self.last_frame_time = time.monotonic()
 
+    def state(self) -> tuple[Any, ...]:
+        """Everything :meth:`build` depends on besides the view and the history."""
+        return (self.last_trigger, self.last_end, self.last_key, self.last_frame_time)
+
+    def set_state(self, state: tuple[Any, ...]) -> None:
+        """Take another framer's state (a browser with the same view shares its frame)."""
+        self.last_trigger, self.last_end, self.last_key, self.last_frame_time = state
+
     def window(self, view: View) -> int:
         return max(2, round(view.time_per_div * DIVISIONS * self.rate))
 
@@ -198,10 +221,9 @@ class TimeFramer:
         # newest whole bucket boundary: the right edge moves by whole buckets only
         right = (end // bucket) * bucket
         left = right - (w // bucket + 1) * bucket
-        return self._frame(history, left, right, bucket, math.nan, flags) or TimeFrame(
-            right, bucket, np.empty((0, history.n_channels)), np.empty((0, history.n_channels)),
-            end, math.nan, flags,
-        )  # fmt: skip
+        empty = np.empty((history.n_channels, 0))
+        frame = self._frame(history, left, right, bucket, math.nan, flags)
+        return frame or TimeFrame(right, bucket, empty, empty, end, math.nan, flags)
 
     def _frame(
         self, history: History, left: int, right: int, bucket: int, trigger: float, flags: int
@@ -232,10 +254,9 @@ class TimeFramer:
         if hi <= lo:
             return None
         ch = min(view.trigger_channel, history.n_channels - 1)
-        x = history.read(lo - 1, hi)
-        if x is None:
+        col = history.read(lo - 1, hi, channel=ch)
+        if col is None:
             return None
-        col = x[:, ch]
         hits = _crossings(col, view.level, view.slope == "rising")
         if hits.size == 0:
             return None

@@ -19,6 +19,7 @@ import io
 import json
 import math
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -29,7 +30,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from ._frames import TimeFramer, View, encode_spectrum, parse_view, spectrum_bins
+from ._frames import (
+    SEQ_OFFSET,
+    SKIPPED_OFFSET,
+    TimeFrame,
+    TimeFramer,
+    View,
+    encode_spectrum,
+    parse_view,
+    spectrum_bins,
+)
 
 if TYPE_CHECKING:
     from ._scope import Scope
@@ -225,7 +235,7 @@ class Server:
             return client.frozen, a
         history = self.scope.history
         data = None if history is None else history.read(a, b)
-        return data, a
+        return (None if data is None else data.T.copy()), a
 
     # ------------------------------------------------------------------ WebSocket
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
@@ -282,6 +292,12 @@ class Server:
             self._queue_status(client)
 
     async def _send_loop(self, client: _Client) -> None:
+        try:
+            await self._send(client)
+        except ConnectionResetError:
+            return  # the browser left while a message was on its way; its handler cleans up
+
+    async def _send(self, client: _Client) -> None:
         ws = client.ws
         while not ws.closed:
             await client.wake.wait()
@@ -326,11 +342,12 @@ class Server:
                 next_status = start + STATUS_PERIOD
             spec = self.scope.spectrum_snapshot()
             info = self.scope.info
+            shared: dict[Any, Any] = {}  # browsers with the same view share one frame
             for client in list(self._clients.values()):
                 if info is not None and client.framer.rate != info.sample_rate:
                     client.framer = TimeFramer(info.sample_rate)
                 if history is not None and client.ready and client.view.running:
-                    self._time_frame(client, history)
+                    self._time_frame(client, history, shared)
                 if spec is not None and client.view.spectrum and spec[0] != client.spectrum_id:
                     client.spectrum_id, freqs, db = spec
                     reduced, group = spectrum_bins(db, client.view.spectrum_width)
@@ -341,15 +358,25 @@ class Server:
                     self._queue_status(client)
             await asyncio.sleep(max(0.0, period - (time.monotonic() - start)))
 
-    def _time_frame(self, client: _Client, history: Any) -> None:
-        frame = client.framer.build(history, client.view)
-        if frame is None:
+    def _time_frame(self, client: _Client, history: Any, shared: dict[Any, Any]) -> None:
+        framer = client.framer
+        key = (client.view, framer.state())
+        frame: TimeFrame | None
+        if key in shared:
+            frame, body, state = shared[key]
+            framer.set_state(state)
+        else:
+            frame = framer.build(history, client.view)
+            body = None if frame is None else frame.encode(framer.rate, 0, 0)
+            shared[key] = (frame, body, framer.state())
+        if frame is None or body is None:
             return
         client.seq += 1
-        rate = client.framer.rate
-        data = frame.encode(rate, client.seq, client.skipped)
-        client.last_range = (frame.first, frame.first + frame.mins.shape[0] * frame.bucket)
-        client.offer(data, frame.end)
+        data = bytearray(body)
+        struct.pack_into("<d", data, SEQ_OFFSET, float(client.seq))
+        struct.pack_into("<I", data, SKIPPED_OFFSET, min(client.skipped, 2**32 - 1))
+        client.last_range = (frame.first, frame.first + frame.n_buckets * frame.bucket)
+        client.offer(bytes(data), frame.end)
         if client.view.mode == "single" and frame.flags & 1:
             client.view = replace(client.view, running=False)
             client.frozen, _ = self._raw(client)
