@@ -7,6 +7,7 @@ installs both; the browser is never downloaded by Playwright). Screenshots are k
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import shutil
@@ -153,6 +154,11 @@ def test_sine_is_drawn_with_its_period_amplitude_frequency_and_a_still_phase(
     both = np.isfinite(v1) & np.isfinite(v2)
     assert both.mean() > 0.9
     assert np.max(np.abs(v1[both] - v2[both])) < 0.08
+    # "PNG" saves what is on screen
+    png = page.evaluate("window.livetraceScope.pngDataURL()")
+    assert png.startswith("data:image/png;base64,")
+    saved = Image.open(io.BytesIO(base64.b64decode(png.split(",", 1)[1])))
+    assert saved.width >= w
     # the honesty bar shows a clean stream
     assert page.inner_text("#h-dropped") == "0"
     assert page.inner_text("#h-state") == "running"

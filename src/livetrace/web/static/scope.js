@@ -389,6 +389,8 @@
       box.appendChild(div);
       tsel.insertAdjacentHTML("beforeend", "<option value='" + ch + "'>" + c.name + "</option>");
     }
+    // time bases longer than the scope's history cannot be filled
+    for (const opt of $("tdiv").options) opt.disabled = Number(opt.value) * DIVS * info.sample_rate > info.history;
     if (state.timePlot) { state.timePlot.destroy(); state.timePlot = null; }
   }
 
