@@ -41,6 +41,8 @@ def cli(debug: bool) -> None:
       livetrace info capture.h5
       livetrace replay capture.h5 --speed 2
       livetrace export capture.h5 -o capture.wav
+      livetrace plot capture.h5 -o capture.png
+      livetrace scope sim:sine
       livetrace sources
     """
 
@@ -323,6 +325,52 @@ def scope_command(uri: str, **options: Any) -> None:
     from ..sources._uri import open_source
 
     _run_scope(open_source(uri), **options)
+
+
+# ---------------------------------------------------------------------------------- plot
+@cli.command(context_settings=_CONTEXT)
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default=None, help="PNG or SVG file (default FILE.png).")
+@click.option("--start", type=float, default=None, help="Seconds from the first sample.")
+@click.option("--duration", type=float, default=None, help="Seconds to draw (default: to the end).")
+@click.option("--spectrum", is_flag=True, help="Add the Welch spectrum below.")
+@click.option("--channels", default=None, help="Comma-separated channel names or indices.")
+@click.option("--width", type=int, default=1600, show_default=True, help="Pixels.")
+@click.option("--height", type=int, default=None, help="Pixels (default 260 per panel + 120).")
+def plot(
+    file: str,
+    output: str | None,
+    start: float | None,
+    duration: float | None,
+    spectrum: bool,
+    channels: str | None,
+    width: int,
+    height: int | None,
+) -> None:
+    """Draw a recording to a PNG or SVG: min/max envelope, gaps shown, optional spectrum.
+
+    \b
+    Examples:
+      livetrace plot capture.h5
+      livetrace plot capture.h5 -o zoom.svg --start 1.5 --duration 0.01 --spectrum
+    """
+    from pathlib import Path
+
+    from ..sinks import RecordingReader
+
+    out = Path(output) if output else Path(file).with_suffix(".png")
+    chans = None if channels is None else [c.strip() for c in channels.split(",") if c.strip()]
+    with RecordingReader(file) as reader:
+        fig = reader.plot(
+            start=start,
+            duration=duration,
+            channels=chans,
+            spectrum=spectrum,
+            width=width,
+            height=height,
+        )
+        fig.savefig(out)
+    click.echo(f"wrote {out}")
 
 
 # ---------------------------------------------------------------------------------- replay
