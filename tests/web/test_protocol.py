@@ -379,3 +379,20 @@ def test_single_mode_shows_one_triggered_frame_then_stops(fed_scope: Scope) -> N
     assert len(got) == 1
     assert got[0]["flags"] & 1
     assert status["client"]["running"] is False
+
+
+def test_hysteresis_keeps_noise_from_triggering() -> None:
+    from livetrace.web._frames import _edges
+
+    rng = np.random.default_rng(1)
+    idx = np.arange(20_000)
+    x = np.sin(2 * np.pi * idx / 1000) + 0.05 * rng.standard_normal(idx.size)
+    noisy = _edges(x, 0.0, 0.0, True)
+    clean = _edges(x, 0.0, 0.4, True)
+    assert len(noisy) > 20  # noise crosses the level many times near each edge
+    assert len(clean) == 19  # one per period; the one at index 0 has no samples before it
+    # each edge is the last crossing of the level on the way up, near the true one
+    assert np.all(np.abs((clean % 1000) - np.where(clean % 1000 > 500, 1000, 0)) < 30)
+    falling = _edges(x, 0.0, 0.4, False)
+    assert len(falling) == 20
+    assert np.all(np.abs(falling % 1000 - 500) < 30)

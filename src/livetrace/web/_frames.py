@@ -63,6 +63,7 @@ class View:
     mode: str = "auto"
     trigger_channel: int = 0
     level: float = 0.0
+    hysteresis: float = 0.0  # signal units
     slope: str = "rising"
     holdoff: float = 0.0
     pre: float = 0.5  # fraction of the screen before the trigger point
@@ -75,6 +76,7 @@ _LIMITS: dict[str, tuple[float, float]] = {
     "width": (16, 8192),
     "trigger_channel": (0, 1024),
     "level": (-1e300, 1e300),
+    "hysteresis": (0.0, 1e300),
     "holdoff": (0.0, 1e4),
     "pre": (0.0, 1.0),
     "spectrum_width": (16, 8192),
@@ -150,11 +152,29 @@ def encode_spectrum(f0: float, df: float, db: NDArray[Any]) -> bytes:
     return header + np.ascontiguousarray(db, dtype="<f4").tobytes()
 
 
-def _crossings(x: NDArray[Any], level: float, rising: bool) -> NDArray[np.intp]:
-    """Indices ``i`` (>= 1) where ``x`` crosses ``level`` between ``i - 1`` and ``i``."""
+def _edges(x: NDArray[Any], level: float, hysteresis: float, rising: bool) -> NDArray[np.intp]:
+    """Indices ``i`` (>= 1) where ``x`` crosses ``level`` between ``i - 1`` and ``i`` with the
+    chosen slope, as a Schmitt trigger sees them: with ``hysteresis`` > 0, an edge counts only
+    when the signal went from below ``level - hysteresis/2`` to above ``level + hysteresis/2``
+    (mirrored for a falling edge), and its position is the last crossing of ``level`` on the
+    way. Noise smaller than the hysteresis cannot trigger."""
+    if not rising:
+        x, level = -x, -level
     above = x >= level
-    hit = ~above[:-1] & above[1:] if rising else above[:-1] & ~above[1:]
-    return np.flatnonzero(hit) + 1
+    cross = np.flatnonzero(~above[:-1] & above[1:]) + 1
+    if hysteresis <= 0 or cross.size == 0:
+        return cross
+    pos = np.arange(x.shape[0])
+    low = x < level - hysteresis / 2
+    high = x > level + hysteresis / 2
+    last_low = np.maximum.accumulate(np.where(low, pos, -1))
+    last_high = np.maximum.accumulate(np.where(high, pos, -1))
+    prev_high = np.concatenate(([-1], last_high[:-1]))
+    done = np.flatnonzero(high & (last_low > prev_high))  # first sample above the band
+    k = np.searchsorted(cross, done, side="right") - 1
+    keep = k >= 0
+    found = cross[k[keep]]
+    return found[found > last_low[done[keep]]]
 
 
 class TimeFramer:
@@ -194,7 +214,15 @@ class TimeFramer:
     def build(self, history: History, view: View) -> TimeFrame | None:
         """The next frame for ``view``, or None when there is nothing new to show."""
         oldest, end = history.span()
-        key = (view.time_per_div, view.width, view.mode, view.level, view.slope, view.pre)
+        key = (
+            view.time_per_div,
+            view.width,
+            view.mode,
+            view.level,
+            view.hysteresis,
+            view.slope,
+            view.pre,
+        )
         if end == self.last_end and key == self.last_key:
             return None
         w = min(self.window(view), history.capacity)
@@ -254,16 +282,19 @@ class TimeFramer:
         if hi <= lo:
             return None
         ch = min(view.trigger_channel, history.n_channels - 1)
-        col = history.read(lo - 1, hi, channel=ch)
+        # with hysteresis, earlier samples tell whether the trigger is armed at `lo`
+        a = lo - 1 if view.hysteresis <= 0 else max(oldest, lo - 1 - w)
+        col = history.read(a, hi, channel=ch)
         if col is None:
             return None
-        hits = _crossings(col, view.level, view.slope == "rising")
+        hits = _edges(col, view.level, view.hysteresis, view.slope == "rising")
+        hits = hits[hits >= lo - a]
         if hits.size == 0:
             return None
         i = int(hits[-1])
         x0, x1 = float(col[i - 1]), float(col[i])
         frac = (view.level - x0) / (x1 - x0) if x1 != x0 else 0.0
-        trigger = lo - 1 + i - 1 + min(max(frac, 0.0), 1.0)
+        trigger = a + i - 1 + min(max(frac, 0.0), 1.0)
         left = (math.floor(trigger - pre) // bucket) * bucket
         right = -(-math.ceil(trigger + post) // bucket) * bucket
         frame = self._frame(history, left, min(right, end), bucket, trigger, FLAG_TRIGGERED)

@@ -319,8 +319,8 @@ class Server:
                 if arrived is not None:
                     self._latencies.append(time.monotonic() - arrived)
 
-    def _queue_status(self, client: _Client) -> None:
-        status = self.scope.status()
+    def _queue_status(self, client: _Client, shared: dict[str, Any] | None = None) -> None:
+        status = dict(shared) if shared is not None else self.scope.status()
         status["client"] = {
             "id": client.id,
             "sent": client.sent,
@@ -341,6 +341,7 @@ class Server:
             if send_status:
                 next_status = start + STATUS_PERIOD
             spec = self.scope.spectrum_snapshot()
+            status = self.scope.status() if send_status else None  # one for every browser
             info = self.scope.info
             shared: dict[Any, Any] = {}  # browsers with the same view share one frame
             for client in list(self._clients.values()):
@@ -354,8 +355,8 @@ class Server:
                     df = float(freqs[1] - freqs[0]) if len(freqs) > 1 else 1.0
                     client.spectrum = encode_spectrum(float(freqs[0]), df * group, reduced)
                     client.wake.set()
-                if send_status:
-                    self._queue_status(client)
+                if status is not None:
+                    self._queue_status(client, status)
             await asyncio.sleep(max(0.0, period - (time.monotonic() - start)))
 
     def _time_frame(self, client: _Client, history: Any, shared: dict[Any, Any]) -> None:

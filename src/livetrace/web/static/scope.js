@@ -38,6 +38,12 @@
 
   // ------------------------------------------------------------------ connection
   function send(obj) { if (state.ws && state.ws.readyState === 1) state.ws.send(JSON.stringify(obj)); }
+  // a tenth of a division of the trigger channel: noise smaller than that cannot trigger
+  function hysteresis() {
+    const c = state.channels[state.view.trigger_channel];
+    return c ? 0.1 * c.vdiv : 0;
+  }
+
   function sendView(changes) { Object.assign(state.view, changes); send({ view: changes }); syncControls(); }
 
   // show the view's settings in the controls (they may change from autoscale or a script)
@@ -384,6 +390,7 @@
         const k = ev.target.dataset.k;
         if (k === "on") c.on = ev.target.checked;
         else c[k] = Number(ev.target.value);
+        if (k === "vdiv" && ch === state.view.trigger_channel) sendView({ hysteresis: hysteresis() });
         redrawLast();
       });
       box.appendChild(div);
@@ -391,6 +398,7 @@
     }
     // time bases longer than the scope's history cannot be filled
     for (const opt of $("tdiv").options) opt.disabled = Number(opt.value) * DIVS * info.sample_rate > info.history;
+    sendView({ hysteresis: hysteresis() });
     if (state.timePlot) { state.timePlot.destroy(); state.timePlot = null; }
   }
 
@@ -422,6 +430,7 @@
       $("tdiv").value = String(changes.time_per_div);
     }
     if (m && m.mean !== null && m.mean !== undefined) { changes.level = m.mean; $("level").value = String(Number(m.mean.toPrecision(6))); }
+    changes.hysteresis = hysteresis();
     sendView(changes);
     redrawLast();
   }
@@ -452,7 +461,10 @@
     tsel.innerHTML = TDIVS.map((v) => "<option value='" + v + "'" + (v === 1e-3 ? " selected" : "") + ">" + fmt(v, "s") + "</option>").join("");
     tsel.onchange = () => { sendView({ time_per_div: Number(tsel.value) }); redrawLast(); };
     $("mode").onchange = () => sendView({ mode: $("mode").value, running: true });
-    $("trig-ch").onchange = () => sendView({ trigger_channel: Number($("trig-ch").value) });
+    $("trig-ch").onchange = () => {
+      state.view.trigger_channel = Number($("trig-ch").value);
+      sendView({ trigger_channel: state.view.trigger_channel, hysteresis: hysteresis() });
+    };
     $("level").onchange = () => sendView({ level: Number($("level").value) });
     $("slope").onchange = () => sendView({ slope: $("slope").value });
     $("holdoff").onchange = () => sendView({ holdoff: Math.max(0, Number($("holdoff").value)) });
