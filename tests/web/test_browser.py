@@ -210,3 +210,49 @@ def test_a_gap_is_drawn_as_a_break(page: Any) -> None:
         assert page.get_attribute("#h-gaps", "class") == "bad"
     finally:
         scope.close()
+
+
+def test_controls_autoscale_cursors_run_stop_and_save(
+    page: Any, sine_stream: tuple[RealtimeStream, Scope], tmp_path: Path
+) -> None:
+    _, scope = sine_stream
+    open_scope(page, scope.url, {"time_per_div": 1e-2})
+    wait_frames(page, 3)
+    page.wait_for_function(
+        "window.livetraceScope.status.measurements.length &&"
+        " window.livetraceScope.status.measurements[0].peak_to_peak > 1.9"
+    )
+    page.click("#autoscale")  # 3 periods on screen, the sine over about 6 divisions
+    page.wait_for_function("window.livetraceScope.view.time_per_div === 5e-4")
+    assert page.input_value("#tdiv") == "0.0005"
+    assert page.input_value("#channels [data-k=vdiv]") == "0.5"
+    wait_frames(page, 3)
+    # cursors: two clicks on the trace area, 2 divisions apart -> 1 ms, 1 kHz
+    rect = page.evaluate("window.livetraceScope.plotRect()")
+    y = rect["top"] + rect["height"] / 2
+    page.mouse.click(rect["left"] + rect["width"] * 0.3, y)
+    page.mouse.click(rect["left"] + rect["width"] * 0.5, y)
+    readout = page.inner_text("#cursor-readout")
+    dt = re.search(r"Δt ([\d.]+) ms", readout)
+    assert dt, readout
+    assert float(dt.group(1)) == pytest.approx(1.0, rel=0.01), readout
+    assert "1/Δt" in readout
+    assert "ΔV" in readout
+    # stop freezes this view; run resumes it
+    page.click("#run")
+    page.wait_for_function("window.livetraceScope.status.client.running === false")
+    frozen = page.evaluate("window.livetraceScope.frames")
+    page.wait_for_timeout(400)
+    assert page.evaluate("window.livetraceScope.frames") == frozen
+    # the raw samples of the frame on screen
+    with page.expect_download() as dl:
+        page.click("#save-npy")
+    path = tmp_path / "frame.npy"
+    dl.value.save_as(path)
+    raw = np.load(path)
+    last = page.evaluate("window.livetraceScope.lastFrame")
+    assert raw.shape == (last["n"] * last["bucket"], 1)
+    t = (last["first"] + np.arange(raw.shape[0])) / RATE
+    np.testing.assert_allclose(raw[:, 0], np.sin(2 * np.pi * 1e3 * t), atol=1e-9)
+    page.click("#run")
+    page.wait_for_function(f"window.livetraceScope.frames > {frozen}")
