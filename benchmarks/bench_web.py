@@ -28,13 +28,13 @@ import numpy as np
 
 
 # ---------------------------------------------------------------------- the client process
-async def _client(url: str, paused: bool, seconds: float) -> dict[str, Any]:
+async def _client(url: str, paused: bool, seconds: float, spectrum: bool) -> dict[str, Any]:
     import aiohttp
 
     frames = 0
     first = last = 0.0
     async with aiohttp.ClientSession() as session, session.ws_connect(url + "ws") as ws:
-        view = {"time_per_div": 1e-3, "width": 1000, "level": 0.0}
+        view = {"time_per_div": 1e-3, "width": 1000, "level": 0.0, "spectrum": spectrum}
         await ws.send_str(json.dumps({"view": view}))
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
@@ -55,8 +55,9 @@ async def _client(url: str, paused: bool, seconds: float) -> dict[str, Any]:
     return {"frames": frames, "fps": fps}
 
 
-def _spawn(url: str, paused: bool, seconds: float) -> subprocess.Popen[str]:
+def _spawn(url: str, paused: bool, seconds: float, spectrum: bool) -> subprocess.Popen[str]:
     cmd = [sys.executable, __file__, "--client", url, "--paused", str(int(paused))]
+    cmd += ["--spectrum", str(int(spectrum))]
     cmd += ["--seconds", str(seconds)]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
 
@@ -93,7 +94,9 @@ def _thread_cpu(thread: threading.Thread) -> float:
     return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
 
 
-def bench_scope(rate: float, seconds: float, n_clients: int, n_paused: int) -> dict[str, Any]:
+def bench_scope(
+    rate: float, seconds: float, n_clients: int, n_paused: int, spectrum: bool = False
+) -> dict[str, Any]:
     from livetrace import RealtimeStream, SimulatedSource
     from livetrace.web import Scope
 
@@ -117,7 +120,9 @@ def bench_scope(rate: float, seconds: float, n_clients: int, n_paused: int) -> d
     try:
         time.sleep(0.5)
         server_thread = next(t for t in threading.enumerate() if t.name == "livetrace-scope")
-        clients = [_spawn(scope.url, i < n_paused, seconds + 1.0) for i in range(n_clients)]
+        clients = [
+            _spawn(scope.url, i < n_paused, seconds + 1.0, spectrum) for i in range(n_clients)
+        ]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # client processes start slowly on a busy machine
             server = scope.status()["server"]
@@ -153,9 +158,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10e6)
     parser.add_argument("--client")
     parser.add_argument("--paused", type=int, default=0)
+    parser.add_argument("--spectrum", type=int, default=0)
     args = parser.parse_args()
     if args.client:
-        print(json.dumps(asyncio.run(_client(args.client, bool(args.paused), args.seconds))))
+        client = _client(args.client, bool(args.paused), args.seconds, bool(args.spectrum))
+        print(json.dumps(asyncio.run(client)))
         return
 
     bare, ours = bench_decimation()
@@ -174,6 +181,12 @@ def main() -> None:
         f"p99 {one['latency_p99_ms']:.1f} ms"
     )
     print(f"   samples dropped by the stream : {one['dropped']}")
+
+    spec = bench_scope(args.rate, args.seconds, 1, 0, spectrum=True)
+    print("\n2b. the same browser with the frequency view on (Welch spectrum of every sample)")
+    print(f"   frames/s delivered            : {spec['clients'][0]['fps']:6.1f}")
+    print(f"   Scope.write (consumer thread) : {100 * spec['write_cpu']:6.1f} % of one core")
+    print(f"   samples dropped by the stream : {spec['dropped']}")
 
     five = bench_scope(args.rate, args.seconds, 5, 1)
     paused = max(five["per_client"], key=lambda c: c["skipped"], default={})
