@@ -396,3 +396,20 @@ def test_hysteresis_keeps_noise_from_triggering() -> None:
     falling = _edges(x, 0.0, 0.4, False)
     assert len(falling) == 20
     assert np.all(np.abs(falling % 1000 - 500) < 30)
+
+
+def test_slow_time_base_rolls(fed_scope: Scope) -> None:
+    for k in range(0, 60_000, 1000):
+        fed_scope.write(chunk(signal(1000, k), k))
+    # 100 ms/div: one second on screen, newest sample at the right edge, never triggered
+    f = asyncio.run(frames(fed_scope.url, {"time_per_div": 0.1, "width": 500}, 1))[0]
+    assert f["flags"] == 4
+    assert math.isnan(f["trigger"])
+    assert f["end"] == (60_000 // f["bucket"]) * f["bucket"]
+
+
+def test_complex_samples_are_shown_by_their_real_part() -> None:
+    h = History(100, 1)
+    z = (np.arange(10) + 1j * np.arange(10)).astype(np.complex64)
+    h.write(z, 0)
+    np.testing.assert_array_equal(h.read(0, 10, channel=0), np.arange(10))
