@@ -102,7 +102,8 @@ def rising_zero_columns(v: np.ndarray) -> np.ndarray:
 
 @pytest.fixture
 def sine_stream() -> Iterator[tuple[RealtimeStream, Scope]]:
-    src = SimulatedSource("sine", frequency=1e3, sample_rate=RATE, chunk_size=1000)
+    # two channels: a sine (drawn yellow, checked below) and the same sine 90 degrees later
+    src = SimulatedSource("sine", frequency=1e3, sample_rate=RATE, chunk_size=1000, n_channels=2)
     stream = RealtimeStream.from_source(src)
     scope = stream.add_sink(Scope(port=0, health=stream.health))
     thread = threading.Thread(target=stream.run, name="test-consumer")
@@ -171,7 +172,7 @@ def test_sine_is_drawn_with_its_period_amplitude_frequency_and_a_still_phase(
         timeout=20_000,
     )
     page.wait_for_timeout(1500)  # a few waterfall rows
-    page.screenshot(path=str(ARTIFACTS / "scope.png"))
+    page.screenshot(path=str(ARTIFACTS / "scope.png"), full_page=True)  # docs/images/scope.png
     peak = page.evaluate("window.livetraceScope.status.measurements[0].peak_frequency")
     assert peak == pytest.approx(1000.0, rel=1e-3)
 
@@ -251,7 +252,7 @@ def test_controls_autoscale_cursors_run_stop_and_save(
     dl.value.save_as(path)
     raw = np.load(path)
     last = page.evaluate("window.livetraceScope.lastFrame")
-    assert raw.shape == (last["n"] * last["bucket"], 1)
+    assert raw.shape == (last["n"] * last["bucket"], 2)
     t = (last["first"] + np.arange(raw.shape[0])) / RATE
     np.testing.assert_allclose(raw[:, 0], np.sin(2 * np.pi * 1e3 * t), atol=1e-9)
     page.click("#run")
