@@ -435,3 +435,58 @@ def test_complex_samples_are_shown_by_their_real_part() -> None:
     z = (np.arange(10) + 1j * np.arange(10)).astype(np.complex64)
     h.write(z, 0)
     np.testing.assert_array_equal(h.read(0, 10, channel=0), np.arange(10))
+
+
+def test_coarse_envelope_equals_numpy_however_chunked() -> None:
+    from livetrace.web._decimate import Coarse
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 50_000)).astype(np.float32)
+    c = Coarse(64, 10_000, 2)
+    start = 1000
+    cuts = np.sort(rng.choice(np.arange(1, 50_000), 40, replace=False))
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, 50_000], strict=True):
+        c.add(x[:, a:b], start + a)
+    k0 = start // 64
+    n = (start + 50_000) // 64 - k0 - 1  # whole buckets after the first (partial) one
+    ref = x[:, 64 * (k0 + 1) - start : 64 * (k0 + 1 + n) - start].reshape(2, n, 64)
+    got = c.mins[:, k0 + 1 : k0 + 1 + n]
+    np.testing.assert_array_equal(got, ref.min(axis=2))
+    np.testing.assert_array_equal(c.maxs[:, k0 + 1 : k0 + 1 + n], ref.max(axis=2))
+    np.testing.assert_array_equal(c.mins[:, k0], x[:, : 64 * (k0 + 1) - start].min(axis=1))
+
+
+def test_slow_time_base_beyond_the_raw_samples_draws_the_coarse_envelope() -> None:
+    scope = Scope(port=0, history=0.01)  # 4096 raw samples: 41 ms at 100 kS/s
+    scope.open(SourceInfo(sample_rate=RATE, dtype="float32", n_channels=2))
+    try:
+        assert scope.history is not None
+        assert scope.history.capacity == 4096
+        assert scope.history.coarse is not None
+        L = scope.history.coarse.bucket
+        data = signal(200_000)
+        for k in range(0, 150_000, 1000):
+            scope.write(chunk(data[k : k + 1000], k))
+        for k in range(160_000, 200_000, 1000):  # 10 000 samples lost before 160 000
+            scope.write(chunk(data[k : k + 1000], k, gap=10_000 if k == 160_000 else 0))
+        view = {"time_per_div": 0.2, "width": 150}  # 2 s on screen, rolling
+        f = asyncio.run(frames(scope.url, view, 1))[0]
+        b = f["bucket"]
+        assert b % L == 0
+        assert b >= 200_000 / 150
+        assert f["first"] % b == 0
+        assert f["end"] == (200_000 // b) * b
+        assert f["gaps"].tolist() == [[150_000.0, 10_000.0]]
+        idx = f["first"] + b * np.arange(f["mins"].shape[0])
+        for k in np.flatnonzero(idx > 0)[::7]:
+            lo, hi = int(idx[k]), int(idx[k]) + b
+            keep = np.arange(lo, hi)
+            keep = keep[(keep < 150_000) | (keep >= 160_000)]
+            if keep.size == 0:
+                assert np.isnan(f["mins"][k]).all()
+                continue
+            np.testing.assert_array_equal(f["mins"][k], data[keep].min(axis=0))
+            np.testing.assert_array_equal(f["maxs"][k], data[keep].max(axis=0))
+        assert scope.status()["stream"]["longest_window"] > 3600 * RATE * 0.99
+    finally:
+        scope.close()

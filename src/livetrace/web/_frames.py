@@ -211,6 +211,25 @@ class TimeFramer:
     def window(self, view: View) -> int:
         return max(2, round(view.time_per_div * DIVISIONS * self.rate))
 
+    @staticmethod
+    def longest(history: History) -> int:
+        """The longest window (samples) ``history`` can fill: the raw samples, or the coarse
+        envelope's span (then with buckets of whole coarse buckets)."""
+        c = history.coarse
+        if c is None:
+            return history.capacity
+        return max(history.capacity, (c.capacity - 2) * c.bucket)
+
+    def window_and_bucket(self, history: History, view: View) -> tuple[int, int]:
+        """Samples on screen and samples per bucket for ``view``: beyond the raw history the
+        bucket is rounded up to whole coarse buckets (drawn from the coarse envelope)."""
+        w = min(self.window(view), self.longest(history))
+        bucket = bucket_for(w, view.width)
+        c = history.coarse
+        if w > history.capacity and c is not None:
+            bucket = -(-bucket // c.bucket) * c.bucket
+        return w, bucket
+
     def build(self, history: History, view: View) -> TimeFrame | None:
         """The next frame for ``view``, or None when there is nothing new to show."""
         oldest, end = history.span()
@@ -225,8 +244,7 @@ class TimeFramer:
         )
         if end == self.last_end and key == self.last_key:
             return None
-        w = min(self.window(view), history.capacity)
-        bucket = bucket_for(w, view.width)
+        w, bucket = self.window_and_bucket(history, view)
         roll = view.time_per_div >= ROLL_SECONDS_PER_DIV
         now = time.monotonic()
         frame: TimeFrame | None = None
@@ -257,6 +275,17 @@ class TimeFramer:
         self, history: History, left: int, right: int, bucket: int, trigger: float, flags: int
     ) -> TimeFrame | None:
         oldest, _ = history.span()
+        if left < oldest and history.coarse is not None and bucket % history.coarse.bucket == 0:
+            # older than the raw samples: from the coarse envelope
+            a = -(-max(left, history.oldest(bucket)) // bucket) * bucket
+            b = (right // bucket) * bucket
+            if b <= a:
+                return None
+            env = history.read_envelope(a, b, bucket)
+            if env is None:
+                return None
+            gaps = history.gaps_in(a, b)
+            return TimeFrame(a, bucket, env[0], env[1], b, trigger, flags, gaps)
         a = max(left, oldest)
         a = -(-a // bucket) * bucket
         if right <= a:

@@ -16,6 +16,7 @@ from .. import ConfigurationError, RealtimeAnalyzer, RealtimeConfig, SourceInfo,
 from .._errors import require
 from ..analysis import FrequencyCounter, Spectrum
 from ._decimate import History
+from ._frames import TimeFramer
 
 if TYPE_CHECKING:
     from ._server import Server
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["Scope"]
 
 _LOCAL = ("127.0.0.1", "localhost", "::1")
+_COARSE_BUCKETS = 1 << 20
 
 
 def _jsonable(value: Any) -> Any:
@@ -62,8 +64,11 @@ class Scope:
       mapping) for the page's honesty bar (buffer fill, samples dropped, source errors,
       state). Without it the bar shows what the scope itself sees: input rate, gaps and lost
       samples, from the chunks.
-    - ``history``: seconds of samples kept for display (at most ``max_samples`` per channel);
-      it bounds the slowest non-rolling time base.
+    - ``history``: seconds of raw samples kept for display (at most ``max_samples`` per
+      channel): the span a triggered view and the raw-frame download can reach.
+    - ``envelope_history``: seconds of the past kept as a min/max envelope (2**20 buckets
+      per channel, 8 MiB): the slowest time base; zoomed out that far, each pixel column
+      still shows the true minimum and maximum of its samples.
     - ``fps``: frames per second sent to each browser at most.
     - ``stats_window``: seconds over which mean, rms, min, max and p-p are measured.
     - ``gate``: seconds of the frequency counter's gate.
@@ -91,6 +96,7 @@ class Scope:
         health: Callable[[], Any] | None = None,
         history: float = 10.0,
         max_samples: int = 1 << 23,
+        envelope_history: float = 3600.0,
         fps: float = 60.0,
         stats_window: float = 0.1,
         gate: float = 0.25,
@@ -101,6 +107,7 @@ class Scope:
             raise ConfigurationError(f"port must be an int in 0..65535, got {port!r}")
         for name, value in (
             ("history", history),
+            ("envelope_history", envelope_history),
             ("fps", fps),
             ("stats_window", stats_window),
             ("gate", gate),
@@ -114,6 +121,7 @@ class Scope:
         self.fps = float(fps)
         self._health = health
         self._history_s = float(history)
+        self._envelope_s = float(envelope_history)
         self._max_samples = max_samples
         self._stats_window = float(stats_window)
         self._gate = float(gate)
@@ -201,7 +209,10 @@ class Scope:
         )
         with self._lock:
             if self.info is None or self.info != info:
-                self.history = History(capacity, info.n_channels, dtype)
+                # the coarse envelope: 2**20 buckets of a power of two >= 16 samples
+                per = max(16, math.ceil(self._envelope_s * rate / _COARSE_BUCKETS))
+                coarse = (1 << (per - 1).bit_length(), _COARSE_BUCKETS)
+                self.history = History(capacity, info.n_channels, dtype, coarse=coarse)
                 self._stats = RealtimeAnalyzer(cfg)
                 self._counter = FrequencyCounter(
                     channel=None,
@@ -359,6 +370,9 @@ class Scope:
                 "dtype": info.dtype,
                 "description": info.description,
                 "history": None if self.history is None else self.history.capacity,
+                "longest_window": None
+                if self.history is None
+                else TimeFramer.longest(self.history),
             },
             "server": None if server is None else server.stats(),
         }

@@ -397,7 +397,7 @@
       tsel.insertAdjacentHTML("beforeend", "<option value='" + ch + "'>" + c.name + "</option>");
     }
     // time bases longer than the scope's history cannot be filled
-    for (const opt of $("tdiv").options) opt.disabled = Number(opt.value) * DIVS * info.sample_rate > info.history;
+    for (const opt of $("tdiv").options) opt.disabled = Number(opt.value) * DIVS * info.sample_rate > (info.longest_window || info.history);
     sendView({ hysteresis: hysteresis() });
     if (state.timePlot) { state.timePlot.destroy(); state.timePlot = null; }
   }
