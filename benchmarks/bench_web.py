@@ -36,12 +36,14 @@ async def _client(url: str, paused: bool, seconds: float, spectrum: bool) -> dic
     async with aiohttp.ClientSession() as session, session.ws_connect(url + "ws") as ws:
         view = {"time_per_div": 1e-3, "width": 1000, "level": 0.0, "spectrum": spectrum}
         await ws.send_str(json.dumps({"view": view}))
+        # runs until the parent process closes our stdin (or `seconds` pass)
+        stop = asyncio.ensure_future(asyncio.to_thread(sys.stdin.read))
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not stop.done():
             try:
-                msg = await ws.receive(timeout=max(0.01, deadline - time.monotonic()))
+                msg = await ws.receive(timeout=0.1)
             except asyncio.TimeoutError:
-                break
+                continue
             if msg.type != aiohttp.WSMsgType.BINARY or msg.data[4] != 1:
                 continue
             frames += 1
@@ -59,7 +61,7 @@ def _spawn(url: str, paused: bool, seconds: float, spectrum: bool) -> subprocess
     cmd = [sys.executable, __file__, "--client", url, "--paused", str(int(paused))]
     cmd += ["--spectrum", str(int(spectrum))]
     cmd += ["--seconds", str(seconds)]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
 # ---------------------------------------------------------------------- measurements
@@ -121,7 +123,7 @@ def bench_scope(
         time.sleep(0.5)
         server_thread = next(t for t in threading.enumerate() if t.name == "livetrace-scope")
         clients = [
-            _spawn(scope.url, i < n_paused, seconds + 1.0, spectrum) for i in range(n_clients)
+            _spawn(scope.url, i < n_paused, seconds + 120.0, spectrum) for i in range(n_clients)
         ]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # client processes start slowly on a busy machine
@@ -134,7 +136,14 @@ def bench_scope(
         time.sleep(max(0.5, seconds - 1.0))  # every client still connected
         cpu1, wall1, write1 = _thread_cpu(server_thread), time.monotonic(), scope.write_time
         status = scope.status()
-        results = [json.loads(c.communicate(timeout=seconds + 60)[0]) for c in clients]
+        for c in clients:
+            assert c.stdin is not None
+            c.stdin.close()  # every client stops now
+        results = []
+        for c in clients:
+            assert c.stdout is not None
+            results.append(json.loads(c.stdout.read()))
+            c.wait(timeout=60)
     finally:
         stream.stop()
         consumer.join()
