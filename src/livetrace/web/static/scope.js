@@ -105,9 +105,13 @@
     setBad("h-skipped", f.skipped);
   }
 
+  const ROLL = 0.1;  // s/div from which the display rolls (as the server decides)
+  function rolling() { return state.view.time_per_div >= ROLL; }
+
+  // the time axis: 0 at the trigger point; when rolling, 0 is the newest sample (right edge)
   function xRange() {
     const w = state.view.time_per_div * DIVS;
-    return [-state.view.pre * w, (1 - state.view.pre) * w];
+    return rolling() ? [-w, 0] : [-state.view.pre * w, (1 - state.view.pre) * w];
   }
 
   // x of absolute sample index `idx` in this frame's time axis (seconds)
@@ -159,7 +163,7 @@
     const [x0, x1] = xRange();
     ctx.strokeStyle = "#888"; ctx.setLineDash([4, 4]); ctx.lineWidth = 1;
     const tx = u.valToPos(0, "x", true);
-    if (tx >= bb.left && tx <= bb.left + bb.width) { ctx.beginPath(); ctx.moveTo(tx, bb.top); ctx.lineTo(tx, bb.top + bb.height); ctx.stroke(); }
+    if (!rolling() && tx >= bb.left && tx <= bb.left + bb.width) { ctx.beginPath(); ctx.moveTo(tx, bb.top); ctx.lineTo(tx, bb.top + bb.height); ctx.stroke(); }
     const tc = state.channels[state.view.trigger_channel];
     if (tc) {
       const ty = u.valToPos((state.view.level - tc.offset) / tc.vdiv, "y", true);
