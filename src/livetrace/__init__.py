@@ -20,13 +20,13 @@ from ._errors import (
     SourceUnavailableError,
     StreamStateError,
 )
-from ._stream import Analyzer, RealtimeStream, Sink, SourceErrorRecord, StreamHealth, Transform
+from ._health import SourceErrorRecord, StreamHealth, StreamState
+from ._protocols import Analyzer, Block, RealtimeSource, Sink, Source, SourceInfo, Transform
+from ._stream import RealtimeStream
 from ._types import TraceMetadata, WaveformTrace
+from ._version import __version__
 from .analysis._stats import RealtimeAnalyzer, Statistics
-from .sources._base import Block, RealtimeSource, SourceInfo
 from .sources._simulated import SimulatedSource
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Analyzer",
@@ -49,12 +49,14 @@ __all__ = [
     "SimulatedSource",
     "Sink",
     "SinkError",
+    "Source",
     "SourceError",
     "SourceErrorRecord",
     "SourceInfo",
     "SourceUnavailableError",
     "Statistics",
     "StreamHealth",
+    "StreamState",
     "StreamStateError",
     "TraceMetadata",
     "Transform",

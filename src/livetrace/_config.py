@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._errors import ConfigurationError
+
 __all__ = [
     "OVERFLOW_POLICIES",
     "SUPPORTED_DTYPES",
@@ -38,22 +40,27 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+            raise ConfigurationError(f"max_retries must be >= 0, got {self.max_retries}")
         if self.backoff < 0 or self.max_backoff < 0:
-            raise ValueError(
+            raise ConfigurationError(
                 f"backoff and max_backoff must be >= 0, got {self.backoff}, {self.max_backoff}"
             )
         if self.backoff_factor < 1:
-            raise ValueError(f"backoff_factor must be >= 1, got {self.backoff_factor}")
+            raise ConfigurationError(f"backoff_factor must be >= 1, got {self.backoff_factor}")
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based)."""
         return float(min(self.max_backoff, self.backoff * self.backoff_factor ** (attempt - 1)))
 
 
-@dataclass
+@dataclass(frozen=True)
 class RealtimeConfig:
-    """Configuration of a buffer, analyser or stream.
+    """Configuration of a buffer, analyser or stream: a value that cannot change.
+
+    A config is frozen: a running stream can never be changed by mutating an object someone
+    else holds. Derive a changed copy with ``dataclasses.replace(config, chunk_size=4096)``.
+    ``validate()`` checks every field once (the result is remembered) and raises
+    :class:`~livetrace.ConfigurationError`, a ``ValueError``, naming the field.
 
     The first six fields are the seed's, with its defaults and validation messages. The rest:
 
@@ -90,52 +97,70 @@ class RealtimeConfig:
     units: tuple[str, ...] | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
+    def __post_init__(self) -> None:
+        for name in ("channel_names", "units"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                object.__setattr__(self, name, tuple(value))
+
     def validate(self) -> None:
-        """Check every field; ``ValueError`` names the field, what it got and what it takes."""
-        if self.sample_rate <= 0:
-            raise ValueError("sample_rate must be positive")
+        """Check every field; :class:`~livetrace.ConfigurationError` (a ``ValueError``) names
+        the field, what it got and what it takes. The first successful check is remembered."""
+        if self.__dict__.get("_valid"):
+            return
+        err = ConfigurationError
+        if not self.sample_rate > 0:
+            raise err("sample_rate must be positive")
         if self.buffer_size <= 0:
-            raise ValueError("buffer_size must be positive")
+            raise err("buffer_size must be positive")
         if self.chunk_size <= 0:
-            raise ValueError("chunk_size must be positive")
+            raise err("chunk_size must be positive")
         if self.chunk_size > self.buffer_size:
-            raise ValueError("chunk_size cannot exceed buffer_size")
+            raise err("chunk_size cannot exceed buffer_size")
         if self.timeout <= 0:
-            raise ValueError("timeout must be positive")
+            raise err("timeout must be positive")
         if self.window_size is not None and self.window_size <= 0:
-            raise ValueError("window_size must be positive")
+            raise err("window_size must be positive")
         if self.overflow not in OVERFLOW_POLICIES:
-            raise ValueError(
+            raise err(
                 f"overflow must be one of {', '.join(OVERFLOW_POLICIES)}; got {self.overflow!r}"
             )
-        self.np_dtype  # noqa: B018 - raises ValueError for an unsupported dtype
+        self.np_dtype  # noqa: B018 - raises ConfigurationError for an unsupported dtype
         if not isinstance(self.n_channels, (int, np.integer)) or self.n_channels < 1:
-            raise ValueError(f"n_channels must be a positive integer, got {self.n_channels!r}")
+            raise err(f"n_channels must be a positive integer, got {self.n_channels!r}")
         for name in ("channel_names", "units"):
             value = getattr(self, name)
             if value is not None and len(value) != self.n_channels:
-                raise ValueError(
+                raise err(
                     f"{name} must have one entry per channel ({self.n_channels}), "
                     f"got {len(value)}: {tuple(value)!r}"
                 )
         if self.scale is not None and not np.isfinite(self.scale):
-            raise ValueError(f"scale must be a finite number, got {self.scale!r}")
+            raise err(f"scale must be a finite number, got {self.scale!r}")
         if self.offset is not None and not np.isfinite(self.offset):
-            raise ValueError(f"offset must be a finite number, got {self.offset!r}")
+            raise err(f"offset must be a finite number, got {self.offset!r}")
         if not isinstance(self.retry, RetryPolicy):
-            raise ValueError(f"retry must be a RetryPolicy, got {type(self.retry).__name__}")
+            raise err(f"retry must be a RetryPolicy, got {type(self.retry).__name__}")
+        object.__setattr__(self, "_valid", True)
 
     @property
     def np_dtype(self) -> np.dtype[Any]:
-        """``dtype`` as a numpy dtype; ``ValueError`` if it is not one of the supported four."""
+        """``dtype`` as a numpy dtype; :class:`~livetrace.ConfigurationError` if it is not one
+        of the supported four."""
+        cached: np.dtype[Any] | None = self.__dict__.get("_np_dtype")
+        if cached is not None:
+            return cached
         try:
             dt: np.dtype[Any] = np.dtype(self.dtype)
         except TypeError as exc:
-            raise ValueError(
+            raise ConfigurationError(
                 f"dtype must be one of {', '.join(SUPPORTED_DTYPES)}; got {self.dtype!r}"
             ) from exc
         if dt.name not in SUPPORTED_DTYPES:
-            raise ValueError(f"dtype must be one of {', '.join(SUPPORTED_DTYPES)}; got {dt.name!r}")
+            raise ConfigurationError(
+                f"dtype must be one of {', '.join(SUPPORTED_DTYPES)}; got {dt.name!r}"
+            )
+        object.__setattr__(self, "_np_dtype", dt)
         return dt
 
     @property

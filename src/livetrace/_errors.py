@@ -90,7 +90,12 @@ class MissingExtraError(LivetraceError, ImportError):
 
 
 def require(module: str, extra: str) -> object:
-    """Import ``module`` or raise :class:`MissingExtraError` naming the extra that provides it."""
+    """Import ``module`` or raise :class:`MissingExtraError` naming the extra that provides it.
+
+    The message gives the install command that works for how livetrace was installed: from a
+    checkout (``pip install -e .``) ``pip install -e '.[extra]'`` (with the checkout's path when
+    the current directory is elsewhere), else ``pip install 'livetrace[extra]'``.
+    """
     import importlib
 
     try:
@@ -98,5 +103,27 @@ def require(module: str, extra: str) -> object:
     except ImportError as exc:
         raise MissingExtraError(
             f"{module!r} is needed for this feature but is not installed; "
-            f"install it with: pip install 'livetrace[{extra}]'"
+            f"install it with: {_install_command(extra)}"
         ) from exc
+
+
+def _install_command(extra: str) -> str:
+    """The ``pip install`` command adding ``extra`` to this installation of livetrace."""
+    import json
+    import os
+    from importlib import metadata
+    from urllib.parse import unquote, urlparse
+
+    try:
+        direct = metadata.distribution("livetrace").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        direct = None
+    info = json.loads(direct) if direct else {}
+    url = urlparse(str(info.get("url", "")))
+    if url.scheme == "file" and "dir_info" in info:  # installed from a local directory
+        path = unquote(url.path)
+        here = os.path.abspath(os.curdir)
+        target = "." if os.path.abspath(path) == here else path
+        editable = " -e" if info["dir_info"].get("editable") else ""
+        return f"pip install{editable} '{target}[{extra}]'"
+    return f"pip install 'livetrace[{extra}]'"

@@ -13,8 +13,7 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
@@ -28,103 +27,17 @@ from ._errors import (
     SourceError,
     StreamStateError,
 )
-from ._result import ResultMapping
+from ._health import SourceErrorRecord, StreamHealth, StreamState
+from ._pacing import default_chunk
+from ._pipeline import Pipeline
+from ._protocols import Analyzer, Block, RealtimeSource, Sink, SourceInfo, Transform
 from ._types import TraceMetadata, WaveformTrace
-from .analysis._stats import RealtimeAnalyzer, Statistics
-from .sources._base import Block, RealtimeSource, SourceInfo
+from .analysis._stats import Statistics
 
-__all__ = [
-    "Analyzer",
-    "RealtimeStream",
-    "Sink",
-    "SourceErrorRecord",
-    "StreamHealth",
-    "Transform",
-]
+__all__ = ["RealtimeStream", "SourceErrorRecord", "StreamHealth"]
 
 _STOP_BUDGET = 0.45  # seconds stop() may spend joining the acquisition thread
 _RATE_WINDOW = 1.0  # seconds over which the input rate is measured
-
-
-@runtime_checkable
-class Analyzer(Protocol):
-    """What the stream needs of an analyser: ``update(chunk)``, ``reset()`` and ``result``.
-
-    Optional: ``name`` (key in ``chunk.results``; default: the class name in snake case) and
-    ``attach(info)``, called with the stream's :class:`~livetrace.sources.SourceInfo` when the
-    analyser is added (to take the sample rate and channel count from the stream).
-    """
-
-    def update(self, chunk: WaveformTrace) -> None: ...
-
-    def reset(self) -> None: ...
-
-    @property
-    def result(self) -> Any: ...
-
-
-@runtime_checkable
-class Transform(Protocol):
-    """A chunk-to-chunk processor (e.g. a stateful filter): ``process(chunk) -> chunk``."""
-
-    def process(self, chunk: WaveformTrace) -> WaveformTrace: ...
-
-    def reset(self) -> None: ...
-
-
-@runtime_checkable
-class Sink(Protocol):
-    """Where delivered chunks go (recorder, publisher).
-
-    ``open(info)`` is called by ``start()`` with the stream's description, ``write(chunk)`` for
-    every delivered chunk in the consumer thread, ``close()`` by ``stop()``. When samples were
-    lost after the last delivered chunk, at the end of the stream a sink also receives one
-    empty chunk whose ``metadata.gap`` is that loss (positioned at the end of the sequence).
-    An exception from any of them stops the stream and reaches the consumer as
-    :class:`~livetrace.SinkError`.
-    """
-
-    def open(self, info: SourceInfo) -> None: ...
-
-    def write(self, chunk: WaveformTrace) -> None: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class SourceErrorRecord:
-    """One exception raised by the source: when (POSIX time), which attempt, and the error."""
-
-    time: float
-    attempt: int
-    error: BaseException
-
-
-@dataclass(frozen=True)
-class StreamHealth(ResultMapping):
-    """A snapshot of the stream's state and counters.
-
-    ``state``: ``"idle"`` (never started), ``"running"``, ``"stopped"``, ``"finished"`` (the
-    source ended and every sample was delivered, or is being drained) or ``"failed"``.
-    ``samples_in``: samples the source produced; ``samples_out``: samples delivered in chunks;
-    ``dropped``: samples discarded by the overflow policy; ``source_gap``: samples the source
-    declared missing; ``input_rate``: samples/s over the last second.
-    """
-
-    state: str
-    samples_in: int
-    samples_out: int
-    dropped: int
-    source_gap: int
-    chunks: int
-    source_errors: int
-    last_error: str | None
-    buffer_fill: int
-    buffer_capacity: int
-    peak_fill: int
-    input_rate: float
-    discontinuities: int
-    source: dict[str, Any]
 
 
 def _check_source_fits(config: RealtimeConfig, source: RealtimeSource) -> None:
@@ -154,10 +67,6 @@ def _check_source_fits(config: RealtimeConfig, source: RealtimeSource) -> None:
             f"{name} delivers complex samples ({info.dtype}) but the config's dtype is "
             f"{config.np_dtype.name}: use complex64 or complex128{hint}"
         )
-
-
-def _snake(name: str) -> str:
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 class RealtimeStream:
@@ -199,34 +108,31 @@ class RealtimeStream:
         _check_source_fits(config, source)
         self.config = config
         self.source = source
-        self._on_chunk = on_chunk
         self._buffer = RealtimeBuffer(config)
-        self._analyzer = RealtimeAnalyzer(config)
-        self._stats_lock = threading.Lock()
-        self._analyzers: list[tuple[str, Analyzer]] = []
-        self._transforms: list[Transform] = list(transforms)
-        self._sinks: list[Sink] = list(sinks)
         self._channel_names = config.effective_channel_names
         self._units = config.effective_units
-        self._state = "idle"
+        self._state = StreamState.IDLE
         self._stop_event = threading.Event()
         self._acquire_thread: threading.Thread | None = None
         self._leaked_threads: list[threading.Thread] = []
-        self._chunk_count = 0
-        self._samples_out = 0
         self._delivered_end = 0  # absolute index after the last delivered sample
         self._errors: deque[SourceErrorRecord] = deque(maxlen=100)
         self._n_errors = 0
         self._pending: tuple[np.ndarray[Any, Any], int, bool] | None = None
         self._rate_log: deque[tuple[float, int]] = deque()
         self._t0: float | None = None
-        self._sinks_open = False
         self._lock = threading.Lock()
         # held by the consumer while it reads and processes a chunk; stop() takes it before
         # closing sinks so that a sink is never closed in the middle of a write
         self._consumer_lock = threading.RLock()
-        for analyzer in analyzers:
-            self.add_analyzer(analyzer)
+        self.pipeline = Pipeline(
+            config,
+            self.info,
+            transforms=transforms,
+            analyzers=analyzers,
+            sinks=sinks,
+            on_chunk=on_chunk,
+        )
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -259,7 +165,7 @@ class RealtimeStream:
                 "build RealtimeConfig yourself and use RealtimeStream(config, source)"
             )
         rate = float(info.sample_rate)
-        chunk = chunk_size or max(256, min(65536, int(rate / 100)))
+        chunk = chunk_size or default_chunk(rate)
         if buffer_size and not chunk_size:
             chunk = min(chunk, buffer_size)  # a small buffer_size caps the default chunk
         buf = buffer_size or max(int(2 * rate), 16 * chunk)
@@ -317,54 +223,33 @@ class RealtimeStream:
 
         Its result appears in ``chunk.results[name]`` and :meth:`get_results`.
         """
-        if not isinstance(analyzer, Analyzer):
-            raise TypeError(
-                "an analyser needs update(chunk), reset() and result; "
-                f"got {type(analyzer).__name__}"
-            )
-        key = name or getattr(analyzer, "name", None) or _snake(type(analyzer).__name__)
-        if any(k == key for k, _ in self._analyzers):
-            raise ValueError(f"an analyser named {key!r} is already attached; pass name=...")
-        attach = getattr(analyzer, "attach", None)
-        if callable(attach):
-            attach(self.info)
-        self._analyzers.append((key, analyzer))
-        return analyzer
+        return self.pipeline.add_analyzer(analyzer, name)
 
     def add_transform(self, transform: Transform) -> Transform:
         """Append a transform applied to every chunk before statistics and analysers."""
-        if not isinstance(transform, Transform):
-            raise TypeError(
-                f"a transform needs process(chunk) and reset(); got {type(transform).__name__}"
-            )
-        attach = getattr(transform, "attach", None)
-        if callable(attach):
-            attach(self.info)
-        self._transforms.append(transform)
-        return transform
+        return self.pipeline.add_transform(transform)
 
     def add_sink(self, sink: Sink) -> Sink:
-        """Attach a sink; it must be added before :meth:`start`."""
-        if self._state == "running":
+        """Attach a sink; it must be added before :meth:`start` (a sink must see every chunk)."""
+        if self._state == StreamState.RUNNING:
             raise StreamStateError("add sinks before start(): a sink must see every chunk")
-        self._sinks.append(sink)
-        return sink
+        return self.pipeline.add_sink(sink)
 
     @property
     def analyzers(self) -> dict[str, Analyzer]:
         """Attached analysers by name."""
-        return dict(self._analyzers)
+        return self.pipeline.analyzers
 
     # ------------------------------------------------------------------ lifecycle
     @property
-    def state(self) -> str:
-        """``idle``, ``running``, ``stopped``, ``finished`` or ``failed`` (see StreamHealth)."""
+    def state(self) -> StreamState:
+        """Where the stream is in its life (see :class:`~livetrace.StreamState`)."""
         return self._state
 
     @property
     def is_running(self) -> bool:
         """True between ``start()`` and ``stop()`` while the source is acquiring."""
-        return self._state == "running"
+        return self._state == StreamState.RUNNING
 
     def start(self) -> None:
         """Start the source and the acquisition thread (no-op if running).
@@ -373,9 +258,9 @@ class RealtimeStream:
         positions continue. Sinks are opened here.
         """
         with self._lock:
-            if self._state == "running":
+            if self._state == StreamState.RUNNING:
                 return
-            if self._state in ("finished", "failed"):
+            if self._state in (StreamState.FINISHED, StreamState.FAILED):
                 raise StreamStateError(
                     f"cannot restart a {self._state} stream: its source has ended; "
                     "create a new RealtimeStream"
@@ -384,30 +269,19 @@ class RealtimeStream:
             if self._t0 is None:
                 info = self.source.info
                 self._t0 = info.start_time if info and info.start_time else time.time()
-            if not self._sinks_open:
-                info = self.info
-                opened: list[Sink] = []
-                try:
-                    for sink in self._sinks:
-                        sink.open(info)
-                        opened.append(sink)
-                except Exception as exc:
-                    for sink in opened:
-                        sink.close()
-                    raise SinkError(f"sink {type(sink).__name__} failed to open: {exc}") from exc
-                self._sinks_open = True
+            self.pipeline.open_sinks(self.info)
             self._stop_event.clear()
             if self._buffer.ended:
                 # the source ended (or failed) before stop(): deliver what is buffered, then
                 # end as before; the source is not restarted
-                self._state = "running"
+                self._state = StreamState.RUNNING
                 return
             try:
                 self.source.start()
             except Exception:
-                self._close_sinks()
+                self.pipeline.close_sinks()
                 raise
-            self._state = "running"
+            self._state = StreamState.RUNNING
             thread = threading.Thread(
                 target=self._acquire_loop,
                 name=f"livetrace-acquire-{type(self.source).__name__}",
@@ -427,8 +301,8 @@ class RealtimeStream:
         """
         t_start = time.monotonic()
         with self._lock:
-            if self._state == "running":
-                self._state = "stopped"
+            if self._state == StreamState.RUNNING:
+                self._state = StreamState.STOPPED
             self._stop_event.set()
             self._buffer.interrupt()
             try:
@@ -450,7 +324,7 @@ class RealtimeStream:
                 wait = max(0.0, _STOP_BUDGET - (time.monotonic() - t_start))
                 if self._consumer_lock.acquire(timeout=wait):
                     try:
-                        self._close_sinks()
+                        self.pipeline.close_sinks()
                     finally:
                         self._consumer_lock.release()
 
@@ -466,19 +340,6 @@ class RealtimeStream:
                     f"{type(self.source).__name__}.acquire()"
                 )
         self._leaked_threads = []
-
-    def _close_sinks(self) -> None:
-        if not self._sinks_open:
-            return
-        self._sinks_open = False
-        errors: list[BaseException] = []
-        for sink in self._sinks:
-            try:
-                sink.close()
-            except Exception as exc:
-                errors.append(exc)
-        if errors:
-            raise SinkError(f"sink failed to close: {errors[0]}") from errors[0]
 
     def __enter__(self) -> RealtimeStream:
         self.start()
@@ -591,7 +452,7 @@ class RealtimeStream:
         sample once the source has ended. Raises :class:`~livetrace.SourceError` when the
         source failed for good, after delivering what it had produced.
         """
-        if self._state in ("idle", "stopped"):
+        if self._state in (StreamState.IDLE, StreamState.STOPPED):
             raise StreamStateError("Stream not started")
         return self._iterate()
 
@@ -602,43 +463,44 @@ class RealtimeStream:
                 return
             yield chunk
 
-    def read_chunk(self) -> WaveformTrace | None:
+    def read_chunk(self, max_samples: int | None = None) -> WaveformTrace | None:
         """Block for the next chunk and run it through the pipeline.
 
-        Returns None when the stream was stopped or has ended (then ``state`` says which);
-        sinks are closed then.
+        ``max_samples`` caps the chunk's length (``chunk_size`` otherwise). Returns None when
+        the stream was stopped or has ended (then ``state`` says which); sinks are closed then.
         """
         with self._consumer_lock:
             try:
-                chunk = self._next_chunk()
+                chunk = self._next_chunk(max_samples)
             except BaseException:
                 # a failure of the stream closes sinks; an exception of the consumer's own
                 # (on_chunk, KeyboardInterrupt) leaves a running stream and its sinks open, so
                 # that reading on never writes to a closed sink; stop() closes them
-                if self._state != "running" or self._stop_event.is_set():
-                    self._close_sinks()
+                if self._state != StreamState.RUNNING or self._stop_event.is_set():
+                    self.pipeline.close_sinks()
                 raise
             if chunk is None:
-                self._close_sinks()
+                self.pipeline.close_sinks()
             return chunk
 
-    def _next_chunk(self) -> WaveformTrace | None:
+    def _next_chunk(self, max_samples: int | None) -> WaveformTrace | None:
         buffer = self._buffer
         cfg = self.config
+        size = cfg.chunk_size if max_samples is None else min(cfg.chunk_size, max_samples)
         while True:
             gen = buffer.interrupt_generation
-            if self._stop_event.is_set() and self._state != "finished":
+            if self._stop_event.is_set() and self._state != StreamState.FINISHED:
                 return None
             try:
-                blk = buffer.read_block(cfg.chunk_size, float("inf"), interrupt_gen=gen)
+                blk = buffer.read_block(size, float("inf"), interrupt_gen=gen)
             except BufferInterrupted:
                 continue
             except EndOfStream:
-                self._state = "finished"
+                self._state = StreamState.FINISHED
                 self._report_trailing_loss()
                 return None
             except BaseException:
-                self._state = "failed"
+                self._state = StreamState.FAILED
                 self._report_trailing_loss()
                 raise
             break
@@ -652,70 +514,31 @@ class RealtimeStream:
             gap=blk.gap,
             discontinuity=blk.discontinuity,
         )
-        chunk = WaveformTrace(blk.data, meta)
-        for transform in self._transforms:
-            chunk = transform.process(chunk)
-        with self._stats_lock:
-            self._analyzer.accumulate(chunk.data)
-        if self._analyzers:
-            results = chunk.results
-            for key, analyzer in self._analyzers:
-                analyzer.update(chunk)
-                results[key] = analyzer.result
-        if self._sinks:
-            for sink in self._sinks:
-                try:
-                    sink.write(chunk)
-                except Exception as exc:
-                    self.stop()
-                    self._state = "failed"
-                    raise SinkError(
-                        f"sink {type(sink).__name__} failed; the stream was stopped so that no "
-                        f"data is lost silently: {exc}"
-                    ) from exc
-        self._chunk_count += 1
-        self._samples_out += len(chunk.data)
-        if self._on_chunk is not None:
-            self._on_chunk(chunk)
+        try:
+            chunk = self.pipeline.process(WaveformTrace(blk.data, meta))
+        except SinkError:
+            self.stop()
+            self._state = StreamState.FAILED
+            raise
         return chunk
 
     def _report_trailing_loss(self) -> None:
-        """Tell sinks about samples lost after the last delivered chunk, at end of stream.
-
-        No chunk follows such a loss, so sinks get one empty chunk positioned at the end of
-        the source's sequence whose ``gap`` is the loss (a recording then lists it). Skipped
-        with transforms, whose output numbering may differ (e.g. a decimator); the loss is in
-        ``health()`` either way.
-        """
-        lost = self._buffer.next_index - self._delivered_end
-        if lost <= 0 or not self._sinks or self._transforms or not self._sinks_open:
-            return
-        meta = TraceMetadata(
-            sample_rate=self.config.sample_rate,
-            start_index=self._buffer.next_index,
-            start_time=(self._t0 or 0.0) + self._buffer.next_index / self.config.sample_rate,
-            channel_names=self._channel_names,
-            units=self._units,
-            gap=lost,
-            discontinuity=True,
-        )
-        shape = (0,) if self.config.n_channels == 1 else (0, self.config.n_channels)
-        marker = WaveformTrace(np.empty(shape, dtype=self.config.np_dtype), meta)
-        for sink in self._sinks:
-            try:
-                sink.write(marker)
-            except Exception as exc:
-                raise SinkError(
-                    f"sink {type(sink).__name__} failed to record the final loss: {exc}"
-                ) from exc
-        self._delivered_end = self._buffer.next_index
+        """Tell sinks about samples lost after the last delivered chunk, at end of stream
+        (see :meth:`Pipeline.report_final_loss`); the loss is in ``health()`` either way."""
+        end = self._buffer.next_index
+        lost = end - self._delivered_end
+        if self.pipeline.report_final_loss(
+            end, lost, (self._t0 or 0.0) + end / self.config.sample_rate
+        ):
+            self._delivered_end = end
 
     def run(self, *, max_samples: int | None = None, duration: float | None = None) -> int:
         """Consume chunks in this thread (for sinks, analysers, ``on_chunk``) until the source
-        ends, ``stop()`` is called, ``max_samples`` were delivered or ``duration`` seconds
-        passed; starts the stream if needed. Returns the number of samples delivered.
+        ends, ``stop()`` is called, exactly ``max_samples`` were delivered (the last chunk is
+        cut short) or ``duration`` seconds of wall clock passed; starts the stream if needed.
+        Returns the number of samples delivered.
         """
-        if self._state in ("idle", "stopped"):
+        if self._state in (StreamState.IDLE, StreamState.STOPPED):
             self.start()
         timer: threading.Timer | None = None
         if duration is not None:
@@ -725,7 +548,7 @@ class RealtimeStream:
         n = 0
         try:
             while max_samples is None or n < max_samples:
-                chunk = self.read_chunk()
+                chunk = self.read_chunk(None if max_samples is None else max_samples - n)
                 if chunk is None:
                     break
                 n += len(chunk)
@@ -741,21 +564,15 @@ class RealtimeStream:
 
         Before any sample: :meth:`Statistics.empty` (``n_samples=0``, NaN values).
         """
-        with self._stats_lock:
-            if self._analyzer.n_accumulated == 0:
-                return Statistics.empty(self.config.n_channels)
-            return self._analyzer.get_statistics()
+        return self.pipeline.statistics()
 
     def get_cumulative_statistics(self) -> Statistics:
         """Statistics over every delivered sample since the stream was created."""
-        with self._stats_lock:
-            if self._analyzer.n_accumulated == 0:
-                return Statistics.empty(self.config.n_channels)
-            return self._analyzer.get_cumulative_statistics()
+        return self.pipeline.cumulative_statistics()
 
     def get_results(self) -> dict[str, Any]:
         """Each attached analyser's current result, by name."""
-        return {key: analyzer.result for key, analyzer in self._analyzers}
+        return self.pipeline.results()
 
     def get_buffer_stats(self) -> BufferStats:
         """The buffer's exact counters (see :class:`~livetrace.BufferStats`)."""
@@ -763,7 +580,7 @@ class RealtimeStream:
 
     def get_chunk_count(self) -> int:
         """Chunks delivered so far."""
-        return self._chunk_count
+        return self.pipeline.chunks
 
     @property
     def errors(self) -> list[SourceErrorRecord]:
@@ -787,10 +604,10 @@ class RealtimeStream:
         return StreamHealth(
             state=self._state,
             samples_in=b.total_samples,
-            samples_out=self._samples_out,
+            samples_out=self.pipeline.samples,
             dropped=b.dropped,
             source_gap=b.source_gap,
-            chunks=self._chunk_count,
+            chunks=self.pipeline.chunks,
             source_errors=self._n_errors,
             last_error=None if last is None else f"{type(last).__name__}: {last}",
             buffer_fill=b.available,
@@ -803,16 +620,11 @@ class RealtimeStream:
 
     def reset_analysis(self) -> None:
         """Reset statistics, analysers and transforms to their fresh state."""
-        with self._stats_lock:
-            self._analyzer.reset()
-        for _, analyzer in self._analyzers:
-            analyzer.reset()
-        for transform in self._transforms:
-            transform.reset()
+        self.pipeline.reset()
 
     def __repr__(self) -> str:
         return (
-            f"RealtimeStream(source={type(self.source).__name__}, state={self._state!r}, "
+            f"RealtimeStream(source={type(self.source).__name__}, state='{self._state}', "
             f"chunk_size={self.config.chunk_size}, buffer_size={self.config.buffer_size}, "
             f"overflow={self.config.overflow!r})"
         )

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ._errors import ConfigurationError
+
 __all__ = ["TraceMetadata", "WaveformTrace"]
 
 
@@ -49,7 +51,7 @@ class TraceMetadata:
 
     def __post_init__(self) -> None:
         if not self.sample_rate > 0:
-            raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
+            raise ConfigurationError(f"sample_rate must be positive, got {self.sample_rate}")
         if self.channel_name is None and len(self.channel_names) == 1:
             self.channel_name = self.channel_names[0]
 

@@ -2,8 +2,10 @@
 
 Only the standard library is imported here; click and rich (the ``cli`` extra) are imported
 when the command runs, so ``import livetrace`` stays light. Every error ends the command with
-one line on stderr and a non-zero exit code (2 for a usage error, 1 otherwise, 130 after
-Ctrl-C); ``--debug`` (anywhere on the command line) shows the traceback instead.
+one line on stderr and a non-zero exit code: 2 for a usage error (an option, a source URI, a
+file name or a value that cannot be used), 1 for a failure while running (a source or the disk
+failed, nothing was recorded), 130 after a second Ctrl-C; ``--debug`` (anywhere on the command
+line) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -66,14 +68,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     except BaseException as exc:
         if debug or not isinstance(exc, Exception):
             raise
-        _fail(_describe(exc), 1)
+        from ._errors import ConfigurationError
+
+        _fail(_describe(exc), 2 if isinstance(exc, ConfigurationError) else 1)
     raise SystemExit(code if isinstance(code, int) else 0)
 
 
 def _os_text(exc: BaseException) -> str:
     """``str(exc)``, without the ``[Errno N]`` prefix of an OSError that has a strerror."""
     if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror if exc.filename is None else f"{exc.strerror}: '{exc.filename}'"
+        if exc.filename is None or str(exc.filename) in exc.strerror:
+            return exc.strerror
+        return f"{exc.strerror}: '{exc.filename}'"
     return str(exc)
 
 

@@ -17,7 +17,7 @@ pytest.importorskip("h5py")
 pytest.importorskip("matplotlib")
 Image = pytest.importorskip("PIL.Image")
 
-from livetrace._plot import figure_and_envelope  # noqa: E402
+from livetrace.recording._plot import figure_and_envelope  # noqa: E402
 from livetrace.sinks import Recorder, RecordingReader  # noqa: E402
 
 RATE = 10_000.0

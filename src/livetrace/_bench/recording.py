@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from .._errors import require
+from .._protocols import SourceInfo
 from .._stream import RealtimeStream
 from .._types import TraceMetadata, WaveformTrace
-from ..sinks._recorder import Recorder
-from ..sources._base import SourceInfo
+from ..recording._writer import Recorder
 from ..sources._simulated import SimulatedSource
 from ._common import Row, print_rows
 

@@ -24,7 +24,7 @@ __all__ = ["main", "run"]
 
 
 def _stream_rate(make_source: object, chunk: int, n_total: int, repeat: int) -> float:
-    from .. import RealtimeStream
+    from .._stream import RealtimeStream
 
     best = 0.0
     for _ in range(repeat):

@@ -1,4 +1,9 @@
-"""The ``livetrace`` commands (click); run through :func:`livetrace.cli.main`."""
+"""The ``livetrace`` commands (click); run through :func:`livetrace.cli.main`.
+
+Every command is a thin client of the library: it opens a source by its URI, builds a
+:class:`~livetrace.RealtimeStream` with sinks and analysers (a ``Recorder``, the dashboard's
+:class:`~livetrace._cli.dashboard.LiveView`) and runs it.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +11,43 @@ import contextlib
 import importlib
 import json
 import math
+import os
 import pkgutil
+import re
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import click
 
 from .._config import OVERFLOW_POLICIES
 from .._errors import ConfigurationError, SinkError
+from .._protocols import RealtimeSource
 from .._stream import RealtimeStream
 from .._types import WaveformTrace
-from ..sources._base import RealtimeSource
 
-__all__ = ["cli"]
+__all__ = ["InputError", "cli"]
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+#: Suffixes ``record`` writes (HDF5 recordings) and ``export`` converts to.
+RECORDING_SUFFIXES = (".h5", ".hdf5")
+EXPORT_SUFFIXES = {".wav": "wav", ".npy": "npy", ".csv": "csv"}
+
+#: Without ``--window``, the rolling statistics cover this many seconds.
+DEFAULT_STATS_WINDOW = 0.1
+
+
+class InputError(click.ClickException):
+    """Something on the command line cannot be used (a URI, a file name, an option's value);
+    exit code 2 like click's own usage errors."""
+
+    exit_code = 2
 
 
 @click.group(context_settings=_CONTEXT)
@@ -33,6 +55,9 @@ _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
 def cli(debug: bool) -> None:
     """livetrace: watch, record and replay live waveforms.
+
+    Exit codes: 0 success, 1 a failure while running (a source or the disk failed, nothing
+    was recorded), 2 a usage error (options, source URI, file names), 130 interrupted.
 
     \b
     Examples:
@@ -44,6 +69,7 @@ def cli(debug: bool) -> None:
       livetrace plot capture.h5 -o capture.png
       livetrace scope sim:sine
       livetrace sources
+      livetrace devices
     """
 
 
@@ -70,6 +96,94 @@ def _on_interrupt(event: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGTERM, old_term)
 
 
+@contextlib.contextmanager
+def _quiet_terminal() -> Iterator[None]:
+    """While a live display runs, the terminal does not echo keys (Ctrl-C's ``^C`` would
+    shift the redrawn frame by a line); restored on exit."""
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd) if os.isatty(fd) else None
+    except (ImportError, OSError, ValueError):  # no termios (Windows) or no real stdin
+        saved = None
+    if saved is None:
+        yield
+        return
+    quiet = list(saved)
+    quiet[3] &= ~(termios.ECHO | termios.ECHOCTL)
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+
+@contextlib.contextmanager
+def _stop_when(event: threading.Event, stream: RealtimeStream) -> Iterator[None]:
+    """Stop ``stream`` from a helper thread as soon as ``event`` is set (a signal handler may
+    not stop it itself: it runs in the consumer thread, between two bytecodes of a chunk)."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if event.wait(0.05):
+                stream.stop()
+                return
+
+    thread = threading.Thread(target=watch, name="livetrace-stop-on-signal", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+@contextlib.contextmanager
+def _user_input() -> Iterator[None]:
+    """Errors of what the user typed (a URI, a file name, a value) become exit code 2."""
+    try:
+        yield
+    except ConfigurationError as exc:
+        raise InputError(str(exc)) from exc
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        raise InputError(_os_message(exc)) from exc
+
+
+def _os_message(exc: OSError) -> str:
+    text = exc.strerror or str(exc)
+    name = exc.filename
+    if name is not None and str(name) not in text:
+        text = f"{text}: '{name}'"
+    return text
+
+
+def _open(uri: str) -> RealtimeSource:
+    from ..sources import open_source
+
+    with _user_input():
+        return open_source(uri)
+
+
+def _signal_limit(
+    source: RealtimeSource, duration: float | None, samples: int | None, pace: float | None
+) -> tuple[int | None, float | None]:
+    """``(max_samples, wall-clock limit)`` for ``--duration`` / ``--samples``.
+
+    ``--duration`` is signal time: exactly ``round(duration * rate)`` samples; a source that
+    falls behind (or delivers nothing) is stopped after ``2 * duration / pace + 1`` s of wall
+    clock (``pace``: how much faster than real time it delivers; None: as fast as it can,
+    no wall-clock limit).
+    """
+    if duration is None:
+        return samples, None
+    info = source.info
+    rate = 1.0 if info is None else float(info.sample_rate)
+    wall = None if pace is None else 2.0 * duration / pace + 1.0
+    return max(1, round(duration * rate)), wall
+
+
 def _stream_for(
     source: RealtimeSource,
     *,
@@ -77,41 +191,58 @@ def _stream_for(
     overflow: str | None,
     window: float | None = None,
     buffer_size: int | None = None,
-) -> tuple[RealtimeStream, int]:
+    **parts: Any,
+) -> RealtimeStream:
     info = source.info
     if info is None:
         raise ConfigurationError(
             f"{type(source).__name__} does not describe its samples (info is None)"
         )
-    rate = float(info.sample_rate)
-    policy = overflow or ("block" if info.backpressure else "overwrite")
-    extra: dict[str, Any] = {"overflow": policy}
-    window_samples = 0
+    extra: dict[str, Any] = {}
+    if overflow is not None:
+        extra["overflow"] = overflow
     if window is not None:
-        if not window > 0:
-            raise click.BadParameter(f"must be > 0 seconds, got {window}", param_hint="--window")
-        window_samples = max(1, round(window * rate))
-        extra["window_size"] = window_samples
-    if chunk_size is not None and chunk_size < 1:
-        raise click.BadParameter(f"must be >= 1, got {chunk_size}", param_hint="--chunk-size")
-    stream = RealtimeStream.from_source(
-        source, chunk_size=chunk_size, buffer_size=buffer_size, **extra
-    )
-    return stream, window_samples
+        extra["window_size"] = max(1, round(window * float(info.sample_rate)))
+    with _user_input():
+        return RealtimeStream.from_source(
+            source, chunk_size=chunk_size, buffer_size=buffer_size, **extra, **parts
+        )
+
+
+def _positive(name: str, value: float | None) -> None:
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"must be a number > 0, got {value}", param_hint=name)
 
 
 def _dashboard_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options of ``monitor`` and ``replay``, passed on to :func:`_run_dashboard` by name."""
     options = [
         click.option(
-            "--chunk-size", type=int, default=None, help="Samples per chunk (default ~10 ms)."
+            "--chunk-size",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Samples per chunk (default ~10 ms).",
         ),
         click.option(
             "--window",
             type=float,
-            default=0.1,
+            default=None,
+            help="Seconds of signal the trace and the rolling statistics cover (default: the "
+            "trace shows 3 periods of the measured frequency, statistics cover 0.1 s).",
+        ),
+        click.option(
+            "--trigger",
+            type=click.Choice(["rising", "falling", "either", "none"]),
+            default="rising",
             show_default=True,
-            help="Seconds of signal the sparkline and the rolling statistics cover.",
+            help="Edge the trace is triggered on, so that a periodic signal stands still "
+            "(none: free-running).",
+        ),
+        click.option(
+            "--level",
+            type=float,
+            default=None,
+            help="Trigger level in signal units (default: the middle of the signal's range).",
         ),
         click.option(
             "--rate",
@@ -120,7 +251,12 @@ def _dashboard_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Display updates per second.",
         ),
-        click.option("--duration", type=float, default=None, help="Stop after this many seconds."),
+        click.option(
+            "--duration",
+            type=float,
+            default=None,
+            help="Stop after this many seconds of signal.",
+        ),
         click.option(
             "--overflow",
             type=click.Choice(OVERFLOW_POLICIES),
@@ -128,7 +264,13 @@ def _dashboard_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             help="Buffer overflow policy (default: block when the source can wait without losing "
             "samples - files, programs, TCP, simulator - else overwrite, drops counted).",
         ),
-        click.option("--height", type=int, default=2, show_default=True, help="Sparkline rows."),
+        click.option(
+            "--height",
+            type=click.IntRange(min=1),
+            default=4,
+            show_default=True,
+            help="Rows of the trace.",
+        ),
         click.option(
             "--json", "as_json", is_flag=True, help="Print one JSON line per update instead."
         ),
@@ -142,66 +284,93 @@ def _run_dashboard(
     source: RealtimeSource,
     *,
     chunk_size: int | None,
-    window: float,
+    window: float | None,
+    trigger: str,
+    level: float | None,
     rate: float,
     duration: float | None,
     overflow: str | None,
     height: int,
     as_json: bool,
+    pace: float | None = 1.0,
+    total: float | None = None,
 ) -> None:
-    from rich.console import Console
-    from rich.live import Live
+    from .dashboard import LiveView, render, snapshot
 
-    from .._dashboard import Monitor, render
-
-    if not rate > 0:
-        raise click.BadParameter(f"must be > 0, got {rate}", param_hint="--rate")
-    if duration is not None and not duration > 0:
-        raise click.BadParameter(f"must be > 0, got {duration}", param_hint="--duration")
-    if height < 1:
-        raise click.BadParameter(f"must be >= 1, got {height}", param_hint="--height")
-    stream, window_samples = _stream_for(
-        source, chunk_size=chunk_size, overflow=overflow, window=window
+    _positive("--rate", rate)
+    _positive("--duration", duration)
+    _positive("--window", window)
+    if level is not None and not math.isfinite(level):
+        raise click.BadParameter(f"must be a finite number, got {level}", param_hint="--level")
+    view = LiveView(window=window, slope=None if trigger == "none" else trigger, level=level)
+    stream = _stream_for(
+        source,
+        chunk_size=chunk_size,
+        overflow=overflow,
+        window=window if window is not None else DEFAULT_STATS_WINDOW,
+        analyzers=[view],
     )
-    monitor = Monitor(stream, window=window_samples)
+    max_samples, wall = _signal_limit(source, duration, None, pace)
     period = 1.0 / rate
-    stop = threading.Event()
-    console = Console()
-    with _on_interrupt(stop):
-        deadline = None if duration is None else time.monotonic() + duration
-        monitor.start()
+    interrupted = threading.Event()
+    finished = threading.Event()
+    t0 = time.monotonic()
+    failure: list[BaseException] = []
+    console: Any = None
+    live: Any = None
+    if not as_json:
+        from rich.console import Console
+        from rich.live import Live
+
+        console = Console()
+        live = Live(console=console, auto_refresh=False, transient=False)
+
+    def show(error: BaseException | None = None) -> bool:
+        snap = snapshot(stream, view, t0=t0, error=error, total=total)
+        if as_json:
+            click.echo(json.dumps(snap.to_dict()))
+        else:
+            live.update(render(snap, width=console.width, height=height), refresh=True)
+        return view.result is not None
+
+    def display() -> None:
+        shown = False
         try:
-            live: Any = None
-            if not as_json:
-                live = Live(console=console, auto_refresh=False, transient=False)
-                live.start()
-            try:
-                while True:
-                    wait = period
-                    if deadline is not None:
-                        wait = max(0.0, min(wait, deadline - time.monotonic()))
-                    monitor.done.wait(wait)
-                    finished = (
-                        monitor.done.is_set()
-                        or stop.is_set()
-                        or (deadline is not None and time.monotonic() >= deadline)
-                    )
-                    if finished:
-                        monitor.stop()
-                    snap = monitor.snapshot()
-                    if as_json:
-                        click.echo(json.dumps(snap.to_dict()))
-                    else:
-                        live.update(render(snap, width=console.width, height=height), refresh=True)
-                    if finished:
-                        break
-            finally:
-                if live is not None:
-                    live.stop()
+            while not finished.is_set():
+                if interrupted.is_set():
+                    stream.stop()
+                if show() and not shown:
+                    shown = True
+                    view.enable_spectrum()  # after the first frame: scipy takes a while
+                finished.wait(period)
+        except BaseException as exc:  # handed to the main thread, which raises it
+            failure.append(exc)
+            stream.stop()
+
+    thread = threading.Thread(target=display, name="livetrace-display", daemon=True)
+    error: BaseException | None = None
+    with _on_interrupt(interrupted), _quiet_terminal() if live else contextlib.nullcontext():
+        if live is not None:
+            live.start()
+        try:
+            with stream:
+                thread.start()
+                try:
+                    stream.run(max_samples=max_samples, duration=wall)
+                except Exception as exc:
+                    error = exc
+                finally:
+                    finished.set()
+                    thread.join()
+            if not failure:
+                show(error)
         finally:
-            monitor.stop()
-    if monitor.error is not None:
-        raise monitor.error
+            if live is not None:
+                live.stop()
+    if failure:
+        raise failure[0]
+    if error is not None:
+        raise error
 
 
 # ---------------------------------------------------------------------------------- monitor
@@ -209,19 +378,18 @@ def _run_dashboard(
 @click.argument("uri")
 @_dashboard_options
 def monitor(uri: str, **dashboard: Any) -> None:
-    """Watch a live source: sparkline, statistics, frequency, spectrum peak, health.
+    """Watch a live source: triggered trace, statistics, frequency, spectrum peak, health.
 
-    URI names the source (see `livetrace sources`). Ctrl-C stops.
+    URI names the source (see `livetrace sources` and `livetrace devices`). Ctrl-C stops.
 
     \b
     Examples:
       livetrace monitor sim:sine
       livetrace monitor 'sim:square?frequency=50&channels=2' --window 0.04
+      livetrace monitor sim:sine --trigger falling --level 0.5
       livetrace monitor 'tcp://127.0.0.1:9000?dtype=int16&sample_rate=1e6' --json
     """
-    from ..sources._uri import open_source
-
-    _run_dashboard(open_source(uri), **dashboard)
+    _run_dashboard(_open(uri), **dashboard)
 
 
 # ---------------------------------------------------------------------------------- scope
@@ -263,7 +431,7 @@ def _run_scope(
 
     if duration is not None and not duration > 0:
         raise click.BadParameter(f"must be > 0, got {duration}", param_hint="--duration")
-    stream, _ = _stream_for(source, chunk_size=chunk_size, overflow=overflow)
+    stream = _stream_for(source, chunk_size=chunk_size, overflow=overflow)
     scope = Scope(host=host, port=port, health=stream.health)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -304,7 +472,9 @@ def _run_scope(
 @click.argument("uri")
 @_scope_options
 @click.option("--chunk-size", type=int, default=None, help="Samples per chunk (default ~10 ms).")
-@click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
+@click.option(
+    "--duration", type=float, default=None, help="Stop after this many seconds (wall clock)."
+)
 @click.option(
     "--overflow",
     type=click.Choice(OVERFLOW_POLICIES),
@@ -322,9 +492,7 @@ def scope_command(uri: str, **options: Any) -> None:
       livetrace scope sim:sine
       livetrace scope 'sim:square?frequency=50&channels=2' --port 8060 --no-browser
     """
-    from ..sources._uri import open_source
-
-    _run_scope(open_source(uri), **options)
+    _run_scope(_open(uri), **options)
 
 
 # ---------------------------------------------------------------------------------- plot
@@ -354,7 +522,6 @@ def plot(
       livetrace plot capture.h5
       livetrace plot capture.h5 -o zoom.svg --start 1.5 --duration 0.01 --spectrum
     """
-    from pathlib import Path
 
     from ..sinks import RecordingReader
 
@@ -400,6 +567,7 @@ def replay(
     """Replay a recording as if it were live, on the same dashboard as `monitor`.
 
     Gaps in the recording are replayed as gaps (same positions, same duration at --speed 1).
+    The status line shows the position in the recording.
 
     \b
     Examples:
@@ -407,32 +575,70 @@ def replay(
       livetrace replay capture.h5 --speed 0 --json | tail -n 1
       livetrace replay capture.h5 --scope
     """
-    from ..sinks._reader import RecordingSource
+    from ..sinks import RecordingReader, RecordingSource
 
     if speed < 0 or not math.isfinite(speed):
         raise click.BadParameter(f"must be a finite number >= 0, got {speed}", param_hint="--speed")
-    chunk_size = dashboard["chunk_size"]
-    source = RecordingSource(file, speed=speed or None, loop=loop, chunk_size=chunk_size)
+    _check_recording(file, "replay")
+    with _user_input():
+        with RecordingReader(file) as rec:
+            total = rec.end_index / rec.info.sample_rate
+        source = RecordingSource(
+            file, speed=speed or None, loop=loop, chunk_size=dashboard["chunk_size"]
+        )
     try:
         if web_scope:
             _run_scope(source, host=host, port=port, no_browser=no_browser, **dashboard)
         else:
-            _run_dashboard(source, **dashboard)
+            _run_dashboard(source, pace=speed or None, total=None if loop else total, **dashboard)
     finally:
         source.close()
 
 
 # ---------------------------------------------------------------------------------- record
+_PY_TO_FLAG = {
+    "flush_interval": "--flush-interval",
+    "dtype": "--dtype",
+    "compression": "--compression",
+}
+
+
+def _flags(text: str) -> str:
+    """A Recorder's message with its parameter names spelled as ``record``'s options."""
+    return re.sub(r"^(flush_interval|dtype|compression)\b", lambda m: _PY_TO_FLAG[m[1]], text)
+
+
 @cli.command(context_settings=_CONTEXT)
 @click.argument("uri")
 @click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Recording (.h5)."
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Recording file (.h5 or .hdf5).",
 )
-@click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
-@click.option("--samples", type=int, default=None, help="Stop after exactly this many samples.")
+@click.option(
+    "--duration",
+    type=float,
+    default=None,
+    help="Stop after this many seconds of signal (exactly duration x rate samples).",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop after exactly this many samples.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
-@click.option("--chunk-size", type=int, default=None, help="Samples per chunk (default ~10 ms).")
-@click.option("--buffer-size", type=int, default=None, help="Buffer capacity in samples.")
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Samples per chunk (default ~10 ms).",
+)
+@click.option(
+    "--buffer-size", type=click.IntRange(min=1), default=None, help="Buffer capacity in samples."
+)
 @click.option(
     "--overflow",
     type=click.Choice(OVERFLOW_POLICIES),
@@ -447,7 +653,13 @@ def replay(
     show_default=True,
     help="Seconds between flushes (at most this much is lost in a crash).",
 )
-@click.option("--compression", type=click.Choice(["gzip", "lzf"]), default=None)
+@click.option(
+    "--compression",
+    type=click.Choice(["gzip", "lzf"]),
+    default=None,
+    help="Compress the samples in the file: gzip (smaller, slower) or lzf (fast); "
+    "default: none (fastest, readable everywhere).",
+)
 @click.option("--dtype", default=None, help="Store samples as this dtype (default: as delivered).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def record(
@@ -466,43 +678,51 @@ def record(
 ) -> None:
     """Record a source to an HDF5 file (crash-safe, gaps kept), with a progress bar.
 
-    Runs until --duration seconds passed, --samples were recorded, the source ended, or
-    Ctrl-C; the file is complete in every case. Ends with a one-line summary.
+    Runs until --duration seconds of signal or --samples were recorded, the source ended, or
+    Ctrl-C; the file is complete in every case. Ends with a one-line summary. Recording
+    nothing is an error (exit code 1). To get a WAV, .npy or CSV file, export the recording.
 
     \b
     Examples:
       livetrace record sim:sine -o sine.h5 --duration 5
       livetrace record 'sim:noise?realtime=0' -o noise.h5 --samples 1000000
       livetrace record 'udp://127.0.0.1:9001?dtype=float32&sample_rate=1e6' -o rx.h5
+      livetrace export sine.h5 -o sine.wav
     """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .._dashboard import format_rate
-    from ..sinks._recorder import Recorder
-    from ..sources._uri import open_source
+    from ..sinks import Recorder
+    from .dashboard import format_rate
 
     if duration is not None and samples is not None:
         raise click.UsageError("give --duration or --samples, not both")
-    if duration is not None and not duration > 0:
-        raise click.BadParameter(f"must be > 0, got {duration}", param_hint="--duration")
-    if samples is not None and samples < 1:
-        raise click.BadParameter(f"must be >= 1, got {samples}", param_hint="--samples")
-    recorder = Recorder(
-        output,
-        overwrite=overwrite,
-        flush_interval=flush_interval,
-        compression=compression,
-        dtype=dtype,
-    )
-    source = open_source(uri)
-    stream, _ = _stream_for(
-        source, chunk_size=chunk_size, overflow=overflow, buffer_size=buffer_size
-    )
-    info = stream.info
+    _positive("--duration", duration)
+    suffix = Path(output).suffix.lower()
+    if suffix not in RECORDING_SUFFIXES:
+        stem = str(Path(output).with_suffix(".h5"))
+        raise InputError(
+            f"livetrace records HDF5 files: name the output .h5 or .hdf5, not '{output}'; "
+            f"for a {suffix or 'suffix-less'} file, record to '{stem}', then "
+            f"'livetrace export {stem} -o {output}' (.wav, .npy or .csv)"
+        )
+    try:
+        recorder = Recorder(
+            output,
+            overwrite=overwrite,
+            flush_interval=flush_interval,
+            compression=compression,
+            dtype=dtype,
+        )
+    except ConfigurationError as exc:
+        raise InputError(_flags(str(exc))) from exc
+    except FileExistsError as exc:
+        raise InputError(f"'{output}' already exists; add --overwrite to replace it") from exc
+    source = _open(uri)
+    max_samples, wall = _signal_limit(source, duration, samples, 1.0)
     err_console = Console(stderr=True)
     columns: list[Any] = [TextColumn("[bold]recording")]
-    if samples is not None or duration is not None:
+    if max_samples is not None:
         columns.append(BarColumn())
     columns += [
         TimeElapsedColumn(),
@@ -516,88 +736,136 @@ def record(
         disable=quiet or not err_console.is_terminal,
         transient=True,
     )
-    stop = threading.Event()
-    n = 0
+    task = progress.add_task("record", total=max_samples, samples=0, rate="", dropped=0)
+    last = [0.0]
+
+    def show_progress(chunk: WaveformTrace) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.1:
+            last[0] = now
+            h = stream.health()
+            progress.update(
+                task,
+                completed=h.samples_out,
+                samples=h.samples_out,
+                rate=format_rate(h.input_rate),
+                dropped=h.dropped,
+            )
+
+    stream = _stream_for(
+        source,
+        chunk_size=chunk_size,
+        overflow=overflow,
+        buffer_size=buffer_size,
+        sinks=[recorder],
+        on_chunk=None if progress.disable else show_progress,
+    )
+    info = stream.info
+    interrupted = threading.Event()
     t0 = time.monotonic()
-    with _on_interrupt(stop), progress:
-        task = progress.add_task(
-            "record",
-            total=samples if samples is not None else duration,
-            samples=0,
-            rate="",
-            dropped=0,
-        )
-        stream.start()
+    with _on_interrupt(interrupted), progress:
         try:
-            recorder.open(stream.info)
-        except BaseException:
-            stream.stop()
+            stream.start()
+        except SinkError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, FileExistsError):
+                raise InputError(
+                    f"'{output}' already exists; add --overwrite to replace it"
+                ) from exc
+            if isinstance(cause, OSError):
+                raise InputError(_os_message(cause)) from exc
             raise
-
-        def watch() -> None:
-            stop.wait(duration)  # None: until Ctrl-C or the end of the loop
-            stream.stop()
-
-        watcher = threading.Thread(target=watch, name="livetrace-record-stop", daemon=True)
-        watcher.start()
-        try:
-            last = 0.0
-            while samples is None or n < samples:
-                chunk = stream.read_chunk()
-                if chunk is None:
-                    break
-                if samples is not None and n + len(chunk) > samples:
-                    chunk = WaveformTrace(chunk.data[: samples - n], chunk.metadata)
-                try:
-                    recorder.write(chunk)
-                except Exception as exc:
-                    raise SinkError(f"recording to '{output}' failed: {exc}") from exc
-                n += len(chunk)
-                now = time.monotonic()
-                if now - last >= 0.1:
-                    last = now
-                    h = stream.health()
-                    done = n if samples is not None else now - t0
-                    progress.update(
-                        task,
-                        completed=done,
-                        samples=n,
-                        rate=format_rate(h.input_rate),
-                        dropped=h.dropped,
-                    )
-        finally:
-            interrupted = stop.is_set() and (duration is None or time.monotonic() - t0 < duration)
-            stop.set()
-            watcher.join()
-            stream.stop()
-            recorder.close()
+        with stream, _stop_when(interrupted, stream):
+            n = stream.run(max_samples=max_samples, duration=wall)
     elapsed = time.monotonic() - t0
     h = stream.health()
-    ended = "interrupted" if interrupted else "done"
+    if n == 0:
+        ended = "nothing recorded"
+    elif interrupted.is_set():
+        ended = "interrupted"
+    elif max_samples is not None and n < max_samples and h.state != "finished":
+        ended = f"stopped: the source delivered {n} of {max_samples} samples in {elapsed:.2f} s"
+    else:
+        ended = "done"
     click.echo(
         f"recorded {n} samples ({n / info.sample_rate:.6g} s of signal, {info.n_channels} "
         f"channel(s), {recorder.dtype}) to '{output}' in {elapsed:.2f} s: "
         f"{format_rate(n / elapsed if elapsed > 0 else 0.0)}, {h.dropped} dropped, "
         f"{recorder.gaps} gap(s) [{ended}]"
     )
+    if n == 0:
+        raise click.ClickException(
+            f"nothing was recorded: the source delivered no samples ('{output}' is empty)"
+        )
 
 
 # ---------------------------------------------------------------------------------- info
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _looks_like(path: Path) -> str | None:
+    """What a file that is not HDF5 looks like (None: it is HDF5, or unreadable here)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(2048)
+            for offset in (0, 512, 1024, 2048):  # HDF5 allows a user block before it
+                if offset:
+                    fh.seek(offset)
+                    block = fh.read(8)
+                else:
+                    block = head[:8]
+                if block == _HDF5_SIGNATURE:
+                    return None
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "a WAV file"
+    if head[:6] == b"\x93NUMPY":
+        return "a NumPy .npy file"
+    if not head:
+        return "an empty file"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "a binary file of another format"
+    return "a text file"
+
+
+def _check_recording(file: str, command: str) -> None:
+    """:class:`InputError` when ``file`` is plainly not an HDF5 recording."""
+    path = Path(file)
+    if not path.exists():
+        raise InputError(f"no such recording: '{file}'")
+    kind = _looks_like(path) if path.is_file() else None
+    if kind is not None:
+        raise InputError(
+            f"'{file}' is not a livetrace recording: it looks like {kind}, and `livetrace "
+            f"{command}` reads the HDF5 files `livetrace record` writes; to watch this file's "
+            f"samples: livetrace monitor 'file:{file}'"
+        )
+
+
 @cli.command(context_settings=_CONTEXT)
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
-@click.option("--max-gaps", type=int, default=20, show_default=True, help="Gaps to list.")
-def info(file: str, as_json: bool, max_gaps: int) -> None:
-    """Describe a recording: metadata, duration, gaps.
+@click.option(
+    "--max-gaps", type=click.IntRange(min=0), default=20, show_default=True, help="Gaps to list."
+)
+@click.option(
+    "--no-stats", is_flag=True, help="Skip the statistics (they read every sample of the file)."
+)
+def info(file: str, as_json: bool, max_gaps: int, no_stats: bool) -> None:
+    """Describe a recording: metadata, duration, gaps, and per channel min/max/rms/mean.
 
     \b
     Examples:
       livetrace info capture.h5
       livetrace info capture.h5 --json
     """
-    from ..sinks._reader import RecordingReader
+    from ..sinks import RecordingReader, RecordingSource
 
-    with RecordingReader(file) as rec:
+    _check_recording(file, "info")
+    with _user_input(), RecordingReader(file) as rec:
         i = rec.info
         gaps = rec.gaps
         desc: dict[str, Any] = {
@@ -622,6 +890,16 @@ def info(file: str, as_json: bool, max_gaps: int) -> None:
             "gaps": [g._asdict() for g in gaps],
             "attrs": {k: _jsonable(v) for k, v in rec.attrs.items()},
         }
+    stats: dict[str, dict[str, float | None]] | None = None
+    if not no_stats and rec.n_samples:
+        # the library's statistics over every stored sample: a stream from the file, run
+        with RealtimeStream.from_source(RecordingSource(file, speed=None)) as stream:
+            stream.run()
+            s = stream.get_cumulative_statistics()
+        stats = {}
+        for c, name in enumerate(i.channel_names):
+            stats[name] = {k: _float(s[k], c, i.n_channels) for k in ("min", "max", "rms", "mean")}
+    desc["statistics"] = stats
     if as_json:
         click.echo(json.dumps(desc))
         return
@@ -659,8 +937,25 @@ def info(file: str, as_json: bool, max_gaps: int) -> None:
         lines.append(f"  before index {g.start_index} (stored {g.stored_index}): {size}")
     if len(gaps) > max_gaps:
         lines.append(f"  ... {len(gaps) - max_gaps} more (--max-gaps)")
+    if stats is not None:
+        from .dashboard import format_number
+
+        for n, (name, st) in enumerate(stats.items()):
+            label = "statistics:" if n == 0 else ""
+            lines.append(
+                f"{label:<14}{name}: " + "  ".join(f"{k} {format_number(v)}" for k, v in st.items())
+            )
     lines.extend(f"attr {k}:  {v}" for k, v in desc["attrs"].items())
     click.echo("\n".join(lines))
+
+
+def _float(value: Any, channel: int, n_channels: int) -> float | None:
+    import numpy as np
+
+    arr = np.atleast_1d(np.asarray(value))
+    v = arr[channel] if arr.size == n_channels else arr[0]
+    f = float(abs(v)) if np.iscomplexobj(v) else float(v)
+    return f if math.isfinite(f) else None
 
 
 def _jsonable(value: Any) -> Any:
@@ -696,11 +991,25 @@ def export(file: str, output: str, fmt: str | None, int16: bool, overwrite: bool
       livetrace export capture.h5 -o samples.npy
       livetrace export capture.h5 -o samples.csv
     """
-    from ..sinks._export import export_recording
+    from ..sinks import export_recording
 
-    n = export_recording(
-        file, output, format=fmt, wav_dtype="int16" if int16 else "float32", overwrite=overwrite
-    )
+    fmt = fmt or EXPORT_SUFFIXES.get(Path(output).suffix.lower())
+    if fmt is None:
+        raise InputError(
+            f"cannot tell the format of '{output}' from its name: use a .wav, .npy or .csv "
+            "file name, or --format wav|npy|csv"
+        )
+    _check_recording(file, "export")
+    if os.path.exists(output) and not overwrite:
+        raise InputError(f"'{output}' already exists; add --overwrite to replace it")
+    with _user_input():
+        n = export_recording(
+            file,
+            output,
+            format=fmt,
+            wav_dtype="int16" if int16 else "float32",
+            overwrite=overwrite,
+        )
     click.echo(f"exported {n} samples from '{file}' to '{output}'")
 
 
@@ -723,6 +1032,84 @@ def sources() -> None:
     for name, example, description in rows:
         click.echo(f"{name:<{width}}  {description}")
         click.echo(f"{'':<{width}}    e.g. livetrace monitor '{example}'")
+
+
+# ---------------------------------------------------------------------------------- devices
+def _audio_devices() -> tuple[list[tuple[str, str]], str | None]:
+    """``([(uri, description)], note)`` of the sound cards' inputs, via PortAudio."""
+    from .._errors import MissingExtraError, require
+
+    try:
+        sd: Any = require("sounddevice", "audio")
+        devices = sd.query_devices()
+    except MissingExtraError as exc:
+        return [], str(exc)
+    except OSError as exc:  # PortAudio's library itself is missing
+        return [], f"PortAudio is not available: {exc}"
+    rows = []
+    for index, dev in enumerate(devices):
+        channels = int(dev["max_input_channels"])
+        if channels < 1:
+            continue
+        rate = round(float(dev["default_samplerate"]))
+        uri = f"audio:{index}?sample_rate={rate}&channels={min(channels, 2)}"
+        rows.append((uri, f"{dev['name']} ({channels} input channel(s), {rate} Hz)"))
+    return rows, None
+
+
+def _serial_ports() -> tuple[list[tuple[str, str]], str | None]:
+    """``([(uri, description)], note)`` of the serial ports, via pyserial."""
+    from .._errors import MissingExtraError, require
+
+    try:
+        require("serial", "serial")
+        list_ports: Any = importlib.import_module("serial.tools.list_ports")
+    except MissingExtraError as exc:
+        return [], str(exc)
+    rows = []
+    for port in sorted(list_ports.comports(), key=lambda p: p.device):
+        described = port.description if port.description not in (None, "", "n/a") else ""
+        extra = f" [{port.hwid}]" if port.hwid not in (None, "", "n/a") else ""
+        uri = f"serial://{port.device}?baudrate=115200&format=text&sample_rate=1000"
+        rows.append((uri, f"{described}{extra}".strip() or port.device))
+    return rows, None
+
+
+@cli.command(context_settings=_CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def devices(as_json: bool) -> None:
+    """List the audio inputs (PortAudio) and serial ports, each with the URI that opens it.
+
+    Serial URIs are shown with typical settings (115200 baud, text lines, 1 kHz): adjust
+    baudrate, format and sample_rate to the device.
+
+    \b
+    Examples:
+      livetrace devices
+      livetrace devices --json
+    """
+    found = {"audio": _audio_devices(), "serial": _serial_ports()}
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    kind: [{"uri": uri, "description": d} for uri, d in rows]
+                    for kind, (rows, _) in found.items()
+                }
+                | {"notes": [note for _, note in found.values() if note]}
+            )
+        )
+        return
+    titles = {"audio": "audio inputs (PortAudio)", "serial": "serial ports (pyserial)"}
+    for kind, (rows, note) in found.items():
+        click.echo(f"{titles[kind]}:")
+        if note:
+            click.echo(f"  none listed: {note}")
+        elif not rows:
+            click.echo("  none found")
+        for uri, description in rows:
+            click.echo(f"  {description}")
+            click.echo(f"    livetrace monitor '{uri}'")
 
 
 # ---------------------------------------------------------------------------------- bench

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._lazy import lazy_namespace
+from .._lazy import lazy_namespace as _lazy_namespace
 from ._stats import RealtimeAnalyzer as RealtimeAnalyzer
 from ._stats import Statistics as Statistics
 
@@ -49,7 +49,7 @@ _LAZY: dict[str, str] = {
     "MinMaxResult": "._decimate",
 }
 
-__all__, __getattr__, __dir__ = lazy_namespace(
+__all__, __getattr__, __dir__ = _lazy_namespace(
     __name__,
     _LAZY,
     globals(),

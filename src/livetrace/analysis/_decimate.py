@@ -17,11 +17,19 @@ import scipy.signal as sps
 from numpy.typing import ArrayLike, NDArray
 
 from .._errors import ConfigurationError
+from .._protocols import SourceInfo
 from .._result import ResultMapping
 from .._types import WaveformTrace
-from ..sources._base import SourceInfo
-from ._base import GapTracker, as_chunk
-from ._filter import RateResolver, TransformResult, _as_int, _coefficients, input_ndim, readonly
+from ._base import (
+    GapTracker,
+    RateResolver,
+    as_chunk,
+    check_channels,
+    check_int,
+    input_ndim,
+    readonly,
+)
+from ._filter import TransformResult, _coefficients
 
 __all__ = ["Decimator", "MinMaxDecimator", "MinMaxResult"]
 
@@ -53,6 +61,10 @@ class Decimator:
     output after it equals decimating the post-gap signal alone, still at absolute positions
     (the output chunk carries the jump in its own ``start_index`` and the flag).
 
+    The input rate is ``sample_rate`` if given, else the stream's (``attach(info)``), else the
+    first chunk's metadata; a chunk at another rate is refused (the rule of every analyser).
+    Bare arrays need no rate: they give arrays.
+
     ``update(chunk)`` = ``process`` keeping the output for ``result`` (:class:`TransformResult`).
 
     Example:
@@ -75,8 +87,8 @@ class Decimator:
         name: str = "decimator",
     ) -> None:
         self.name = name
-        self._q = _as_int("factor", factor, 1)
-        self._rate = RateResolver("Decimator", sample_rate)
+        self._q = check_int("factor", factor, 1)
+        self._rate = RateResolver(type(self).__name__, sample_rate)
         if taps is not None and numtaps is not None:
             raise ConfigurationError("give numtaps=... or taps=..., not both")
         if taps is not None:
@@ -86,7 +98,7 @@ class Decimator:
         elif self._q == 1 and numtaps is None:
             h = np.ones(1)
         else:
-            n = 20 * self._q + 1 if numtaps is None else _as_int("numtaps", numtaps, 1)
+            n = 20 * self._q + 1 if numtaps is None else check_int("numtaps", numtaps, 1)
             if self._q == 1:
                 raise ConfigurationError(
                     "factor=1 with numtaps: a low-pass at Nyquist is undefined; give taps=..."
@@ -105,14 +117,24 @@ class Decimator:
         h: NDArray[Any] = self._h.copy()
         return h
 
+    @property
+    def sample_rate(self) -> float | None:
+        """The input rate (Hz) in use, None while unknown; the output is at this / ``factor``."""
+        return self._rate.value
+
     def attach(self, info: SourceInfo) -> None:
-        """Take the sample rate from the stream (called by ``RealtimeStream``)."""
-        self._rate.attached = float(info.sample_rate)
+        """Take the stream's sample rate (called by the stream; a given ``sample_rate`` wins)."""
+        self._rate.attach(info.sample_rate)
+
+    def output_info(self, info: SourceInfo) -> SourceInfo:
+        """What the decimated chunks are, given what comes in: the rate divided by ``factor``."""
+        return dataclasses.replace(info, sample_rate=info.sample_rate / self._q)
 
     def reset(self) -> None:
         """Forget the history, positions and counters (taps and attached rate stay)."""
         self._gaps = GapTracker()
         self._hist: NDArray[Any] | None = None
+        self._n_channels: int | None = None
         self._next_out: int | None = None
         self._last: NDArray[Any] | None = None
         self._last_start: int | None = None
@@ -123,24 +145,20 @@ class Decimator:
     def process(self, chunk: WaveformTrace | NDArray[Any]) -> Any:
         """Decimate one chunk (see the class docstring for numbering and alignment)."""
         view = as_chunk(chunk)
+        rate = self._rate.see(view.sample_rate)
         start = self._gaps.start_of(view)
         gap = self._gaps.check(view)
-        rate = self._rate.see(view.sample_rate)
         x = view.data
         q = self._q
         h = self._h
         m = h.size - 1
         work = np.result_type(x.dtype, h.dtype)
-        c = x.shape[1]
+        c = self._n_channels = check_channels(type(self).__name__, self._n_channels, x.shape[1])
         if gap:
             self._hist = None
             self._n_gaps += 1
         hist = self._hist
-        if hist is not None and (hist.shape[1] != c or hist.dtype != work):
-            if hist.shape[1] != c:
-                raise ValueError(
-                    f"Decimator was fed {hist.shape[1]} channel(s) and now gets {c}; reset() it"
-                )
+        if hist is not None and hist.dtype != work:
             hist = hist.astype(work)
         if hist is None:
             hist = np.zeros((m, c), dtype=work)
@@ -255,6 +273,9 @@ class MinMaxDecimator:
     gap that leaves the bucket completes it with ``counts < bucket``. Real data only (NaN
     propagates, as in ``numpy.min``).
 
+    ``sample_rate`` is optional (given, attached or from the first chunk, as for every
+    analyser): chunks at another rate than the one in use are refused.
+
     ``update(chunk)`` consumes a chunk; ``result`` holds the buckets that chunk completed,
     ``take()`` returns every bucket completed since the last ``take()`` (at most
     ``max_pending`` are kept; older ones are dropped and counted in ``n_dropped``).
@@ -269,21 +290,38 @@ class MinMaxDecimator:
         ([0.0, 4.0], [3.0, 7.0], [0, 4])
     """
 
-    def __init__(self, *, bucket: int, max_pending: int = 1_000_000, name: str = "minmax") -> None:
+    def __init__(
+        self,
+        *,
+        bucket: int,
+        max_pending: int = 1_000_000,
+        sample_rate: float | None = None,
+        name: str = "minmax",
+    ) -> None:
         self.name = name
-        self._bucket = _as_int("bucket", bucket, 1)
-        self._max_pending = _as_int("max_pending", max_pending, 1)
+        self._bucket = check_int("bucket", bucket, 1)
+        self._max_pending = check_int("max_pending", max_pending, 1)
+        self._rate = RateResolver(type(self).__name__, sample_rate)
         self.reset()
 
     @property
     def bucket(self) -> int:
         return self._bucket
 
+    @property
+    def sample_rate(self) -> float | None:
+        """The rate (Hz) of the chunks in use, None while unknown (buckets count samples, so
+        none is needed; it only keeps chunks at two rates out of one envelope)."""
+        return self._rate.value
+
     def attach(self, info: SourceInfo) -> None:
-        """Nothing to take from the stream (buckets count samples); kept for the protocol."""
+        """Take the stream's sample rate (called by the stream; a given ``sample_rate`` wins)."""
+        self._rate.attach(info.sample_rate)
 
     def reset(self) -> None:
-        """Forget the partial bucket, pending buckets and counters."""
+        """Forget the partial bucket, pending buckets and counters (a given or attached rate
+        stays)."""
+        self._rate.forget()
         self._gaps = GapTracker()
         self._squeeze: bool | None = None
         self._dtype: np.dtype[Any] | None = None
@@ -327,17 +365,13 @@ class MinMaxDecimator:
             raise TypeError(
                 "MinMaxDecimator takes real data; pass np.abs(x) or x.real for complex samples"
             )
+        self._rate.see(view.sample_rate)
         start = self._gaps.start_of(view)
         self._gaps.check(view)
         if self._n_channels is None:
-            self._n_channels = x.shape[1]
             self._squeeze = input_ndim(chunk) == 1
             self._dtype = x.dtype
-        elif x.shape[1] != self._n_channels:
-            raise ValueError(
-                f"MinMaxDecimator was fed {self._n_channels} channel(s) and now gets "
-                f"{x.shape[1]}; reset() it"
-            )
+        self._n_channels = check_channels(type(self).__name__, self._n_channels, x.shape[1])
         n = x.shape[0]
         bs = self._bucket
         parts: list[_Buckets] = []

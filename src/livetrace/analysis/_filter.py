@@ -4,14 +4,12 @@ The filter state is a value, as in ``scipy.signal.sosfilt(sos, x, zi=zi) -> (y, 
 state of one chunk is the initial state of the next, so the output of a stream equals
 ``sosfilt`` / ``lfilter`` over the whole concatenated signal, whatever the chunking.
 
-This module also holds the small helpers the other transforms share (sample-rate resolution,
-:class:`TransformResult`).
+This module also holds :class:`TransformResult`, the result of every transform.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +19,20 @@ import scipy.signal as sps
 from numpy.typing import ArrayLike, NDArray
 
 from .._errors import ConfigurationError
+from .._protocols import SourceInfo
 from .._result import ResultMapping
 from .._types import WaveformTrace
-from ..sources._base import SourceInfo
-from ._base import GapTracker, as_chunk, check_positive
+from ._base import (
+    GapTracker,
+    RateResolver,
+    as_chunk,
+    check_channels,
+    check_choice,
+    check_int,
+    check_positive,
+    input_ndim,
+    readonly,
+)
 
 __all__ = ["FAMILIES", "KINDS", "StreamingFilter", "TransformResult"]
 
@@ -59,66 +67,6 @@ class TransformResult(ResultMapping):
         )
 
 
-def readonly(a: NDArray[Any]) -> NDArray[Any]:
-    """A read-only view of ``a`` (``a`` itself stays writable)."""
-    v: NDArray[Any] = a.view()
-    v.flags.writeable = False
-    return v
-
-
-class RateResolver:
-    """The sample rate an analysis object works at: explicit > chunk metadata > ``attach``.
-
-    The rate is fixed by the first chunk that carries one; a later chunk at another rate raises
-    :class:`ConfigurationError` (results at two rates cannot be combined). ``forget()`` (on
-    ``reset()``) drops what chunks said but keeps the explicit and attached rates.
-    """
-
-    __slots__ = ("attached", "explicit", "learned", "owner")
-
-    def __init__(self, owner: str, explicit: float | None) -> None:
-        check_positive("sample_rate", explicit, allow_none=True)
-        self.owner = owner
-        self.explicit = None if explicit is None else float(explicit)
-        self.attached: float | None = None
-        self.learned: float | None = None
-
-    @property
-    def value(self) -> float | None:
-        if self.explicit is not None:
-            return self.explicit
-        return self.learned if self.learned is not None else self.attached
-
-    def see(self, chunk_rate: float | None) -> float | None:
-        """Check ``chunk_rate`` (None for a bare array) against the rate in use; return it."""
-        if chunk_rate is None:
-            return self.value
-        chunk_rate = float(chunk_rate)
-        fixed = self.explicit if self.explicit is not None else self.learned
-        if fixed is not None and not math.isclose(chunk_rate, fixed, rel_tol=1e-12):
-            how = "given as sample_rate" if self.explicit is not None else "of earlier chunks"
-            raise ConfigurationError(
-                f"{self.owner}: chunk sample_rate is {chunk_rate!r} Hz but the rate {how} is "
-                f"{fixed!r} Hz; create one {self.owner} per rate (or reset() it)"
-            )
-        self.learned = chunk_rate
-        return chunk_rate
-
-    def forget(self) -> None:
-        self.learned = None
-
-
-def input_ndim(chunk: WaveformTrace | NDArray[Any]) -> int:
-    """``ndim`` of the data as given (1 for a single channel given as 1-D)."""
-    return int(chunk.data.ndim if isinstance(chunk, WaveformTrace) else chunk.ndim)
-
-
-def _as_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigurationError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _coefficients(name: str, value: ArrayLike) -> NDArray[Any]:
     try:
         arr = np.array(value, dtype=np.result_type(np.asarray(value), np.float64))
@@ -147,9 +95,10 @@ class StreamingFilter:
     Or give coefficients: ``sos=`` (``(n_sections, 6)``, run with ``sosfilt``) or ``b=``, ``a=``
     (``a`` None or 1 for FIR; run with ``scipy.signal.lfilter``). These need no sample rate.
 
-    The sample rate is ``sample_rate`` if given, else the chunks' metadata, else the stream's
-    (``attach(info)``); the design is made (and cut-offs checked against Nyquist) as soon as
-    it is known, so an impossible cut-off fails at construction when ``sample_rate`` is given.
+    The sample rate is ``sample_rate`` if given, else the stream's (``attach(info)``), else
+    the first chunk's metadata; a chunk at another rate is refused (the rule of every
+    analyser). The design is made (and cut-offs checked against Nyquist) as soon as the rate
+    is known, so an impossible cut-off fails at construction when ``sample_rate`` is given.
 
     State: the output equals ``sosfilt(sos, x, axis=0)`` / ``lfilter(b, a, x, axis=0)`` of the
     whole signal for any chunking (per channel for ``(n, channels)`` chunks).
@@ -195,7 +144,7 @@ class StreamingFilter:
         name: str = "filter",
     ) -> None:
         self.name = name
-        self._rate = RateResolver("StreamingFilter", sample_rate)
+        self._rate = RateResolver(type(self).__name__, sample_rate)
         if zi not in (None, "steady"):
             raise ConfigurationError(f"zi must be None (start at rest) or 'steady', got {zi!r}")
         self._zi_mode = zi
@@ -250,11 +199,9 @@ class StreamingFilter:
         ripple: float,
         attenuation: float,
     ) -> tuple[str, int, tuple[float, ...], str, float, float]:
-        if kind not in KINDS:
-            raise ConfigurationError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
-        if family not in FAMILIES:
-            raise ConfigurationError(f"family must be one of {', '.join(FAMILIES)}; got {family!r}")
-        order = _as_int("order", order, 1)
+        check_choice("kind", kind, KINDS)
+        check_choice("family", family, FAMILIES)
+        order = check_int("order", order, 1)
         if order > 64:
             raise ConfigurationError(f"order must be <= 64 (numerically unusable), got {order}")
         band = kind in ("bandpass", "bandstop")
@@ -309,10 +256,11 @@ class StreamingFilter:
         self._design_rate = rate
 
     def attach(self, info: SourceInfo) -> None:
-        """Take the sample rate from the stream (called by ``RealtimeStream``)."""
-        self._rate.attached = float(info.sample_rate)
-        if self._design is not None and self._sos is None and self._rate.value is not None:
-            self._make_design(self._rate.value)
+        """Take the stream's sample rate (called by the stream; a given ``sample_rate`` wins)."""
+        self._rate.attach(info.sample_rate)
+        rate = self._rate.value
+        if self._design is not None and rate is not None and rate != self._design_rate:
+            self._make_design(rate)
 
     @property
     def sos(self) -> NDArray[Any] | None:
@@ -369,28 +317,21 @@ class StreamingFilter:
         """Filter one chunk; returns a new chunk with the same metadata (or an array for an
         array), the data shaped and typed like the input's."""
         view = as_chunk(chunk)
-        start = self._gaps.start_of(view)
-        gap = self._gaps.check(view)
-        rate = self._rate.see(view.sample_rate)
         if self._design is not None:
-            if rate is None:
-                raise ConfigurationError(
-                    "StreamingFilter designed from cutoff needs the sample rate: pass "
-                    "sample_rate=..., feed WaveformTrace chunks, or attach it to a stream"
-                )
+            rate = self._rate.require(view.sample_rate)
             if self._sos is None or rate != self._design_rate:
                 self._make_design(rate)
+        else:
+            self._rate.see(view.sample_rate)
+        start = self._gaps.start_of(view)
+        gap = self._gaps.check(view)
         x = view.data
         if x.dtype.kind not in "fc":
             x = x.astype(np.float64)
         if gap:
             self._state = None
             self._n_gaps += 1
-        if self._n_channels is not None and x.shape[1] != self._n_channels:
-            raise ValueError(
-                f"StreamingFilter was fed {self._n_channels} channel(s) and now gets "
-                f"{x.shape[1]}; reset() it (or use one filter per stream)"
-            )
+        check_channels(type(self).__name__, self._n_channels, x.shape[1])
         if x.shape[0]:
             if self._state is None:
                 self._state = self._initial_state(x)

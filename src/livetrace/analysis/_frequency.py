@@ -20,11 +20,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .._errors import ConfigurationError
 from .._result import ResultMapping
 from .._types import WaveformTrace
-from ._base import GapTracker, as_chunk
-from ._trigger_core import ChannelAnalyser, EdgeDetector, check_nonnegative, column_f64
+from ._base import (
+    GapTracker,
+    as_chunk,
+    check_finite,
+    check_int,
+    check_nonnegative,
+    check_positive,
+)
+from ._trigger_core import ChannelAnalyser, EdgeDetector, column_f64
 
 __all__ = ["FrequencyCounter", "FrequencyResult"]
 
@@ -150,7 +156,8 @@ class FrequencyCounter(ChannelAnalyser):
       measures per gate (gates are aligned on absolute sample indices, ``round(gate * rate)``
       samples long; an edge belongs to the gate where it is detected) and reports the last
       completed gate.
-    - ``sample_rate``: Hz; None takes it from the chunks or from ``attach(info)``.
+    - ``sample_rate``: Hz; None takes the stream's (``attach(info)``), else the first chunk's
+      (the rule of every analyser; a chunk at another rate is refused).
     - ``channel``: which column of ``(n, channels)`` chunks to measure; None measures every
       channel (results become per-channel arrays).
 
@@ -183,23 +190,14 @@ class FrequencyCounter(ChannelAnalyser):
     ) -> None:
         super().__init__(sample_rate=sample_rate, channel=channel, name=name)
         if level is not None:
-            if not isinstance(level, (int, float)) or not math.isfinite(level):
-                raise ConfigurationError(f"level must be a finite number or None, got {level!r}")
-            level = float(level)
+            level = check_finite("level", level, " (signal units) or None")
         if hysteresis is not None:
             hysteresis = check_nonnegative("hysteresis", hysteresis, " (signal units)")
-        if gate is not None:
-            if not isinstance(gate, (int, float)) or not math.isfinite(gate) or gate <= 0:
-                raise ConfigurationError(
-                    f"gate must be a duration > 0 in seconds or None, got {gate!r}"
-                )
-            gate = float(gate)
-        if not isinstance(auto_samples, int) or auto_samples < 2:
-            raise ConfigurationError(f"auto_samples must be an int >= 2, got {auto_samples!r}")
+        gate = check_positive("gate", gate, " (seconds) or None", allow_none=True)
         self.level = level
         self.hysteresis = hysteresis
         self.gate = gate
-        self.auto_samples = auto_samples
+        self.auto_samples = check_int("auto_samples", auto_samples, 2)
         self.reset()
 
     def reset(self) -> None:
@@ -250,7 +248,7 @@ class FrequencyCounter(ChannelAnalyser):
             assert level is not None and hyst is not None
             chans.append(_Channel(level, hyst))
         self._chans = chans
-        rate = self._rate
+        rate = self._rate.value
         assert rate is not None
         if self.gate is not None:
             self._gate_n = max(1, round(self.gate * rate))
@@ -309,7 +307,7 @@ class FrequencyCounter(ChannelAnalyser):
 
     def _finish_gate(self) -> None:
         chans = self._chans
-        rate = self._rate
+        rate = self._rate.value
         assert chans is not None and rate is not None and self._cur_gate is not None
         self._gate_figures = [ch.window.figures(rate) for ch in chans]
         self._last_gate = self._cur_gate
@@ -344,7 +342,7 @@ class FrequencyCounter(ChannelAnalyser):
             levels = [nan if self.level is None else self.level] * n_out
             hyst = [nan if self.hysteresis is None else self.hysteresis] * n_out
         else:
-            rate = self._rate
+            rate = self._rate.value
             assert rate is not None
             if self._gate_n is None:
                 figs = [ch.window.figures(rate) for ch in chans]

@@ -20,11 +20,19 @@ import scipy.signal as sps
 from numpy.typing import ArrayLike, NDArray
 
 from .._errors import ConfigurationError
+from .._protocols import SourceInfo
 from .._result import ResultMapping
 from .._types import WaveformTrace
-from ..sources._base import SourceInfo
-from ._base import GapTracker, as_chunk
-from ._filter import RateResolver, _as_int, input_ndim, readonly
+from ._base import (
+    GapTracker,
+    RateResolver,
+    as_chunk,
+    check_channels,
+    check_choice,
+    check_int,
+    input_ndim,
+    readonly,
+)
 from ._ieee1241 import adc_figures, main_lobe_bins
 
 __all__ = ["AVERAGES", "Spectrum", "SpectrumResult"]
@@ -111,8 +119,9 @@ class Spectrum:
       bin-centred leaks beyond the main lobe as far as the window's side lobes reach: Hann's
       leakage caps the measurable SNR near 36 dB, so for ADC figures use a low-side-lobe window
       (``"blackmanharris"``, ``("kaiser", 14)``) or a wider ``tone_bins``.
-    - ``sample_rate``: else taken from the chunks' metadata or the stream (``attach``); with
-      none known (bare arrays) ``fs = 1`` as in scipy.
+    - ``sample_rate``: else the stream's (``attach(info)``), else the first chunk's metadata
+      (the rule of every analyser; a chunk at another rate is refused); with none known (bare
+      arrays) ``fs = 1`` as in scipy.
 
     dtype: float32 / complex64 chunks are windowed and transformed in single precision (as
     ``scipy.signal.welch`` does for them); the averages are kept in float64.
@@ -155,11 +164,11 @@ class Spectrum:
         name: str = "spectrum",
     ) -> None:
         self.name = name
-        self._rate = RateResolver("Spectrum", sample_rate)
-        self._nperseg = _as_int("nperseg", nperseg, 4)
+        self._rate = RateResolver(type(self).__name__, sample_rate)
+        self._nperseg = check_int("nperseg", nperseg, 4)
         if noverlap is None:
             noverlap = self._nperseg // 2
-        self._noverlap = _as_int("noverlap", noverlap, 0)
+        self._noverlap = check_int("noverlap", noverlap, 0)
         if self._noverlap >= self._nperseg:
             raise ConfigurationError(
                 f"noverlap must be < nperseg ({self._nperseg}), got {self._noverlap}"
@@ -183,18 +192,12 @@ class Spectrum:
         if not np.any(win):
             raise ConfigurationError("the window is all zeros")
         self._win: NDArray[np.float64] = np.ascontiguousarray(win, dtype=np.float64)
-        if average not in AVERAGES:
-            raise ConfigurationError(
-                f"average must be one of {', '.join(AVERAGES)}; got {average!r}"
-            )
-        self._average = average
-        self._n_average = _as_int("n_average", n_average, 1)
+        self._average = check_choice("average", average, AVERAGES)
+        self._n_average = check_int("n_average", n_average, 1)
         if not (isinstance(alpha, (int, float)) and 0 < alpha <= 1):
             raise ConfigurationError(f"alpha must be in (0, 1], got {alpha!r}")
         self._alpha = float(alpha)
-        if scaling not in ("density", "spectrum"):
-            raise ConfigurationError(f"scaling must be 'density' or 'spectrum', got {scaling!r}")
-        self._scaling = scaling
+        self._scaling = check_choice("scaling", scaling, ("density", "spectrum"))
         if detrend not in ("constant", "linear", False):
             raise ConfigurationError(
                 f"detrend must be 'constant', 'linear' or False, got {detrend!r}"
@@ -205,9 +208,9 @@ class Spectrum:
                 f"return_onesided must be None, True or False, got {return_onesided!r}"
             )
         self._onesided_arg = return_onesided
-        self._n_harmonics = _as_int("n_harmonics", n_harmonics, 1)
+        self._n_harmonics = check_int("n_harmonics", n_harmonics, 1)
         self._lobe = (
-            main_lobe_bins(self._win) if tone_bins is None else _as_int("tone_bins", tone_bins, 1)
+            main_lobe_bins(self._win) if tone_bins is None else check_int("tone_bins", tone_bins, 1)
         )
         self._hann = self._window_name in ("hann", "hanning", ("hann",), ("hanning",))
         self.reset()
@@ -238,9 +241,14 @@ class Spectrum:
         """Segments processed since ``reset()`` (all of them, whatever ``average`` keeps)."""
         return self._count
 
+    @property
+    def sample_rate(self) -> float | None:
+        """The rate (Hz) in use, None while unknown (then frequencies are in cycles/sample)."""
+        return self._rate.value
+
     def attach(self, info: SourceInfo) -> None:
-        """Take the sample rate from the stream (called by ``RealtimeStream``)."""
-        self._rate.attached = float(info.sample_rate)
+        """Take the stream's sample rate (called by the stream; a given ``sample_rate`` wins)."""
+        self._rate.attach(info.sample_rate)
         self._cache = None
 
     # ---------------------------------------------------------------- state
@@ -284,26 +292,23 @@ class Spectrum:
     def update(self, chunk: WaveformTrace | NDArray[Any]) -> None:
         """Add a chunk's samples; every segment they complete joins the average."""
         view = as_chunk(chunk)
-        gap = self._gaps.check(view)
         rate_before = self._rate.value
         if self._rate.see(view.sample_rate) != rate_before:
             self._cache = None  # the frequencies of a result read earlier are stale
+        gap = self._gaps.check(view)
         x = view.data
         if x.dtype.kind in "biu":
             x = x.astype(np.float64)
         if self._work is None:
             self._start(x, input_ndim(chunk))
             self._cache = None  # channels, sidedness and shapes are known only now
-        elif x.shape[1] != self._n_channels:
-            raise ValueError(
-                f"Spectrum was fed {self._n_channels} channel(s) and now gets {x.shape[1]}; "
-                "reset() it"
-            )
-        elif x.dtype.kind == "c" and self._work.kind != "c":
-            raise TypeError(
-                "complex data after real data: reset() the Spectrum (or use another) before "
-                "feeding complex samples"
-            )
+        else:
+            check_channels(type(self).__name__, self._n_channels, x.shape[1])
+            if x.dtype.kind == "c" and self._work.kind != "c":
+                raise TypeError(
+                    "complex data after real data: reset() the Spectrum (or use another) before "
+                    "feeding complex samples"
+                )
         work = self._work
         assert work is not None
         if gap:

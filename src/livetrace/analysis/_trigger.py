@@ -37,16 +37,17 @@ from numpy.typing import NDArray
 from .._errors import ConfigurationError
 from .._result import ResultMapping
 from .._types import WaveformTrace
-from ._base import GapTracker, as_chunk
-from ._measure import FrameMeasurements, measure_frame
-from ._trigger_core import (
-    ChannelAnalyser,
-    EdgeDetector,
+from ._base import (
+    GapTracker,
+    as_chunk,
     check_choice,
+    check_finite,
+    check_int,
     check_nonnegative,
-    column_f64,
-    crossing_times,
+    check_positive,
 )
+from ._measure import FrameMeasurements, measure_frame
+from ._trigger_core import ChannelAnalyser, EdgeDetector, column_f64, crossing_times
 
 __all__ = [
     "EdgeTrigger",
@@ -198,11 +199,9 @@ class _Trigger(ChannelAnalyser):
         name: str = "trigger",
     ) -> None:
         super().__init__(sample_rate=sample_rate, channel=channel, name=name)
-        for key, value in (("pre", pre), ("post", post)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
-                raise ConfigurationError(f"{key} must be an int >= 0 (samples), got {value!r}")
-        if not isinstance(max_capture, int) or max_capture < 1:
-            raise ConfigurationError(f"max_capture must be an int >= 1, got {max_capture!r}")
+        pre = check_int("pre", pre, 0, " (samples)")
+        post = check_int("post", post, 0, " (samples)")
+        max_capture = check_int("max_capture", max_capture, 1, " (samples)")
         if pre + post < 1:
             raise ConfigurationError("pre + post must be >= 1 sample, got pre=0 and post=0")
         if pre + post > max_capture:
@@ -212,18 +211,10 @@ class _Trigger(ChannelAnalyser):
             )
         self.holdoff = check_nonnegative("holdoff", holdoff, " (seconds)")
         self.mode = check_choice("mode", mode, MODES)
-        if not isinstance(auto_timeout, (int, float)) or not auto_timeout > 0:
-            raise ConfigurationError(
-                f"auto_timeout must be a duration > 0 in seconds, got {auto_timeout!r}"
-            )
-        if not math.isfinite(auto_timeout):
-            raise ConfigurationError(f"auto_timeout must be finite, got {auto_timeout!r}")
-        if not isinstance(max_frames, int) or max_frames < 1:
-            raise ConfigurationError(f"max_frames must be an int >= 1, got {max_frames!r}")
-        self.pre = int(pre)
-        self.post = int(post)
-        self.auto_timeout = float(auto_timeout)
-        self.max_frames = max_frames
+        self.auto_timeout: float = check_positive("auto_timeout", auto_timeout, " (seconds)")
+        self.max_frames = check_int("max_frames", max_frames, 1)
+        self.pre = pre
+        self.post = post
         self.max_capture = max_capture
         self.channel: int = channel
 
@@ -454,17 +445,9 @@ class _Trigger(ChannelAnalyser):
         )
 
 
-def _finite(name: str, value: Any) -> float:
-    if not isinstance(value, (int, float, np.floating, np.integer)) or isinstance(value, bool):
-        raise ConfigurationError(f"{name} must be a finite number (signal units), got {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ConfigurationError(f"{name} must be a finite number (signal units), got {value!r}")
-    return v
-
-
 def _low_high(low: Any, high: Any) -> tuple[float, float]:
-    lo, hi = _finite("low", low), _finite("high", high)
+    lo = check_finite("low", low, " (signal units)")
+    hi = check_finite("high", high, " (signal units)")
     if not lo < hi:
         raise ConfigurationError(f"low must be < high, got low={low!r} and high={high!r}")
     return lo, hi
@@ -506,7 +489,7 @@ class EdgeTrigger(_Trigger):
         **common: Any,
     ) -> None:
         super().__init__(name=name, **common)
-        self.level = _finite("level", level)
+        self.level = check_finite("level", level, " (signal units)")
         self.slope = check_choice("slope", slope, ("rising", "falling", "either"))
         self.hysteresis = check_nonnegative("hysteresis", hysteresis, " (signal units)")
         self._det = EdgeDetector(self.level, self.hysteresis)
@@ -565,7 +548,7 @@ class PulseWidthTrigger(_Trigger):
         **common: Any,
     ) -> None:
         super().__init__(name=name, **common)
-        self.level = _finite("level", level)
+        self.level = check_finite("level", level, " (signal units)")
         self.polarity = check_choice("polarity", polarity, ("positive", "negative", "either"))
         self.condition = check_choice("condition", condition, CONDITIONS)
         self.hysteresis = check_nonnegative("hysteresis", hysteresis, " (signal units)")
@@ -609,7 +592,7 @@ class PulseWidthTrigger(_Trigger):
         prev[1:] = t[:-1]
         self._last_t = float(t[-1])
         w = t - prev  # samples; NaN for a pulse whose start was not seen
-        rate = self._rate
+        rate = self._rate.value
         assert rate is not None
         cond = self.condition
         if cond == "<":

@@ -1,5 +1,5 @@
 """Shared machinery of the frequency counter and the triggers: a vectorised Schmitt edge
-detector whose state is carried across chunks, and parameter checks.
+detector whose state is carried across chunks, and the channel choice.
 
 The Schmitt rule (used by :class:`~livetrace.analysis.FrequencyCounter`,
 :class:`~livetrace.analysis.EdgeTrigger` and the pulse triggers): with ``lo = level - h/2``
@@ -27,11 +27,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError
+from .._protocols import SourceInfo
+from ._base import RateResolver, check_channels, check_int
 
 __all__ = [
+    "ChannelAnalyser",
     "EdgeDetector",
-    "check_choice",
-    "check_nonnegative",
     "column_f64",
     "crossing_times",
     "interp_crossing",
@@ -41,26 +42,6 @@ __all__ = [
 _EMPTY_I = np.empty(0, dtype=np.int64)
 _EMPTY_F = np.empty(0, dtype=np.float64)
 _EMPTY_B = np.empty(0, dtype=bool)
-
-
-def check_nonnegative(name: str, value: float, unit: str = "") -> float:
-    """``value`` as float, or ``ConfigurationError`` unless it is a finite number >= 0."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(f"{name} must be a number >= 0{unit}, got {value!r}") from None
-    if not math.isfinite(v) or v < 0:
-        raise ConfigurationError(f"{name} must be a finite number >= 0{unit}, got {value!r}")
-    return v
-
-
-def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
-    """``value``, or ``ConfigurationError`` naming the accepted choices."""
-    if value not in choices:
-        raise ConfigurationError(
-            f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}"
-        )
-    return value
 
 
 def interp_crossing(
@@ -198,28 +179,21 @@ def column_f64(data: NDArray[Any], channel: int) -> NDArray[np.float64]:
 
 
 class ChannelAnalyser:
-    """Sample rate, channel choice and gap tracking shared by the counter and the triggers.
+    """Sample rate, channel choice and channel count shared by the counter and the triggers.
 
-    The sample rate is, in order: the ``sample_rate`` given, the one from ``attach(info)``,
-    or the first chunk's metadata; it is then fixed until ``reset()`` (which forgets a rate
-    learned from a chunk, not one given or attached). A chunk with another rate is refused.
+    The sample rate follows the rule of every analyser (see
+    :class:`~livetrace.analysis._base.RateResolver`): the ``sample_rate`` given, else the
+    one from ``attach(info)``, else the first chunk's metadata; a chunk at another rate is
+    refused, and so is a bare array while no rate is known. ``reset()`` forgets a rate learnt
+    from a chunk, not one given or attached.
     """
 
     name: str
 
     def __init__(self, *, sample_rate: float | None, channel: int | None, name: str) -> None:
-        if sample_rate is not None:
-            if not isinstance(sample_rate, (int, float)) or not sample_rate > 0:
-                raise ConfigurationError(
-                    f"sample_rate must be a number > 0 (Hz) or None, got {sample_rate!r}"
-                )
-            if not math.isfinite(sample_rate):
-                raise ConfigurationError(f"sample_rate must be finite, got {sample_rate!r}")
-        if channel is not None and (not isinstance(channel, int) or channel < 0):
-            raise ConfigurationError(f"channel must be an int >= 0, got {channel!r}")
-        self._given_rate = None if sample_rate is None else float(sample_rate)
-        self._attached_rate: float | None = None
-        self._rate: float | None = self._given_rate
+        self._rate = RateResolver(type(self).__name__, sample_rate)
+        if channel is not None:
+            channel = check_int("channel", channel, 0)
         self._n_channels: int | None = None
         self.channel = channel
         self.name = name
@@ -227,39 +201,25 @@ class ChannelAnalyser:
     @property
     def sample_rate(self) -> float | None:
         """The sample rate in use (Hz), None until known."""
-        return self._rate
+        return self._rate.value
 
-    def attach(self, info: Any) -> None:
-        """Take the sample rate and channel count from a stream's ``SourceInfo``."""
-        rate = float(info.sample_rate)
-        if self._given_rate is None:
-            self._attached_rate = rate
-            self._rate = rate
+    def attach(self, info: SourceInfo) -> None:
+        """Take the sample rate and channel count from a stream's ``SourceInfo`` (a given
+        ``sample_rate`` wins)."""
+        self._rate.attach(info.sample_rate)
         n_ch = int(info.n_channels)
         if self.channel is not None and self.channel >= n_ch:
             raise ConfigurationError(f"channel={self.channel} but the stream has {n_ch} channel(s)")
 
     def _reset_rate(self) -> None:
-        self._rate = self._given_rate if self._given_rate is not None else self._attached_rate
+        self._rate.forget()
         self._n_channels = None
 
     def _check_chunk(self, view_rate: float | None, data: NDArray[Any]) -> float:
         """Resolve the rate and check the channel layout of a chunk; returns the rate."""
         if data.dtype.kind == "c":
             raise TypeError(f"{type(self).__name__} takes real samples, got dtype {data.dtype}")
-        rate = self._rate
-        if rate is None:
-            if view_rate is None:
-                raise ConfigurationError(
-                    f"{type(self).__name__} does not know the sample rate: pass sample_rate=..., "
-                    "feed WaveformTrace chunks, or attach it to a stream"
-                )
-            rate = self._rate = float(view_rate)
-        elif view_rate is not None and float(view_rate) != rate:
-            raise ConfigurationError(
-                f"chunk sample_rate {view_rate!r} Hz differs from the {rate!r} Hz in use; "
-                "reset() first or use one analyser per rate"
-            )
+        rate = self._rate.require(view_rate)
         n_ch = int(data.shape[1])
         if self._n_channels is None:
             if self.channel is not None and self.channel >= n_ch:
@@ -267,6 +227,6 @@ class ChannelAnalyser:
                     f"channel={self.channel} but the chunk has {n_ch} channel(s)"
                 )
             self._n_channels = n_ch
-        elif n_ch != self._n_channels:
-            raise ValueError(f"chunk has {n_ch} channel(s), previous chunks had {self._n_channels}")
+        else:
+            check_channels(type(self).__name__, self._n_channels, n_ch)
         return rate

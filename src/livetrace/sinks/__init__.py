@@ -1,32 +1,31 @@
-"""Sinks: where delivered chunks go (recorder, exports). Imported on first use."""
+"""Sinks: where delivered chunks go (the recorder, and the recording tools beside it).
+
+Recordings live in :mod:`livetrace.recording`; its names are also available here. Names are
+imported on first use.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._lazy import lazy_namespace
+from .._lazy import lazy_namespace as _lazy_namespace
 
 if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
-    from ._export import export_recording as export_recording
-    from ._reader import Gap as Gap
-    from ._reader import RecordedBlock as RecordedBlock
-    from ._reader import RecordingReader as RecordingReader
-    from ._reader import RecordingSource as RecordingSource
-    from ._recorder import Recorder as Recorder
+    from ..recording._export import export_recording as export_recording
+    from ..recording._reader import Gap as Gap
+    from ..recording._reader import RecordedBlock as RecordedBlock
+    from ..recording._reader import RecordingReader as RecordingReader
+    from ..recording._replay import RecordingSource as RecordingSource
+    from ..recording._writer import Recorder as Recorder
 
 # name -> private module that defines it (add a line here for each new public name)
 _LAZY: dict[str, str] = {
-    "Recorder": "._recorder",
-    "RecordingReader": "._reader",
-    "RecordingSource": "._reader",
-    "RecordedBlock": "._reader",
-    "Gap": "._reader",
-    "export_recording": "._export",
+    "Recorder": "..recording._writer",
+    "RecordingReader": "..recording._reader",
+    "RecordingSource": "..recording._replay",
+    "RecordedBlock": "..recording._reader",
+    "Gap": "..recording._reader",
+    "export_recording": "..recording._export",
 }
 
-__all__, __getattr__, __dir__ = lazy_namespace(
-    __name__,
-    _LAZY,
-    globals(),
-    [],
-)
+__all__, __getattr__, __dir__ = _lazy_namespace(__name__, _LAZY, globals(), [])

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._lazy import lazy_namespace
-from ._base import Block as Block
-from ._base import RealtimeSource as RealtimeSource
-from ._base import SourceInfo as SourceInfo
+from .._lazy import lazy_namespace as _lazy_namespace
+from .._protocols import Block as Block
+from .._protocols import RealtimeSource as RealtimeSource
+from .._protocols import SourceInfo as SourceInfo
 from ._simulated import SIGNAL_TYPES as SIGNAL_TYPES
 from ._simulated import SimulatedSource as SimulatedSource
 from ._uri import SCHEMES as SCHEMES
@@ -43,7 +43,7 @@ _LAZY: dict[str, str] = {
     "AudioSource": "._audio",
 }
 
-__all__, __getattr__, __dir__ = lazy_namespace(
+__all__, __getattr__, __dir__ = _lazy_namespace(
     __name__,
     _LAZY,
     globals(),

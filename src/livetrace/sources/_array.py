@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,37 +10,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream
-from ._base import Block, RealtimeSource, SourceInfo
+from .._pacing import Pacer
+from .._protocols import Block, RealtimeSource, SourceInfo
+from ._checks import check_chunk_size, check_rate
 
 __all__ = ["ArraySource"]
-
-
-class Pacer:
-    """Paces delivery to ``rate`` samples per second of a monotonic clock.
-
-    The clock is anchored at the first :meth:`wait` after construction or :meth:`reanchor`
-    (``start()`` after ``stop()`` re-anchors, so a pause does not cause a burst). ``wait(end)``
-    sleeps until sample ``end - 1`` is due, i.e. until ``end / rate`` seconds after the anchor
-    position; it returns False at once if ``stop`` is set (the sleep is an ``Event.wait``).
-    """
-
-    def __init__(self, rate: float, stop: threading.Event) -> None:
-        self.rate = float(rate)
-        self._stop = stop
-        self._anchor: float | None = None
-
-    def reanchor(self) -> None:
-        self._anchor = None
-
-    def wait(self, begin: int, end: int) -> bool:
-        """Wait until samples ``begin .. end-1`` are due; False if stopped meanwhile."""
-        now = time.monotonic()
-        if self._anchor is None:
-            self._anchor = now - begin / self.rate
-        due = self._anchor + end / self.rate
-        if due > now:
-            return not self._stop.wait(due - now)
-        return not self._stop.is_set()
 
 
 class ArraySource(RealtimeSource):
@@ -97,12 +70,8 @@ class ArraySource(RealtimeSource):
             raise ConfigurationError(f"ArraySource: data has no channels, shape {arr.shape}")
         if loop and len(arr) == 0:
             raise ConfigurationError("ArraySource: cannot loop over an empty array")
-        if not sample_rate > 0:
-            raise ConfigurationError(
-                f"ArraySource: sample_rate must be positive, got {sample_rate!r}"
-            )
-        if chunk_size < 1:
-            raise ConfigurationError(f"ArraySource: chunk_size must be >= 1, got {chunk_size!r}")
+        sample_rate = check_rate("ArraySource", sample_rate)
+        chunk_size = check_chunk_size("ArraySource", chunk_size)
         if arr.dtype.kind == "b":
             arr = arr.view(np.uint8)
         view = arr.view()
@@ -131,7 +100,7 @@ class ArraySource(RealtimeSource):
 
     @property
     def info(self) -> SourceInfo:
-        return self._info
+        return self._calibrated(self._info)
 
     def reset(self) -> None:
         """Rewind to sample 0."""

@@ -14,8 +14,9 @@ from typing import Any
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceUnavailableError, require
-from ._base import Block, RealtimeSource, SourceInfo
-from ._common import POLL_INTERVAL, check_channels, default_names
+from .._protocols import Block, RealtimeSource, SourceInfo
+from ._checks import check_channels, default_names
+from ._polled import POLL_INTERVAL
 from ._uri import ParsedURI, to_int
 
 __all__ = ["AudioSource", "from_uri"]
@@ -104,15 +105,17 @@ class AudioSource(RealtimeSource):
     @property
     def info(self) -> SourceInfo:
         name = "default" if self.device is None else str(self.device)
-        return SourceInfo(
-            sample_rate=self.sample_rate,
-            dtype=self.dtype,
-            n_channels=self.channels,
-            channel_names=self.channel_names,
-            finite=False,
-            backpressure=True,  # PortAudio input overflows are counted and flagged
-            description=f"audio:{name}?sample_rate={self.sample_rate:g}&channels={self.channels}"
-            f"&dtype={self.dtype}",
+        return self._calibrated(
+            SourceInfo(
+                sample_rate=self.sample_rate,
+                dtype=self.dtype,
+                n_channels=self.channels,
+                channel_names=self.channel_names,
+                finite=False,
+                backpressure=True,  # PortAudio input overflows are counted and flagged
+                description=f"audio:{name}?sample_rate={self.sample_rate:g}&channels={self.channels}"
+                f"&dtype={self.dtype}",
+            )
         )
 
     def health(self) -> dict[str, Any]:

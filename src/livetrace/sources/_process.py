@@ -18,10 +18,12 @@ from typing import Any
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream, SourceError, SourceUnavailableError
-from ._base import RealtimeSource, SourceInfo
+from .._pacing import Pacer, default_chunk
+from .._protocols import RealtimeSource, SourceInfo
+from ._checks import check_speed
 from ._raw import RawDecoder
 from ._text import SigrokAnalogParser, TextParser
-from ._uri import ParsedURI, to_int
+from ._uri import ParsedURI, to_bool, to_int, to_speed
 
 __all__ = ["PROCESS_FORMATS", "ProcessSource", "SigrokAnalogParser"]
 
@@ -102,6 +104,7 @@ class ProcessSource(RealtimeSource):
         grace: float = 0.2,
         queue_size: int = 64,
         ok_status: Sequence[int] = (0,),
+        speed: float | None = None,
     ) -> None:
         args = shlex.split(argv) if isinstance(argv, str) else [str(a) for a in argv]
         if not args:
@@ -132,6 +135,10 @@ class ProcessSource(RealtimeSource):
         self.cwd = cwd
         self.grace = float(grace)
         self.ok_status = frozenset(int(x) for x in ok_status)
+        self.speed = check_speed("ProcessSource", speed)
+        self._pacer: Pacer | None = None
+        self._held: NDArray[Any] | None = None  # decoded, not yet due (paced)
+        self._paced_out = 0  # samples delivered since start (the pacer's position)
         self._queue_size = int(queue_size)
         self._stderr_lines = int(stderr_lines)
         self._decoder: RawDecoder | TextParser | SigrokAnalogParser
@@ -158,7 +165,9 @@ class ProcessSource(RealtimeSource):
             units=tuple(units or ()),
             finite=True,
             backpressure=True,  # a full pipe makes the program wait
-            description="exec:" + shlex.join(args),
+            description=f"exec:{shlex.join(args)}?format={format}&dtype={out_dtype.name}"
+            f"&channels={self.n_channels}&sample_rate={self.sample_rate:g}"
+            + ("" if speed is None else f"&speed={speed:g}"),
             scale=scale,
             offset=offset,
         )
@@ -178,7 +187,7 @@ class ProcessSource(RealtimeSource):
     # -- lifecycle -------------------------------------------------------------------------
     @property
     def info(self) -> SourceInfo:
-        return self._info
+        return self._calibrated(self._info)
 
     @property
     def pid(self) -> int | None:
@@ -192,6 +201,10 @@ class ProcessSource(RealtimeSource):
             if self._state == "running":
                 return
             self._stop.clear()
+            if self.speed is not None:
+                self._pacer = Pacer(self.sample_rate * self.speed, self._stop)
+            self._held = None
+            self._paced_out = 0
             self._queue = queue.Queue(self._queue_size)
             self._stderr = deque(maxlen=self._stderr_lines)
             self._decoder.reset()
@@ -327,6 +340,8 @@ class ProcessSource(RealtimeSource):
             raise EndOfStream(f"exec: {shlex.join(self.argv)} finished")
         if self._state == "failed" and self._failure is not None:
             raise self._failure
+        if self._held is not None:
+            return self._paced(self._held)
         while not self._stop.is_set():
             try:
                 piece = self._queue.get(timeout=_POLL)
@@ -336,10 +351,24 @@ class ProcessSource(RealtimeSource):
                 self.bytes_read += len(piece)
                 out = self._decoder.feed(piece)
                 if len(out):
-                    return out
+                    return self._paced(out)
                 continue
-            return self._finish()
+            rest = self._finish()
+            return None if rest is None else self._paced(rest)
         return None
+
+    def _paced(self, out: NDArray[Any]) -> NDArray[Any] | None:
+        """With ``speed``: deliver about 10 ms at a time, each when it is due."""
+        pacer = self._pacer
+        if pacer is None:
+            return out
+        n = min(len(out), default_chunk(self.sample_rate))
+        if not pacer.wait(self._paced_out, self._paced_out + n):
+            self._held = out
+            return None
+        self._held = out[n:] if n < len(out) else None
+        self._paced_out += n
+        return out[:n]
 
     def _finish(self) -> NDArray[Any] | None:
         """stdout closed: deliver what is left, then end (status 0) or fail."""
@@ -456,7 +485,11 @@ def _argv_json(text: str) -> list[str]:
 
 def from_uri(parsed: ParsedURI) -> ProcessSource:
     """``exec:COMMAND LINE?sample_rate=48000&dtype=float32&format=raw|text|sigrok&channels=1
-    &byteorder=little&chunk_bytes=65536&delimiters=..&names=A0,A1&ok_status=0,1``.
+    &byteorder=little&chunk_bytes=65536&delimiters=..&names=A0,A1&ok_status=0,1&speed=1``.
+
+    ``speed=1`` (or ``realtime=1``) paces a program that writes a synthetic or recorded signal
+    as fast as it can (``sox ... synth``) to real time, as files and the simulator are; a live
+    instrument needs no pacing.
 
     The command line is split with :func:`shlex.split` (quotes work as in a shell, but no
     shell runs). The query starts at the *last* ``?``, and ``sample_rate`` is required, so a
@@ -467,6 +500,9 @@ def from_uri(parsed: ParsedURI) -> ProcessSource:
     """
     p = parsed
     argv_list = p.take("argv", _argv_json, None)
+    speed = p.take("speed", to_speed, None)
+    if p.take("realtime", to_bool, False) and speed is None:
+        speed = 1.0
     command = p.target.strip()
     if argv_list is not None and command:
         raise ConfigurationError(
@@ -495,4 +531,5 @@ def from_uri(parsed: ParsedURI) -> ProcessSource:
         delimiters=p.take("delimiters", str, None),
         channel_names=names or None,
         ok_status=ok_status,
+        speed=speed,
     )

@@ -8,14 +8,18 @@ time out every ``timeout`` seconds so that ``stop()`` is prompt on a silent port
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
+import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceError, SourceUnavailableError, require
-from ._base import Block, SourceInfo
-from ._common import PolledSource, check_rate, make_decoder, required_rate
-from ._raw import RawDecoder
+from .._protocols import Block, SourceInfo
+from ._checks import check_rate
+from ._polled import PolledSource
+from ._raw import Decoder, make_decoder, required_rate
 from ._text import TextParser
 from ._uri import ParsedURI, to_int
 
@@ -38,11 +42,14 @@ class SerialSource(PolledSource):
         dtype: sample type; text mode default ``float64`` (an integer dtype makes non-integer
             lines malformed).
         channels: values per line / per frame. In text mode ``None`` takes the count of the
-            first valid line; until then :attr:`info` raises ``ConfigurationError`` (pass
-            ``channels`` to build a stream from the source).
+            first valid lines, as the Arduino serial plotter does: asking for :attr:`info`
+            before any line arrived opens the port and reads for up to ``probe_timeout``
+            seconds (the lines read are delivered by the first ``acquire()``, none is lost).
         byteorder: raw mode byte order.
         timeout: seconds a read waits before looking at the stop flag again.
         delimiters: text mode field separators (``None``: auto, see ``TextParser``).
+        probe_timeout: seconds :attr:`info` waits for the first valid line when the channel
+            count is not given.
 
     Malformed text lines (wrong field count, non-numeric, empty field) are skipped and
     counted (:meth:`health`: ``malformed_lines``, ``last_malformed``); they never stop the
@@ -68,6 +75,7 @@ class SerialSource(PolledSource):
         delimiters: str | None = None,
         read_size: int = 1 << 16,
         channel_names: tuple[str, ...] | None = None,
+        probe_timeout: float = 5.0,
     ) -> None:
         rate = check_rate("SerialSource", sample_rate)
         if format not in _FORMATS:
@@ -102,12 +110,13 @@ class SerialSource(PolledSource):
         self._channels = channels
         self._channel_names = channel_names
         self._dtype = dtype if dtype is not None else "float64"
-        self._decoder: RawDecoder | None = None
-        self._parser: TextParser | None = None
+        self.probe_timeout = float(probe_timeout)
+        self._decoder: Decoder
         if format == "raw":
             self._decoder = make_decoder("SerialSource", self._dtype, channels or 1, byteorder)
         else:
-            self._parser = self._new_parser()
+            self._decoder = self._new_parser()
+        self._probed: list[NDArray[Any]] = []  # samples read while probing the channel count
         self._init_polled()
         self._ser: Any = None
         self._opened = 0
@@ -132,28 +141,24 @@ class SerialSource(PolledSource):
         """Channels per sample: configured, detected from the first text line, or None."""
         if self._channels is not None:
             return self._channels
-        if self._parser is not None:
-            return self._parser.n_channels
-        return 1
+        return self._decoder.n_channels
 
     @property
     def info(self) -> SourceInfo:
         n = self.n_channels
         if n is None:
-            raise ConfigurationError(
-                f"SerialSource {self.port}: the channel count is not known yet (channels=None "
-                "is detected from the first valid line); pass channels=N to build a stream "
-                "from this source"
+            n = self._probe_channels()
+        dtype = self._decoder.dtype.newbyteorder("=").name
+        return self._calibrated(
+            SourceInfo(
+                sample_rate=self.sample_rate,
+                dtype=str(dtype),
+                n_channels=n,
+                channel_names=tuple(self._channel_names or ()),
+                finite=False,
+                description=f"serial://{self.port}?baudrate={self.baudrate}&format={self.format}"
+                f"&sample_rate={self.sample_rate:g}",
             )
-        dtype = self._decoder.dtype.newbyteorder("=").name if self._decoder else self._dtype
-        return SourceInfo(
-            sample_rate=self.sample_rate,
-            dtype=str(dtype),
-            n_channels=n,
-            channel_names=tuple(self._channel_names or ()),
-            finite=False,
-            description=f"serial://{self.port}?baudrate={self.baudrate}&format={self.format}"
-            f"&sample_rate={self.sample_rate:g}",
         )
 
     def health(self) -> dict[str, Any]:
@@ -161,11 +166,9 @@ class SerialSource(PolledSource):
         ``malformed_lines``, ``last_malformed`` (text mode), ``disconnects``,
         ``discarded_bytes`` (partial line/frame lost at a disconnect or stop),
         ``pending_bytes`` and ``last_error``."""
-        p = self._parser
+        p = self._decoder if isinstance(self._decoder, TextParser) else None
         last = p.last_malformed if p is not None else None
-        pending = (p.pending_bytes if p else 0) + (
-            self._decoder.pending_bytes if self._decoder else 0
-        )
+        pending = self._decoder.pending_bytes
         return {
             "open": self._ser is not None,
             "bytes_received": self._bytes,
@@ -187,6 +190,12 @@ class SerialSource(PolledSource):
         if self._ser is not None:
             return
         serial: Any = require("serial", "serial")
+        if self.port.startswith("/dev/") and not os.path.exists(self.port):
+            self._last_error = "no such port"
+            raise SourceUnavailableError(
+                f"SerialSource: serial port {self.port!r} does not exist (is the device "
+                "plugged in? 'livetrace devices' lists the serial ports)"
+            )
         try:
             ser = serial.Serial(self.port, baudrate=self.baudrate, timeout=self.timeout)
         except (serial.SerialException, OSError, ValueError) as exc:
@@ -205,18 +214,17 @@ class SerialSource(PolledSource):
             return
         self._ser = None
         ser.close()
-        if self._decoder is not None:
-            self._discarded += self._decoder.pending_bytes
-            self._decoder.reset()
-        if self._parser is not None:
-            p = self._parser
-            self._discarded += p.pending_bytes
-            self._lines_before += p.lines
-            self._malformed_before += p.malformed
+        dec = self._decoder
+        self._discarded += dec.pending_bytes
+        if isinstance(dec, TextParser):
+            self._lines_before += dec.lines
+            self._malformed_before += dec.malformed
             parser = self._new_parser()
-            parser.n_channels = p.n_channels
-            parser.last_malformed = p.last_malformed
-            self._parser = parser
+            parser.n_channels = dec.n_channels
+            parser.last_malformed = dec.last_malformed
+            self._decoder = parser
+        else:
+            dec.reset()
 
     # ------------------------------------------------------------------ acquisition
     def _poll(self) -> NDArray[Any] | Block | None:
@@ -224,20 +232,44 @@ class SerialSource(PolledSource):
 
         Raises :class:`~livetrace.SourceError` when the device goes away mid-read.
         """
+        if self._probed:
+            data = np.concatenate(self._probed) if len(self._probed) > 1 else self._probed[0]
+            self._probed = []
+            return self._deliver(data)
         if self._ser is None:
             self._open()
         chunk = self._read()
         if not chunk:
             return None
         self._bytes += len(chunk)
-        if self._parser is not None:
-            data = self._parser.feed(chunk)
-        else:
-            assert self._decoder is not None
-            data = self._decoder.feed(chunk)
+        data = self._decoder.feed(chunk)
         if len(data) == 0:
             return None
         return self._deliver(data)
+
+    def _probe_channels(self) -> int:
+        """Open the port and read until the text parser knows the channel count."""
+        deadline = time.monotonic() + self.probe_timeout
+        with self._io:
+            self._open()  # SourceUnavailableError names a port that does not exist
+            while self._decoder.n_channels is None:
+                if time.monotonic() > deadline:
+                    raise SourceUnavailableError(
+                        f"SerialSource {self.port}: no valid line of numbers arrived within "
+                        f"{self.probe_timeout:g} s, so the channel count is unknown; check "
+                        "the baud rate and the device, or pass channels=N"
+                    )
+                chunk = self._read()
+                if chunk:
+                    self._bytes += len(chunk)
+                    data = self._decoder.feed(chunk)
+                    if len(data):
+                        self._probed.append(data)
+        n = self._decoder.n_channels
+        assert n is not None
+        # samples parsed before the count was known came out 1-D per line; shape them now
+        self._probed = [d.reshape(-1, n) if n > 1 and d.ndim == 1 else d for d in self._probed]
+        return n
 
     def _read(self) -> bytes:
         ser = self._ser
@@ -286,4 +318,5 @@ def from_uri(parsed: ParsedURI) -> SerialSource:
         byteorder=p.take("byteorder", str, "little"),
         timeout=p.take("timeout", float, 0.05),
         delimiters=p.take("delimiters", str, none_str),
+        probe_timeout=p.take("probe_timeout", float, 5.0),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
@@ -13,7 +12,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream
-from ._base import RealtimeSource, SourceInfo
+from .._pacing import Pacer
+from .._protocols import RealtimeSource, SourceInfo
+from ._checks import check_chunk_size, check_rate, pick_channels
 from ._uri import ParsedURI, to_bool, to_int
 
 __all__ = ["SIGNAL_TYPES", "SimulatedSource"]
@@ -40,6 +41,9 @@ class SimulatedSource(RealtimeSource):
     generation whatever ``chunk_size`` is (noise included: one seeded generator, drawn in
     order). ``signal_type``:
 
+    ``frequency`` defaults to 1 kHz (a tenth of ``sample_rate`` when 1 kHz would be above the
+    Nyquist frequency); a frequency above Nyquist is refused, since it would alias silently.
+
     - ``sine``, ``square`` (``duty_cycle``), ``triangle``, ``sawtooth``: period ``1/frequency``,
       peak ``amplitude``, starting at ``phase`` radians;
     - ``noise``: Gaussian, standard deviation ``amplitude``;
@@ -50,7 +54,8 @@ class SimulatedSource(RealtimeSource):
     - ``dc``: constant ``amplitude``.
 
     ``noise_level`` adds Gaussian noise of standard deviation ``noise_level * amplitude``;
-    ``offset`` is added last. With ``n_channels > 1`` channel ``k`` is shifted by
+    ``offset`` is added last. With ``channels > 1`` (``n_channels`` is accepted as another
+    spelling) channel ``k`` is the same signal shifted by
     ``k * channel_phase`` radians (noise is independent per channel). ``n_samples`` makes the
     source finite (``EndOfStream`` after that many samples).
 
@@ -69,7 +74,7 @@ class SimulatedSource(RealtimeSource):
         self,
         signal_type: str = "sine",
         *,
-        frequency: float = 1000.0,
+        frequency: float | None = None,
         amplitude: float = 1.0,
         sample_rate: float = 48000.0,
         chunk_size: int = 1024,
@@ -80,7 +85,8 @@ class SimulatedSource(RealtimeSource):
         tones: Sequence[tuple[float, float]] | None = None,
         chirp_end: float | None = None,
         chirp_duration: float = 1.0,
-        n_channels: int = 1,
+        channels: int | None = None,
+        n_channels: int | None = None,
         channel_phase: float = np.pi / 2,
         seed: int | None = None,
         realtime: bool = True,
@@ -91,20 +97,33 @@ class SimulatedSource(RealtimeSource):
             raise ConfigurationError(
                 f"Unknown signal type: {signal_type!r}; expected one of {', '.join(SIGNAL_TYPES)}"
             )
-        if not sample_rate > 0:
-            raise ConfigurationError(f"sample_rate must be positive, got {sample_rate!r}")
-        if chunk_size < 1:
-            raise ConfigurationError(f"chunk_size must be >= 1, got {chunk_size!r}")
+        sample_rate = check_rate("SimulatedSource", sample_rate)
+        chunk_size = check_chunk_size("SimulatedSource", chunk_size)
+        n_channels = pick_channels("SimulatedSource", channels, n_channels, 1)
+        nyquist = sample_rate / 2
+        if frequency is None:  # 1 kHz, unless that would alias: then a tenth of the rate
+            frequency = 1000.0 if nyquist > 1000.0 else sample_rate / 10
         if frequency < 0 or not np.isfinite(frequency):
             raise ConfigurationError(f"frequency must be finite and >= 0, got {frequency!r}")
+        highest = frequency
+        if signal_type == "multitone" and tones:
+            highest = max(f for f, _ in tones)
+        elif signal_type == "chirp":
+            highest = max(highest, chirp_end if chirp_end is not None else 10 * frequency)
+        elif signal_type == "mixed":
+            highest = 3 * frequency
+        if signal_type not in ("noise", "dc") and highest > nyquist:
+            raise ConfigurationError(
+                f"SimulatedSource: {signal_type} at {highest:g} Hz is above the Nyquist "
+                f"frequency {nyquist:g} Hz of sample_rate={sample_rate:g}: it would alias to "
+                "another frequency; raise sample_rate or lower the frequency"
+            )
         if noise_level < 0:
             raise ConfigurationError(f"noise_level must be >= 0, got {noise_level!r}")
         if not 0.0 <= duty_cycle <= 1.0:
             raise ConfigurationError(f"duty_cycle must be within [0, 1], got {duty_cycle!r}")
         if chirp_duration <= 0:
             raise ConfigurationError(f"chirp_duration must be > 0, got {chirp_duration!r}")
-        if n_channels < 1:
-            raise ConfigurationError(f"n_channels must be >= 1, got {n_channels!r}")
         if n_samples is not None and n_samples < 0:
             raise ConfigurationError(f"n_samples must be >= 0 or None, got {n_samples!r}")
         try:
@@ -127,6 +146,7 @@ class SimulatedSource(RealtimeSource):
         elif tones is None:
             tones = [(self.frequency, 1.0)]
         self.tones = tuple((float(f), float(a)) for f, a in tones)
+        self._chirp_end_given = None if chirp_end is None else float(chirp_end)
         self.chirp_end = float(chirp_end if chirp_end is not None else 10 * self.frequency)
         self.chirp_duration = float(chirp_duration)
         self.n_channels = int(n_channels)
@@ -136,7 +156,7 @@ class SimulatedSource(RealtimeSource):
         self.dtype = dt
         self.n_samples = n_samples
         self._stop = threading.Event()
-        self._anchor: float | None = None
+        self._pacer = Pacer(self.sample_rate, self._stop)
         self._table: NDArray[Any] | None = None
         self._table_period = 0
         self._no_table = False
@@ -146,19 +166,45 @@ class SimulatedSource(RealtimeSource):
         """Rewind to sample 0 (and re-seed the noise)."""
         self._index = 0
         self._rng = np.random.default_rng(self.seed)
-        self._anchor = None
+        self._pacer.reanchor()
 
     @property
     def info(self) -> SourceInfo:
-        return SourceInfo(
-            sample_rate=self.sample_rate,
-            dtype=self.dtype.name,
-            n_channels=self.n_channels,
-            finite=self.n_samples is not None,
-            backpressure=True,
-            description=f"sim:{self.signal_type}?frequency={self.frequency:g}"
-            f"&sample_rate={self.sample_rate:g}",
+        return self._calibrated(
+            SourceInfo(
+                sample_rate=self.sample_rate,
+                dtype=self.dtype.name,
+                n_channels=self.n_channels,
+                finite=self.n_samples is not None,
+                backpressure=True,
+                description=self._description(),
+            )
         )
+
+    def _description(self) -> str:
+        """The ``sim:`` URI that recreates this source (defaults left out)."""
+        parts = [f"frequency={self.frequency:g}", f"sample_rate={self.sample_rate:g}"]
+        optional = [
+            ("amplitude", self.amplitude, 1.0),
+            ("noise_level", self.noise_level, 0.0),
+            ("offset", self.offset, 0.0),
+            ("phase", self.phase, 0.0),
+            ("duty_cycle", self.duty_cycle, 0.5),
+            ("chirp_end", self._chirp_end_given, None),
+            ("chirp_duration", self.chirp_duration, 1.0),
+            ("channels", self.n_channels, 1),
+            ("seed", self.seed, None),
+            ("chunk_size", self.chunk_size, 1024),
+            ("samples", self.n_samples, None),
+        ]
+        for name, value, default in optional:
+            if value != default:
+                parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
+        if not self.realtime:
+            parts.append("realtime=0")
+        if self.dtype != np.float64:
+            parts.append(f"dtype={self.dtype.name}")
+        return f"sim:{self.signal_type}?" + "&".join(parts)
 
     @property
     def samples_generated(self) -> int:
@@ -167,7 +213,7 @@ class SimulatedSource(RealtimeSource):
 
     def start(self) -> None:
         self._stop.clear()
-        self._anchor = None
+        self._pacer.reanchor()
 
     def stop(self) -> None:
         self._stop.set()
@@ -179,13 +225,8 @@ class SimulatedSource(RealtimeSource):
             n = min(n, self.n_samples - self._index)
             if n <= 0:
                 raise EndOfStream(f"SimulatedSource: all {self.n_samples} samples delivered")
-        if self.realtime:
-            now = time.monotonic()
-            if self._anchor is None:
-                self._anchor = now - self._index / self.sample_rate
-            due = self._anchor + (self._index + n) / self.sample_rate
-            if due > now and self._stop.wait(due - now):
-                return None
+        if self.realtime and not self._pacer.wait(self._index, self._index + n):
+            return None
         data = self.generate(self._index, n)
         self._index += n
         return data
@@ -329,7 +370,7 @@ def from_uri(parsed: ParsedURI) -> SimulatedSource:
     samples = p.take("samples", to_int, None, aliases=("n_samples",))
     return SimulatedSource(
         kind,
-        frequency=p.take("frequency", float, 1000.0, aliases=("freq", "f")),
+        frequency=p.take("frequency", float, None, aliases=("freq", "f")),
         amplitude=p.take("amplitude", float, 1.0, aliases=("amp",)),
         sample_rate=p.take("sample_rate", float, 48000.0, aliases=("rate", "fs")),
         chunk_size=p.take("chunk_size", to_int, 1024),
@@ -339,7 +380,7 @@ def from_uri(parsed: ParsedURI) -> SimulatedSource:
         duty_cycle=p.take("duty_cycle", float, 0.5, aliases=("duty",)),
         chirp_end=p.take("chirp_end", float, None),
         chirp_duration=p.take("chirp_duration", float, 1.0),
-        n_channels=p.take("channels", to_int, 1, aliases=("n_channels",)),
+        channels=p.take("channels", to_int, 1, aliases=("n_channels",)),
         seed=seed,
         realtime=p.take("realtime", to_bool, True),
         dtype=p.take("dtype", str, "float64"),

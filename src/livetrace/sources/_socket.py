@@ -21,17 +21,10 @@ from typing import Any, NoReturn
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream, SourceError, SourceUnavailableError
-from ._base import Block, SourceInfo
-from ._common import (
-    POLL_INTERVAL,
-    PolledSource,
-    check_channels,
-    check_rate,
-    default_names,
-    make_decoder,
-    raw_info,
-    required_rate,
-)
+from .._protocols import Block, SourceInfo
+from ._checks import check_channels, check_rate, default_names
+from ._polled import POLL_INTERVAL, PolledSource
+from ._raw import make_decoder, raw_info, required_rate
 from ._uri import ParsedURI, to_bool, to_int
 
 __all__ = [
@@ -222,13 +215,15 @@ class TcpSource(PolledSource):
     @property
     def info(self) -> SourceInfo:
         port = self._bound[1] if self._bound else self.port
-        return raw_info(
-            f"tcp://{self.host}:{port}",
-            self.sample_rate,
-            self._decoder,
-            self.channel_names,
-            "&listen=1" if self.listen else "",
-            backpressure=True,  # TCP flow control makes the sender wait: nothing is lost
+        return self._calibrated(
+            raw_info(
+                f"tcp://{self.host}:{port}",
+                self.sample_rate,
+                self._decoder,
+                self.channel_names,
+                "&listen=1" if self.listen else "",
+                backpressure=True,  # TCP flow control makes the sender wait: nothing is lost
+            )
         )
 
     def health(self) -> dict[str, Any]:
@@ -543,14 +538,16 @@ class UdpSource(PolledSource):
     @property
     def info(self) -> SourceInfo:
         port = self._bound[1] if self._bound else self.port
-        return raw_info(
-            f"udp://{self.host}:{port}",
-            self.sample_rate,
-            self._decoder,
-            self.channel_names,
-            f"&seq={self.seq}" if self.seq else "",
-            # a waiting reader only moves the loss into the kernel's small socket buffer
-            backpressure=False,
+        return self._calibrated(
+            raw_info(
+                f"udp://{self.host}:{port}",
+                self.sample_rate,
+                self._decoder,
+                self.channel_names,
+                f"&seq={self.seq}" if self.seq else "",
+                # a waiting reader only moves the loss into the kernel's small socket buffer
+                backpressure=False,
+            )
         )
 
     def health(self) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError
+from ._raw import parse_dtype
 
 __all__ = ["SigrokAnalogParser", "TextParser"]
 
@@ -113,14 +114,7 @@ class TextParser(_LineParser):
     ) -> None:
         if n_channels is not None and n_channels < 1:
             raise ConfigurationError(f"n_channels must be >= 1 or None, got {n_channels!r}")
-        try:
-            dt = np.dtype(dtype)
-        except TypeError as exc:
-            raise ConfigurationError(
-                f"dtype must be a numpy numeric type name, got {dtype!r}"
-            ) from exc
-        if dt.kind not in "iuf":
-            raise ConfigurationError(f"dtype must be an integer or float type, got {dt}")
+        dt = parse_dtype(dtype, "native", kinds="iuf")
         if max_line < 1:
             raise ConfigurationError(f"max_line must be >= 1, got {max_line!r}")
         self.dtype: np.dtype[Any] = dt.newbyteorder("=")

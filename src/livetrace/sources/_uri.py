@@ -9,7 +9,10 @@ callable taking a :class:`ParsedURI` and returning a source).
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -17,7 +20,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from .._errors import ConfigurationError
-from ._base import RealtimeSource
+from .._protocols import RealtimeSource
 
 __all__ = ["SCHEMES", "ParsedURI", "SchemeInfo", "available_schemes", "open_source"]
 
@@ -99,8 +102,19 @@ class ParsedURI:
 
     @classmethod
     def parse(cls, uri: str) -> ParsedURI:
-        """Split ``uri``; ``ConfigurationError`` if it has no ``scheme:``."""
-        if not isinstance(uri, str) or ":" not in uri:
+        """Split ``uri``; ``ConfigurationError`` if it has no ``scheme:``.
+
+        A bare path to an existing file, or one with a file suffix livetrace reads
+        (``cap.wav``, ``./x.npy``), is taken as ``file:PATH``.
+        """
+        if not isinstance(uri, str) or not uri.strip():
+            raise ConfigurationError(
+                f"a source URI looks like 'scheme:target?key=value', got {uri!r}; "
+                f"schemes: {', '.join(available_schemes())}"
+            )
+        if _is_bare_path(uri):
+            uri = "file:" + uri
+        if ":" not in uri:
             raise ConfigurationError(
                 f"a source URI looks like 'scheme:target?key=value', got {uri!r}; "
                 f"schemes: {', '.join(available_schemes())}"
@@ -110,6 +124,12 @@ class ParsedURI:
         query = ""
         if "?" in rest:
             rest, _, query = rest.rpartition("?")
+            if scheme != "exec" and _QUERY_LIKE.search(rest):
+                first = rest.index("?")
+                raise ConfigurationError(
+                    f"{uri!r} has more than one '?': parameters are separated by '&', e.g. "
+                    f"{uri[: len(scheme) + 1 + first]}?{rest[first + 1 :]}&{query}"
+                )
         if rest.startswith("//"):
             rest = rest[2:]
         params: dict[str, str] = {}
@@ -143,9 +163,16 @@ class ParsedURI:
     def finish(self) -> None:
         """Raise ``ConfigurationError`` if parameters remain that no factory took."""
         if self.params:
+            accepted = sorted(set(self.accepted))
+            hints = []
+            for key in sorted(self.params):
+                close = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
+                if close:
+                    hints.append(f"{key!r}: did you mean {close[0]!r}?")
+            hint = f" ({'; '.join(hints)})" if hints else ""
             raise ConfigurationError(
                 f"{self.scheme}: unknown parameter(s) {', '.join(sorted(self.params))} in "
-                f"{self.uri!r}; accepted: {', '.join(sorted(set(self.accepted))) or 'none'}"
+                f"{self.uri!r}{hint}; accepted: {', '.join(accepted) or 'none'}"
             )
 
 
@@ -159,12 +186,37 @@ def to_bool(text: str) -> bool:
     raise ValueError(f"expected a boolean (1/0, true/false), got {text!r}")
 
 
+def to_speed(text: str) -> float | None:
+    """A replay pace: ``1`` = real time; ``0``, ``max``, ``none`` or ``inf`` = unpaced (None)."""
+    low = text.strip().lower()
+    if low in ("0", "max", "none", "inf"):
+        return None
+    return float(text)
+
+
 def to_int(text: str) -> int:
     """An integer, also written as a float such as ``1e6``."""
     value = float(text)
     if value != int(value):
         raise ValueError(f"expected an integer, got {text!r}")
     return int(value)
+
+
+_QUERY_LIKE = re.compile(r"\?[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def _is_bare_path(uri: str) -> bool:
+    """True for ``cap.wav``, ``./x.npy``, ``/data/run.h5``: a file, not ``scheme:...``."""
+    head = uri.split("?", 1)[0]
+    scheme = head.partition(":")[0].lower()
+    if ":" in head and scheme in SCHEMES:
+        return False
+    if os.path.exists(head):
+        return True
+    from ._formats import FORMATS  # here: the formats import decoders that import this module
+
+    suffixes = tuple(suffix for names in FORMATS.values() for suffix in names)
+    return ":" not in head and head.lower().endswith(suffixes)
 
 
 def _plugin_schemes() -> dict[str, Any]:
@@ -198,11 +250,34 @@ def open_source(uri: str) -> RealtimeSource:
     else:
         plugins = _plugin_schemes()
         if parsed.scheme not in plugins:
+            names = available_schemes()
+            close = difflib.get_close_matches(parsed.scheme, names, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigurationError(
-                f"unknown source scheme {parsed.scheme!r} in {uri!r}; "
-                f"available: {', '.join(available_schemes())}"
+                f"unknown source scheme {parsed.scheme!r} in {parsed.uri!r}{hint} "
+                f"(available: {', '.join(names)})"
             )
         factory = plugins[parsed.scheme].load()
-    source = factory(parsed)
+    source: Any = factory(parsed)
+    # ADC scaling is common to every scheme whose samples are integer counts (a factory that
+    # has a parameter of the same name, like the simulator's offset, took it already)
+    scale = parsed.take("scale", float, None)
+    offset = parsed.take("offset", float, None)
+    units = parsed.take("unit", _units, None, aliases=("units",))
     parsed.finish()
-    return source
+    if isinstance(source, RealtimeSource):
+        source._uri = parsed.uri
+        if scale is not None or offset is not None or units is not None:
+            source.calibrate(scale=scale, offset=offset, units=units)
+            source.info  # noqa: B018 - refuses scale= on a source of floats, now
+    elif scale is not None or offset is not None or units is not None:
+        raise ConfigurationError(
+            f"{parsed.scheme}: this source does not take scale=, offset= or unit= "
+            f"(it does not derive from RealtimeSource), in {parsed.uri!r}"
+        )
+    opened: RealtimeSource = source
+    return opened
+
+
+def _units(text: str) -> tuple[str, ...]:
+    return tuple(u.strip() for u in text.split(","))

@@ -14,17 +14,10 @@ from typing import Any
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceError, SourceUnavailableError, require
-from ._base import Block, SourceInfo
-from ._common import (
-    POLL_INTERVAL,
-    PolledSource,
-    check_channels,
-    check_rate,
-    default_names,
-    make_decoder,
-    raw_info,
-    required_rate,
-)
+from .._protocols import Block, SourceInfo
+from ._checks import check_channels, check_rate, default_names
+from ._polled import POLL_INTERVAL, PolledSource
+from ._raw import make_decoder, raw_info, required_rate
 from ._uri import ParsedURI, to_bool, to_int
 
 __all__ = ["ZmqSource", "from_uri"]
@@ -105,14 +98,16 @@ class ZmqSource(PolledSource):
 
     @property
     def info(self) -> SourceInfo:
-        return raw_info(
-            f"zmq+{self.pattern}://{self.address.split('://', 1)[1]}",
-            self.sample_rate,
-            self._decoder,
-            self.channel_names,
-            "&bind=1" if self.bind else "",
-            # PUSH blocks at the high-water mark (no loss); PUB drops for a slow SUB, unseen
-            backpressure=self.pattern == "pull",
+        return self._calibrated(
+            raw_info(
+                f"zmq+{self.pattern}://{self.address.split('://', 1)[1]}",
+                self.sample_rate,
+                self._decoder,
+                self.channel_names,
+                "&bind=1" if self.bind else "",
+                # PUSH blocks at the high-water mark (no loss); PUB drops for a slow SUB, unseen
+                backpressure=self.pattern == "pull",
+            )
         )
 
     def health(self) -> dict[str, Any]:

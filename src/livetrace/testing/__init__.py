@@ -1,5 +1,5 @@
 """Tools for testing sources: the conformance check plug-in authors run on their own source,
-and the array-backed test double.
+and test doubles (an array-backed source, a finite ramp, a silent blocking source).
 
     >>> import numpy as np
     >>> from livetrace.testing import ArraySource, check_source
@@ -11,5 +11,13 @@ from __future__ import annotations
 
 from ..sources._array import ArraySource
 from ._conformance import CheckResult, SourceReport, check_source
+from ._doubles import BlockingSource, RampSource
 
-__all__ = ["ArraySource", "CheckResult", "SourceReport", "check_source"]
+__all__ = [
+    "ArraySource",
+    "BlockingSource",
+    "CheckResult",
+    "RampSource",
+    "SourceReport",
+    "check_source",
+]

@@ -14,9 +14,9 @@ import numpy as np
 
 from .._config import RetryPolicy
 from .._errors import EndOfStream
+from .._protocols import Block, RealtimeSource, SourceInfo
 from .._result import ResultMapping
 from .._types import WaveformTrace
-from ..sources._base import Block, RealtimeSource, SourceInfo
 
 __all__ = ["CheckResult", "SourceReport", "check_source"]
 

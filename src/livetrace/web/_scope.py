@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import ConfigurationError, RealtimeAnalyzer, RealtimeConfig, SourceInfo, WaveformTrace
-from .._errors import require
-from ..analysis import FrequencyCounter, Spectrum
+from .._config import RealtimeConfig
+from .._errors import ConfigurationError, require
+from .._protocols import SourceInfo
+from .._types import WaveformTrace
+from ..analysis import FrequencyCounter, RealtimeAnalyzer, Spectrum
 from ._decimate import History
 from ._frames import TimeFramer
 

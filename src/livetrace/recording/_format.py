@@ -1,0 +1,71 @@
+"""The livetrace recording format (HDF5), field by field.
+
+``format = "livetrace-recording"``, ``format_version = 1``:
+
+- ``/samples`` ``(n_stored, n_channels)``: every delivered sample, contiguous (a gap is *not*
+  zero-filled), chunked and resizable along axis 0.
+- ``/segments``: one row per run of contiguous samples, ``(stored_index, start_index, gap,
+  discontinuity)``; stored sample ``k`` of the run starting at row ``r`` has the absolute index
+  ``start_index[r] + (k - stored_index[r])``. ``gap`` is the number of samples lost right
+  before the run (``discontinuity=1, gap=0``: a loss of unknown size).
+- ``/progress`` (scalar): ``n_samples`` and ``n_segments`` committed by the last flush,
+  ``complete`` (1 once closed cleanly) and ``flush_time`` (POSIX seconds). Readers trust it
+  rather than the dataset shapes.
+- root attributes: what the samples are (rate, dtype, channels, units, time of sample 0,
+  the source's description, livetrace version...), written once, before any sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "PROGRESS_DTYPE",
+    "RESERVED_ATTRS",
+    "SEGMENT_DTYPE",
+]
+
+FORMAT_NAME = "livetrace-recording"
+FORMAT_VERSION = 1
+
+SEGMENT_DTYPE = np.dtype(
+    [
+        ("stored_index", "<i8"),
+        ("start_index", "<i8"),
+        ("gap", "<i8"),
+        ("discontinuity", "u1"),
+    ]
+)
+PROGRESS_DTYPE = np.dtype(
+    [
+        ("n_samples", "<i8"),
+        ("n_segments", "<i8"),
+        ("complete", "u1"),
+        ("flush_time", "<f8"),
+    ]
+)
+
+RESERVED_ATTRS = frozenset(
+    {
+        "format",
+        "format_version",
+        "livetrace_version",
+        "hdf5_version",
+        "h5py_version",
+        "created",
+        "sample_rate",
+        "dtype",
+        "buffer_dtype",
+        "n_channels",
+        "channel_names",
+        "units",
+        "start_time",
+        "start_time_iso",
+        "description",
+        "flush_interval",
+        "scale",
+        "offset",
+    }
+)
