@@ -180,6 +180,9 @@ class RealtimeBuffer:
         self._stored_next_abs = 0  # absolute index right after the last stored sample
         self._src_next = 0  # absolute index the next written sample gets by default
         self._marks: deque[tuple[int, int, bool]] = deque()  # (stored seq, abs index, disc)
+        # (stored seq after a write, monotonic time of that write), oldest first: when the
+        # oldest unread sample arrived (for max_latency)
+        self._arrivals: deque[tuple[int, float]] = deque()
         self._pending_gap = 0
         self._pending_disc = False
         self._total_samples = 0
@@ -358,6 +361,7 @@ class RealtimeBuffer:
             self._ring[pos:] = samples[:k]
             self._ring[: n - k] = samples[k:]
         self._head += n
+        self._arrivals.append((self._head, time.monotonic()))
         self._written += n
         self._stored_next_abs = first_abs + n
         fill = self._head - self._tail
@@ -377,6 +381,9 @@ class RealtimeBuffer:
         self._dropped += d
         self._tail = new_tail
         self._tail_abs = new_abs
+        arrivals = self._arrivals
+        while arrivals and arrivals[0][0] <= new_tail:
+            arrivals.popleft()
 
     # ------------------------------------------------------------------ reading
     def read(
@@ -400,12 +407,14 @@ class RealtimeBuffer:
         *,
         out: NDArray[Any] | None = None,
         interrupt_gen: int | None = None,
+        max_latency: float | None = None,
     ) -> BufferRead:
         """:meth:`read`, also returning the block's absolute ``start_index`` and gap.
 
         After :meth:`end` has been called, returns what is left without waiting and then raises
         :class:`~livetrace.EndOfStream` (or the error given to ``end``). ``interrupt_gen``: see
-        :meth:`write_at`.
+        :meth:`write_at`. ``max_latency`` (seconds): return fewer than ``n_samples`` as soon as
+        the oldest unread sample has waited that long in the buffer.
         """
         if n_samples <= 0:
             raise ValueError("n_samples must be positive")
@@ -433,6 +442,11 @@ class RealtimeBuffer:
                 if deadline is None:
                     deadline = now + wait
                 remaining = deadline - now
+                if max_latency is not None and avail:
+                    due = self._arrivals[0][1] + max_latency - now if self._arrivals else 0.0
+                    if due <= 0:
+                        return self._take(min(n_samples, limit), out)
+                    remaining = min(remaining, due) if remaining > 0 else remaining
                 if remaining <= 0:
                     if avail:
                         return self._take(min(n_samples, limit), out)
@@ -475,6 +489,9 @@ class RealtimeBuffer:
         self._tail += n
         self._tail_abs += n
         self._total_read += n
+        arrivals = self._arrivals
+        while arrivals and arrivals[0][0] <= self._tail:
+            arrivals.popleft()
         self._cond.notify_all()
         return block
 

@@ -77,6 +77,13 @@ class RealtimeConfig:
       ``value = counts * scale + offset``. Float input is taken as already in physical units.
     - ``channel_names``/``units``: carried in every chunk's metadata (default ``ch0``, ``ch1``…).
     - ``retry``: what the stream does when the source raises; see :class:`RetryPolicy`.
+    - ``max_latency`` (seconds, default 0.1): a stream delivers a chunk shorter than
+      ``chunk_size`` when its oldest sample has waited this long, so the tail of a burst never
+      waits for more data; positions stay exact. ``None``: chunks are always ``chunk_size``
+      long (except at the end of the stream and before a gap).
+    - ``idle_timeout`` (seconds, default None): when the source delivers nothing for this
+      long, the stream ends with :class:`~livetrace.SourceError` naming the source (a silent
+      peer, a hung program). ``health().idle_seconds`` shows the silence either way.
 
     ``enable_validation=False`` skips the per-write checks of type and shape (for callers that
     guarantee them); a complex array is still refused by a real buffer, by numpy's casting rule.
@@ -96,6 +103,8 @@ class RealtimeConfig:
     channel_names: tuple[str, ...] | None = None
     units: tuple[str, ...] | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_latency: float | None = 0.1
+    idle_timeout: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("channel_names", "units"):
@@ -139,6 +148,10 @@ class RealtimeConfig:
             raise err(f"scale must be a finite number, got {self.scale!r}")
         if self.offset is not None and not np.isfinite(self.offset):
             raise err(f"offset must be a finite number, got {self.offset!r}")
+        for name in ("max_latency", "idle_timeout"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and 0 < value < 1e9):
+                raise err(f"{name} must be a number of seconds > 0, or None; got {value!r}")
         if not isinstance(self.retry, RetryPolicy):
             raise err(f"retry must be a RetryPolicy, got {type(self.retry).__name__}")
         object.__setattr__(self, "_valid", True)

@@ -50,7 +50,15 @@ class EndOfStream(LivetraceError):
 
 
 class SourceError(LivetraceError):
-    """A source failed (after the retry policy gave up); ``__cause__`` is the original error."""
+    """A source failed (after the retry policy gave up); ``__cause__`` is the original error.
+
+    A source raises it with ``final=True`` when retrying cannot help (a program that exited
+    with an error status): the stream then ends at once with this error, reported once.
+    """
+
+    def __init__(self, *args: object, final: bool = False) -> None:
+        super().__init__(*args)
+        self.final = final
 
 
 class SourceUnavailableError(SourceError, ConnectionError):

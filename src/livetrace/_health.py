@@ -47,7 +47,8 @@ class StreamHealth(ResultMapping):
     ``state``: a :class:`StreamState` (compares equal to its string value).
     ``samples_in``: samples the source produced; ``samples_out``: samples delivered in chunks;
     ``dropped``: samples discarded by the overflow policy; ``source_gap``: samples the source
-    declared missing; ``input_rate``: samples/s over the last second.
+    declared missing; ``input_rate``: samples/s over the last second; ``idle_seconds``: how
+    long the running source has delivered nothing (see ``RealtimeConfig.idle_timeout``).
     """
 
     state: StreamState
@@ -64,3 +65,4 @@ class StreamHealth(ResultMapping):
     input_rate: float
     discontinuities: int
     source: dict[str, Any]
+    idle_seconds: float = 0.0

@@ -20,6 +20,7 @@ import numpy as np
 from ._buffer import BufferInterrupted, BufferStats, RealtimeBuffer
 from ._config import SUPPORTED_DTYPES, RealtimeConfig
 from ._errors import (
+    BufferClosedError,
     BufferOverflowError,
     ConfigurationError,
     EndOfStream,
@@ -120,6 +121,10 @@ class RealtimeStream:
         self._n_errors = 0
         self._pending: tuple[np.ndarray[Any, Any], int, bool] | None = None
         self._rate_log: deque[tuple[float, int]] = deque()
+        self._last_data = time.monotonic()  # when the source last delivered samples
+        self._acquiring = False  # the acquisition thread runs
+        self._watchdog: threading.Thread | None = None
+        self._failure_delivered = False  # the consumer got the error that ended the stream
         self._t0: float | None = None
         self._lock = threading.Lock()
         # held by the consumer while it reads and processes a chunk; stop() takes it before
@@ -260,7 +265,9 @@ class RealtimeStream:
         with self._lock:
             if self._state == StreamState.RUNNING:
                 return
-            if self._state in (StreamState.FINISHED, StreamState.FAILED):
+            if self._state == StreamState.FINISHED or (
+                self._state == StreamState.FAILED and self._failure_delivered
+            ):
                 raise StreamStateError(
                     f"cannot restart a {self._state} stream: its source has ended; "
                     "create a new RealtimeStream"
@@ -282,6 +289,8 @@ class RealtimeStream:
                 self.pipeline.close_sinks()
                 raise
             self._state = StreamState.RUNNING
+            self._last_data = time.monotonic()
+            self._acquiring = True
             thread = threading.Thread(
                 target=self._acquire_loop,
                 name=f"livetrace-acquire-{type(self.source).__name__}",
@@ -289,6 +298,14 @@ class RealtimeStream:
             )
             self._acquire_thread = thread
             thread.start()
+            if self.config.idle_timeout is not None:
+                dog = threading.Thread(
+                    target=self._watch_idle,
+                    name=f"livetrace-idle-{type(self.source).__name__}",
+                    daemon=True,
+                )
+                self._watchdog = dog
+                dog.start()
 
     def stop(self) -> None:
         """Stop acquisition and join the thread; returns within about 0.5 s.
@@ -308,6 +325,10 @@ class RealtimeStream:
             try:
                 self.source.stop()
             finally:
+                dog = self._watchdog
+                self._watchdog = None
+                if dog is not None and dog is not threading.current_thread():
+                    dog.join(_STOP_BUDGET)
                 thread = self._acquire_thread
                 self._acquire_thread = None
                 if thread is not None and thread is not threading.current_thread():
@@ -349,7 +370,62 @@ class RealtimeStream:
         self.stop()
 
     # ------------------------------------------------------------------ acquisition thread
+    def _source_name(self) -> str:
+        desc = self.pipeline.info.description
+        name = type(self.source).__name__
+        return f"{name} ({desc})" if desc and desc != name else name
+
+    def _watch_idle(self) -> None:
+        """The idle watchdog (with ``config.idle_timeout``): ends the stream with SourceError
+        when the source has delivered nothing for that long, even while ``acquire()`` blocks."""
+        limit = self.config.idle_timeout
+        assert limit is not None
+        stop = self._stop_event
+        while not stop.wait(min(limit / 4, 0.25)):
+            if not self._acquiring or self._buffer.ended:
+                return
+            silent = time.monotonic() - self._last_data
+            if silent >= limit:
+                err = SourceError(
+                    f"{self._source_name()} delivered nothing for {silent:.1f} s "
+                    f"(idle_timeout={limit:g} s)"
+                )
+                self._fail(err, TimeoutError(f"no samples for {silent:.1f} s"))
+                self.source.stop()  # wakes a blocked acquire(); its writes are refused now
+                return
+
     def _acquire_loop(self) -> None:
+        """The acquisition thread: any exception that leaves it ends the buffer with a
+        SourceError, so the consumer always learns why no more samples come."""
+        try:
+            self._acquire()
+        except BaseException as exc:
+            if isinstance(exc, BufferClosedError) and (
+                self._stop_event.is_set() or self._buffer.ended
+            ):
+                return  # stopped or already ended (the consumer has the reason)
+            err = SourceError(
+                f"the acquisition thread of {self._source_name()} died: {exc!r}; the stream "
+                "ended after the samples acquired before it"
+            )
+            self._fail(err, exc)
+        finally:
+            self._acquiring = False
+
+    def _fail(
+        self, err: BaseException, cause: BaseException | None = None, *, record: bool = True
+    ) -> None:
+        """End the stream with ``err`` (chained to ``cause``): recorded, visible in
+        ``health()`` as ``failed`` at once, raised to the consumer after the buffered samples."""
+        if cause is not None:
+            err.__cause__ = cause
+        if record:
+            self._n_errors += 1
+            self._errors.append(SourceErrorRecord(time.time(), 1, cause or err))
+        self._state = StreamState.FAILED
+        self._buffer.end(err)
+
+    def _acquire(self) -> None:
         retry = self.config.retry
         failures = 0
         stop = self._stop_event
@@ -372,15 +448,19 @@ class RealtimeStream:
                 return
             except Exception as exc:
                 failures += 1
+                if getattr(exc, "final", False):
+                    # the source says retrying cannot help (a program that exited): its own
+                    # error reaches the consumer, once
+                    self._fail(exc)
+                    return
                 self._n_errors += 1
                 self._errors.append(SourceErrorRecord(time.time(), failures, exc))
                 if failures > retry.max_retries:
                     err = SourceError(
-                        f"source {type(source).__name__} failed {failures} time(s) in a row "
+                        f"source {self._source_name()} failed {failures} time(s) in a row "
                         f"(retry policy: max_retries={retry.max_retries}); last error: {exc!r}"
                     )
-                    err.__cause__ = exc
-                    buffer.end(err)
+                    self._fail(err, exc, record=False)  # recorded above, once
                     return
                 if stop.wait(retry.delay(failures)):
                     return
@@ -397,12 +477,13 @@ class RealtimeStream:
                 data, first, disc = obj.data, obj.metadata.start_index, obj.metadata.discontinuity
             else:
                 data, first, disc = obj, None, False
-            if not isinstance(data, np.ndarray):
+            if not isinstance(data, np.ndarray) or data.ndim == 0:
+                what = type(data).__name__ if not isinstance(data, np.ndarray) else "a 0-d array"
                 err = SourceError(
-                    f"{type(source).__name__}.acquire() returned {type(data).__name__}; "
-                    "expected a numpy array, a Block or None"
+                    f"{type(source).__name__}.acquire() returned {what}; "
+                    "expected a numpy array of samples, a Block or None"
                 )
-                buffer.end(err)
+                self._fail(err)
                 return
             if len(data) == 0 and not disc:
                 continue
@@ -424,17 +505,18 @@ class RealtimeStream:
                 self._pending = (rest[intr.written :], first + intr.written, False)
             return False
         except BufferOverflowError as exc:
-            buffer.end(exc)
+            self._fail(exc)
             return False
         except (TypeError, ValueError) as exc:
             err = SourceError(
                 f"{type(self.source).__name__}.acquire() returned data the stream cannot take: "
                 f"{exc}"
             )
-            err.__cause__ = exc
-            buffer.end(err)
+            self._fail(err, exc)
             return False
         now = time.monotonic()
+        if n:
+            self._last_data = now
         log = self._rate_log
         log.append((now, n))
         while log and now - log[0][0] > _RATE_WINDOW:
@@ -492,15 +574,20 @@ class RealtimeStream:
             if self._stop_event.is_set() and self._state != StreamState.FINISHED:
                 return None
             try:
-                blk = buffer.read_block(size, float("inf"), interrupt_gen=gen)
+                blk = buffer.read_block(
+                    size, float("inf"), interrupt_gen=gen, max_latency=cfg.max_latency
+                )
             except BufferInterrupted:
                 continue
+            except KeyboardInterrupt:
+                raise  # the consumer's own Ctrl-C: the stream stays running and restartable
             except EndOfStream:
                 self._state = StreamState.FINISHED
                 self._report_trailing_loss()
                 return None
             except BaseException:
                 self._state = StreamState.FAILED
+                self._failure_delivered = True
                 self._report_trailing_loss()
                 raise
             break
@@ -519,6 +606,7 @@ class RealtimeStream:
         except SinkError:
             self.stop()
             self._state = StreamState.FAILED
+            self._failure_delivered = True
             raise
         return chunk
 
@@ -616,6 +704,9 @@ class RealtimeStream:
             input_rate=rate,
             discontinuities=b.discontinuities,
             source=dict(self.source.health()),
+            idle_seconds=(
+                time.monotonic() - self._last_data if self._state == StreamState.RUNNING else 0.0
+            ),
         )
 
     def reset_analysis(self) -> None:

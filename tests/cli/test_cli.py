@@ -16,7 +16,7 @@ import pytest
 
 from livetrace import RealtimeConfig, RealtimeStream, SimulatedSource
 from livetrace.sinks import Recorder, RecordingReader, RecordingSource
-from livetrace.sources import SCHEMES
+from livetrace.sources import SCHEMES, open_source
 from livetrace.testing import RampSource
 
 SIM = "sim:sine?realtime=0&samples=5000&sample_rate=8000&frequency=100&dtype=float32&amplitude=0.8"
@@ -195,6 +195,11 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             " file, record to 'x.h5', then 'livetrace export x.h5 -o x.wav'",
             2,
         ),
+        (
+            ["record", "sim:sine", "-o", "tone.wav", "--overwrite"],
+            "livetrace records HDF5 files: name the output .h5 or .hdf5, not 'tone.wav'",
+            2,
+        ),
         (["info", "missing.h5"], "livetrace: error: no such recording: 'missing.h5'", 2),
         (
             ["info", "tone.wav"],
@@ -244,6 +249,7 @@ def test_errors_are_one_line_without_traceback(
     assert "Traceback" not in r.stderr
     if code == 2:
         assert r.stdout == ""
+    assert (workdir / "tone.wav").read_bytes()[:4] == b"RIFF"  # never replaced by a recording
 
 
 @pytest.mark.parametrize(
@@ -406,11 +412,16 @@ def test_monitor_json_lines(tmp_path: Path) -> None:
         "0.6",
         "--rate",
         "10",
+        "--trigger",
+        "falling",
+        "--level",
+        "0.5",
         cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
-    assert 3 <= len(rows) <= 10
+    assert 3 <= len(rows) <= 15  # about 10 a second
+    assert rows[-1]["trigger"] == {"triggered": True, "level": 0.5, "slope": "falling"}
     assert rows[-1]["state"] == "stopped"
     assert [row["samples_out"] for row in rows] == sorted(row["samples_out"] for row in rows)
     assert rows[-1]["samples_out"] == 4800  # --duration is signal time: 0.6 s at 8 kHz
@@ -509,3 +520,5 @@ def test_devices_lists_inputs_with_their_uris(tmp_path: Path) -> None:
     for row in d["serial"]:
         assert row["uri"].startswith("serial://")
         assert f"livetrace monitor '{row['uri']}'" in r.stdout
+    for row in d["audio"] + d["serial"]:
+        assert open_source(row["uri"]) is not None  # a URI the library takes (not opened)

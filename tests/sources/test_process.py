@@ -391,3 +391,44 @@ def test_uri_errors():
     with pytest.raises(ConfigurationError, match="unknown parameter.*sped.*did you mean 'speed'"):
         open_source("exec:ls?sample_rate=1&sped=2")
     assert shlex.split("a 'b c'") == ["a", "b c"]
+
+
+def test_a_program_that_exits_with_an_error_is_reported_once() -> None:
+    src = ProcessSource(
+        [
+            sys.executable,
+            "-c",
+            "import sys; print('1'); sys.stderr.write('bad input\\n'); sys.exit(2)",
+        ],
+        format="text",
+        sample_rate=10,
+    )
+    stream = RealtimeStream.from_source(src, chunk_size=1, max_latency=None)
+    with stream, pytest.raises(SourceError) as info:
+        for _ in stream:
+            pass
+    message = str(info.value)
+    assert "exited with status 2" in message
+    assert "bad input" in message
+    assert "time(s) in a row" not in message
+    assert stream.health().source_errors == 1
+
+
+def test_megabytes_of_stderr_without_newlines_keep_the_message_short() -> None:
+    code = (
+        "import sys\n"
+        "for i in range(200):\n"
+        "    sys.stderr.write('progress %d%%\\r' % i * 10000)\n"
+        "sys.stderr.write('x' * 5_000_000)\n"
+        "sys.exit(3)\n"
+    )
+    src = ProcessSource([sys.executable, "-c", code], format="text", sample_rate=10)
+    with pytest.raises(SourceError) as info:
+        while src.acquire() is not None or True:
+            pass
+    src.stop()
+    message = str(info.value)
+    assert "exited with status 3" in message
+    assert len(message) < 4000
+    quoted = message.split("last lines of stderr:")[1]
+    assert quoted.count("\n") <= 5

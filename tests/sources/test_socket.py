@@ -702,3 +702,64 @@ def test_bad_constructor_values() -> None:
         UdpSource(sample_rate=1, channels=0)
     with pytest.raises(ConfigurationError, match="recv_size must hold at least one frame"):
         TcpSource("127.0.0.1", 1, sample_rate=1, dtype="float64", recv_size=4)
+
+
+def test_tcp_survives_an_instrument_reboot() -> None:
+    """The peer closes, refuses connections for a while (rebooting), then comes back on the
+    same port: the stream keeps reconnecting with backoff, shows it, and goes on."""
+    port = free_port()
+    first = np.arange(100, dtype=np.float32)
+    second = np.arange(100, 200, dtype=np.float32)
+
+    def serve_once(payload: np.ndarray) -> None:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", port))
+            sock.listen(1)
+            sock.settimeout(DEADLINE)
+            conn, _ = sock.accept()
+            with conn:
+                conn.sendall(payload.tobytes())
+
+    src = TcpSource("127.0.0.1", port, sample_rate=1e3, backoff=(0.02, 0.1))
+    stream = RealtimeStream.from_source(src, overflow="block", chunk_size=100)
+    got: list[tuple[int, bool]] = []
+    seen_reconnecting = False
+    server = threading.Thread(target=serve_once, args=(first,))
+    server.start()
+    with stream:
+        it = iter(stream)
+        chunk = next(it)
+        got.append((chunk.start_index, chunk.metadata.discontinuity))
+        server.join(DEADLINE)
+        deadline = time.monotonic() + DEADLINE
+        while time.monotonic() < deadline:  # the instrument is down: refused, again and again
+            h = stream.health().source
+            if h["reconnecting"] and h["reconnect_attempts"] >= 3:
+                seen_reconnecting = True
+                break
+            time.sleep(0.01)
+        assert stream.state == "running"  # not failed after a few refusals
+        server = threading.Thread(target=serve_once, args=(second,))
+        server.start()
+        chunk = next(it)
+        got.append((chunk.start_index, chunk.metadata.discontinuity))
+        np.testing.assert_array_equal(chunk.data, second)
+        server.join(DEADLINE)
+    assert seen_reconnecting
+    assert got == [(0, False), (100, True)]  # the splice is flagged
+    assert stream.health().source["reconnects"] == 1
+
+
+def test_tcp_without_reconnect_finishes_on_a_clean_close() -> None:
+    def handler(conn: socket.socket, _: int) -> None:
+        conn.sendall(np.arange(50, dtype=np.float32).tobytes())
+
+    server = Server(handler)
+    src = TcpSource("127.0.0.1", server.port, sample_rate=1e3, reconnect=False)
+    stream = RealtimeStream.from_source(src, overflow="block", chunk_size=50)
+    with stream:
+        chunks = list(stream)
+    server.close()
+    assert [len(c) for c in chunks] == [50]
+    assert stream.state == "finished"

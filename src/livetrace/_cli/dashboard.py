@@ -12,6 +12,7 @@ the ``--json`` line. rich is imported only by :func:`render`, scipy (the spectru
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 import time
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 DASH = "—"
+#: Longest window (samples) chosen from the frequency (``LiveView(window=None)``).
+AUTO_MAX_SAMPLES = 1 << 20
 SLOPES = ("rising", "falling", "either")
 
 
@@ -156,11 +159,12 @@ class LiveView:
     """The dashboard's analyser: frequency, spectrum peak and a triggered trace.
 
     ``window`` (seconds) is the length of the trace; None chooses it from the measured
-    frequency of channel 0: ``periods`` periods (at least 32 samples, at most 1 s), 0.1 s
-    until the frequency is known. ``slope`` (``"rising"``, ``"falling"``, ``"either"``) or None
-    (free-running trace) and ``level`` (signal units; None: the midpoint of the first 50 ms,
-    the frequency counter's level) set the edge trigger on channel 0. The trigger runs in
-    auto mode: when nothing triggers for a while, the latest samples are shown.
+    frequency of channel 0: ``periods`` periods (at least 32 samples, at most 1 s and 2**20
+    samples), 0.1 s (at most 2**16 samples) until the frequency is known. ``slope``
+    (``"rising"``, ``"falling"``, ``"either"``) or None (free-running trace) and ``level``
+    (signal units; None: the midpoint of the first 50 ms, the frequency counter's level) set
+    the edge trigger on channel 0; each frame is centred on a trigger point. When nothing
+    triggered lately (like an oscilloscope's auto mode), the latest samples are shown.
 
     ``update`` runs in the stream's consumer thread; :attr:`result` may be read from any
     thread (it is replaced, never modified).
@@ -222,7 +226,10 @@ class LiveView:
         self._result = None
         self._latest = None
         self._trace_from = 0
-        self._n = self._samples_for(self.window if self.window is not None else 0.1)
+        if self.window is not None:
+            self._n = self._samples_for(self.window)
+        else:  # until the frequency is known: 0.1 s (at most 2**16 samples)
+            self._n = min(self._samples_for(0.1), AUTO_MAX_SAMPLES // 16)
 
     def _samples_for(self, seconds: float) -> int:
         rate = 1.0 if self._info is None else self._info.sample_rate
@@ -280,17 +287,25 @@ class LiveView:
         freqs = _per_channel(freq.frequency, n_ch)
         level = float(np.atleast_1d(freq.level)[0])
         self._adapt(freqs[0], level, float(np.atleast_1d(freq.hysteresis)[0]))
-        x = np.asarray(real.data, dtype=np.float64).reshape(len(data), -1)
+        length = len(data)
         start = chunk.metadata.start_index
-        end = start + len(x)
-        self._remember(x, start)
+        end = start + length
+        self._remember(real.data[-self._n :], end)
         frame = None
         if self._trigger is not None:
-            self._trigger.update(real)
+            # a screen shows ~10 frames/s: in a chunk much longer than the window, only its
+            # end can give the frame shown next, so only that end goes to the trigger (the
+            # trigger sees the skipped part as a gap and restarts after it)
+            keep = 4 * self._n
+            if length > keep:
+                meta = dataclasses.replace(real.metadata, start_index=end - keep, gap=0)
+                self._trigger.update(WaveformTrace(real.data[-keep:], meta))
+            else:
+                self._trigger.update(real)
             frame = self._trigger.result.last_frame
         trigger_index: int | None = None
         rate = self._info.sample_rate if self._info else 1.0
-        stale = max(4 * self._n, round(0.1 * rate)) + len(x)
+        stale = max(4 * self._n, round(0.1 * rate)) + length
         if frame is not None and frame.start_index + len(frame.data) >= end - stale:
             # a recent triggered frame: it stands still however the chunks fall
             samples = np.asarray(frame.data, dtype=np.float64).reshape(len(frame.data), -1)
@@ -322,7 +337,8 @@ class LiveView:
         n = self._n
         if self.window is None and math.isfinite(frequency) and frequency > 0:
             rate = self._info.sample_rate if self._info else 1.0
-            want = int(np.clip(round(self.periods / frequency * rate), 32, max(32, rate)))
+            top = max(32, min(rate, AUTO_MAX_SAMPLES))
+            want = int(np.clip(round(self.periods / frequency * rate), 32, top))
             if abs(want - n) > 0.2 * n:  # hysteresis: a jittery figure does not rebuild
                 n = want
         level = self.level if self.level is not None else auto_level
@@ -348,16 +364,19 @@ class LiveView:
         if self._info is not None:
             self._trigger.attach(self._info)
 
-    def _remember(self, x: NDArray[Any], start: int) -> None:
-        """Keep the last ``window`` samples (the untriggered trace)."""
+    def _remember(self, tail: NDArray[Any], end: int) -> None:
+        """Keep the last ``window`` samples (the untriggered trace); ``tail`` is the end of a
+        chunk (at most ``window`` samples) whose last sample is at ``end - 1``."""
         n = self._n
+        x = np.asarray(tail, dtype=np.float64).reshape(len(tail), -1)
         prev = self._latest
+        start = end - len(x)
         if prev is None or len(x) >= n or self._trace_from + len(prev) != start:
-            keep = x[-n:]
+            keep = x
         else:
             keep = np.concatenate([prev, x])[-n:]
         self._latest = np.array(keep, dtype=np.float64)
-        self._trace_from = start + len(x) - len(keep)
+        self._trace_from = end - len(keep)
 
 
 def _per_channel(value: Any, n_channels: int) -> list[float]:

@@ -25,6 +25,10 @@ from ._raw import RawDecoder
 from ._text import SigrokAnalogParser, TextParser
 from ._uri import ParsedURI, to_bool, to_int, to_speed
 
+_STDERR_TAIL = 1 << 16  # bytes of an unterminated stderr line kept
+_MESSAGE_LINES = 5  # stderr lines quoted in an error message
+_LINE_CHARS = 300  # characters of each quoted line
+
 __all__ = ["PROCESS_FORMATS", "ProcessSource", "SigrokAnalogParser"]
 
 PROCESS_FORMATS: tuple[str, ...] = ("raw", "text", "sigrok")
@@ -321,14 +325,16 @@ class ProcessSource(RealtimeSource):
                     continue
 
     def _read_stderr(self, fd: int, tail: deque[bytes]) -> None:
+        """Keep the last lines of stderr, in linear time and bounded memory: ``\\r`` (progress
+        bars) ends a line too, and an endless line keeps only its last 64 KiB."""
         partial = b""
         for data in self._pieces(fd, 65536):
             if not data:
                 break
-            lines = (partial + data).split(b"\n")
-            partial = lines.pop()
-            tail.extend(lines[-tail.maxlen :] if tail.maxlen else lines)
-        if partial:
+            lines = (partial + data).replace(b"\r", b"\n").split(b"\n")
+            partial = lines.pop()[-_STDERR_TAIL:]
+            tail.extend(line for line in lines[-(tail.maxlen or 1) :] if line.strip())
+        if partial.strip():
             tail.append(partial)
 
     # -- data ------------------------------------------------------------------------------
@@ -426,14 +432,17 @@ class ProcessSource(RealtimeSource):
                 what = f"was killed by signal {-rc}"
         else:
             what = f"exited with status {rc}"
-        tail = [line.decode("utf-8", "replace").rstrip() for line in self._stderr]
+        tail = self.stderr_tail[-_MESSAGE_LINES:]
         if tail:
-            return f"{what}; last lines of stderr:\n  " + "\n  ".join(tail)
+            shown = [
+                line if len(line) <= _LINE_CHARS else "..." + line[-_LINE_CHARS:] for line in tail
+            ]
+            return f"{what}; last lines of stderr:\n  " + "\n  ".join(shown)
         return f"{what} (stderr was empty)"
 
     def _fail(self, message: str) -> None:
         self._state = "failed"
-        self._failure = SourceError(message)
+        self._failure = SourceError(message, final=True)  # a rerun would not be a retry
 
     @property
     def stderr_tail(self) -> list[str]:

@@ -16,7 +16,7 @@ import select
 import socket
 import sys
 import time
-from typing import Any, NoReturn
+from typing import Any
 
 from numpy.typing import NDArray
 
@@ -108,7 +108,10 @@ class TcpSource(PolledSource):
             connection; ``stop()`` interrupts it), so the wait between attempts is the larger
             of the stream's retry delay and this backoff. The first connection is attempted
             by the first ``acquire()``, not by :meth:`start`. A peer that closes the
-            connection cleanly is not an error: the source reconnects at once.
+            connection cleanly is not an error: the source reconnects at once. Once the peer
+            has been reached, a lost connection is retried with backoff for as long as it
+            takes (an instrument that reboots): ``health()["reconnecting"]`` is True
+            meanwhile and ``reconnect_attempts`` counts the attempts.
             With ``reconnect=False`` the client connects in :meth:`start` and a refused
             connection raises :class:`~livetrace.SourceUnavailableError` from there (or from
             ``acquire()``), a clean close by the peer ends the stream
@@ -197,6 +200,8 @@ class TcpSource(PolledSource):
         self._bytes = 0
         self._connections = 0
         self._reconnects = 0
+        self._reconnecting = False  # the connection was lost; trying again with backoff
+        self._reconnect_attempts = 0  # failed attempts since the connection was lost
         self._connect_failures = 0
         self._disconnects = 0
         self._discarded = 0
@@ -229,8 +234,9 @@ class TcpSource(PolledSource):
     def health(self) -> dict[str, Any]:
         """Counters: ``connected``, ``peer``, ``bytes_received``, ``samples_received``,
         ``connections``, ``reconnects`` (connections after the first), ``connect_failures``,
-        ``disconnects``, ``discarded_bytes`` (partial frames lost at disconnects),
-        ``pending_bytes`` (partial frame waiting) and ``last_error``."""
+        ``reconnecting`` (the connection was lost and the source is trying again),
+        ``reconnect_attempts``, ``disconnects``, ``discarded_bytes`` (partial frames lost at
+        disconnects), ``pending_bytes`` (partial frame waiting) and ``last_error``."""
         return {
             "connected": self._conn is not None,
             "peer": self._peer,
@@ -239,6 +245,8 @@ class TcpSource(PolledSource):
             "connections": self._connections,
             "reconnects": self._reconnects,
             "connect_failures": self._connect_failures,
+            "reconnecting": self._reconnecting,
+            "reconnect_attempts": self._reconnect_attempts,
             "disconnects": self._disconnects,
             "discarded_bytes": self._discarded,
             "pending_bytes": self._decoder.pending_bytes,
@@ -307,6 +315,8 @@ class TcpSource(PolledSource):
             self._reconnects += 1
             self._disc_next = True
         self._ever_connected = True
+        self._reconnecting = False
+        self._reconnect_attempts = 0
         self._delay = self.backoff[0]
 
     def _drop_connection(self, exc: BaseException | None, *, count: bool = True) -> None:
@@ -331,6 +341,7 @@ class TcpSource(PolledSource):
         what = f"TcpSource {self.name}"
         if self.reconnect:
             self._next_attempt = 0.0
+            self._reconnecting = not self.listen
             if exc is not None:
                 again = "waiting for the next peer" if self.listen else "reconnecting"
                 raise SourceError(f"{what}: connection lost: {exc}; {again}") from exc
@@ -357,14 +368,20 @@ class TcpSource(PolledSource):
             return False
         return True
 
-    def _failed(self, exc: BaseException) -> NoReturn:
-        """Record a failed connection attempt and raise it as SourceUnavailableError; with
-        ``reconnect``, the next attempt waits for the source's backoff first."""
+    def _failed(self, exc: BaseException) -> None:
+        """Record a failed connection attempt. Before the first connection it is raised as
+        SourceUnavailableError (a wrong address fails fast, through the stream's retry
+        policy); once the peer has been reached, ``reconnect`` keeps trying with backoff
+        for as long as it takes (an instrument that reboots), counted and visible in
+        :meth:`health` as ``reconnecting``."""
         self._connect_failures += 1
         self._last_error = f"cannot connect to {self.name}: {exc!r}"
         if self.reconnect:
             self._next_attempt = time.monotonic() + self._delay
             self._delay = min(self._delay * 2, self.backoff[1])
+            if self._ever_connected:
+                self._reconnect_attempts += 1
+                return
         raise SourceUnavailableError(f"TcpSource: cannot connect to {self.name}: {exc}") from exc
 
     def _open_client(self) -> None:
@@ -374,6 +391,7 @@ class TcpSource(PolledSource):
             infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
         except OSError as exc:
             self._failed(exc)
+            return
         if self._stop.is_set():
             return  # stopped during the lookup (which stop() cannot interrupt)
         last: BaseException | None = None
@@ -390,6 +408,7 @@ class TcpSource(PolledSource):
                 sock.close()
                 last = exc
         self._failed(last or OSError(f"no address for {self.host!r}"))
+        return
 
     def _connect(self, sock: socket.socket, addr: Any) -> bool:
         """Non-blocking connect that looks at the stop flag; False if stopped first."""
