@@ -168,12 +168,21 @@ def main() -> None:
     parser.add_argument("--client")
     parser.add_argument("--paused", type=int, default=0)
     parser.add_argument("--spectrum", type=int, default=0)
+    parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=None,
+        help="sys.setswitchinterval for this process (livetrace scope uses 0.001 s)",
+    )
     args = parser.parse_args()
     if args.client:
         client = _client(args.client, bool(args.paused), args.seconds, bool(args.spectrum))
         print(json.dumps(asyncio.run(client)))
         return
 
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
+    print(f"(interpreter switch interval {sys.getswitchinterval() * 1e3:g} ms)")
     bare, ours = bench_decimation()
     print("1. min/max decimation, 2 channels float32, 4 Mi samples, bucket 1000")
     print(f"   bare numpy reshape+min+max : {bare / 1e9:6.2f} GS/s")

@@ -432,6 +432,9 @@ def _run_scope(
     if duration is not None and not duration > 0:
         raise click.BadParameter(f"must be > 0, got {duration}", param_hint="--duration")
     stream = _stream_for(source, chunk_size=chunk_size, overflow=overflow)
+    # this process serves pages: hand the interpreter lock over sooner than the default 5 ms,
+    # so the server thread is not kept waiting behind the acquisition and consumer threads
+    sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
     scope = Scope(host=host, port=port, health=stream.health)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
