@@ -91,3 +91,17 @@ def test_replay_scope_serves_a_recording_and_keeps_its_last_picture(tmp_path: Pa
         assert status["measurements"][0]["frequency"] == pytest.approx(100.0, rel=1e-6)
         _, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
+
+
+def test_scope_command_says_when_the_port_is_taken() -> None:
+    from livetrace.web import Scope
+
+    with Scope(port=0) as taken:
+        port = taken.url.rsplit(":", 1)[1].strip("/")
+        env = {**os.environ, "PYTHONPATH": str(SRC)}
+        cmd = [sys.executable, "-m", "livetrace", "scope", "sim:sine", "--port", port,
+               "--no-browser", "--duration", "1"]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode != 0
+    assert f"cannot serve the scope on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr

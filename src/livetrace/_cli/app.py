@@ -438,7 +438,13 @@ def _run_scope(
     scope = Scope(host=host, port=port, health=stream.health)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        scope.start()
+        try:
+            scope.start()
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise OSError(
+                exc.errno, f"cannot serve the scope on {host}:{port}: {why} (try --port)"
+            ) from exc
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
     failure: list[BaseException] = []
