@@ -490,3 +490,35 @@ def test_slow_time_base_beyond_the_raw_samples_draws_the_coarse_envelope() -> No
         assert scope.status()["stream"]["longest_window"] > 3600 * RATE * 0.99
     finally:
         scope.close()
+
+
+def test_holdoff_spaces_the_displayed_triggers(fed_scope: Scope) -> None:
+    async def run() -> list[dict]:
+        got: list[dict] = []
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(fed_scope.url + "ws") as ws,
+        ):
+            # 1 ms periods, holdoff 3.5 ms: triggers at least 4 periods apart
+            view = {"time_per_div": 1e-4, "width": 500, "mode": "normal", "holdoff": 3.5e-3}
+            await ws.send_str(json.dumps({"view": view}))
+            start = 0
+            deadline = time.monotonic() + 20
+            while len(got) < 6 and time.monotonic() < deadline:
+                fed_scope.write(chunk(signal(200, start), start))  # 2 ms per write
+                start += 200
+                try:
+                    msg = await ws.receive(timeout=0.01)
+                except asyncio.TimeoutError:
+                    continue
+                if msg.type == aiohttp.WSMsgType.BINARY and msg.data[4] == 1:
+                    got.append(decode(msg.data))
+                    await ws.send_str(json.dumps({"ack": got[-1]["seq"]}))
+        return got
+
+    got = asyncio.run(run())
+    assert len(got) >= 3
+    assert all(f["flags"] & 1 for f in got)  # normal mode: triggered frames only
+    spacing = np.diff([f["trigger"] for f in got])
+    assert (spacing >= 350).all()  # 3.5 ms at 100 kS/s
+    assert np.allclose(spacing / 100, np.round(spacing / 100), atol=1e-6)  # same phase
