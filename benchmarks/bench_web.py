@@ -133,8 +133,10 @@ def bench_scope(
             time.sleep(0.05)
         time.sleep(0.5)
         cpu0, wall0, write0 = _thread_cpu(server_thread), time.monotonic(), scope.write_time
+        n0 = stream.health().samples_out
         time.sleep(max(0.5, seconds - 1.0))  # every client still connected
         cpu1, wall1, write1 = _thread_cpu(server_thread), time.monotonic(), scope.write_time
+        n1 = stream.health().samples_out
         status = scope.status()
         for c in clients:
             assert c.stdin is not None
@@ -157,6 +159,7 @@ def bench_scope(
         "latency_p99_ms": status["server"]["latency_ms_p99"],
         "per_client": status["server"]["per_client"],
         "dropped": health.dropped,
+        "delivered_rate": (n1 - n0) / (wall1 - wall0),
         "samples": health.samples_out,
     }
 
@@ -199,18 +202,27 @@ def main() -> None:
         f"p99 {one['latency_p99_ms']:.1f} ms"
     )
     print(f"   samples dropped by the stream : {one['dropped']}")
+    print(
+        f"   samples/s delivered (of {args.rate / 1e6:g} M) : {one['delivered_rate'] / 1e6:6.2f} M"
+    )
 
     spec = bench_scope(args.rate, args.seconds, 1, 0, spectrum=True)
     print("\n2b. the same browser with the frequency view on (Welch spectrum of every sample)")
     print(f"   frames/s delivered            : {spec['clients'][0]['fps']:6.1f}")
     print(f"   Scope.write (consumer thread) : {100 * spec['write_cpu']:6.1f} % of one core")
     print(f"   samples dropped by the stream : {spec['dropped']}")
+    print(
+        f"   samples/s delivered (of {args.rate / 1e6:g} M) : {spec['delivered_rate'] / 1e6:6.2f} M"
+    )
 
     five = bench_scope(args.rate, args.seconds, 5, 1)
     paused = max(five["per_client"], key=lambda c: c["skipped"], default={})
     others = [c["fps"] for c in five["clients"][1:]]
     print("\n3. five browsers, one paused")
     print(f"   samples dropped by the stream : {five['dropped']}")
+    print(
+        f"   samples/s delivered (of {args.rate / 1e6:g} M) : {five['delivered_rate'] / 1e6:6.2f} M"
+    )
     print(f"   paused browser skipped frames : {paused.get('skipped', 'n/a')}")
     print(
         f"   others' frames/s              : {', '.join(f'{f:.1f}' for f in others)}   "

@@ -74,8 +74,9 @@ class Scope:
     - ``fps``: frames per second sent to each browser at most.
     - ``stats_window``: seconds over which mean, rms, min, max and p-p are measured.
     - ``gate``: seconds of the frequency counter's gate.
-    - ``nperseg``: samples per segment of the Welch spectrum (computed only while a browser
-      shows the frequency view).
+    - ``nperseg``: samples per segment of the Welch spectrum (Blackman-Harris, segments side
+      by side without overlap, mean of the last 8; computed only while a browser shows the
+      frequency view).
 
     Threads: ``open``/``write``/``close`` run in the stream's consumer thread; ``write`` copies
     the chunk into the scope's history under a short lock and updates the analysers, and never
@@ -222,9 +223,12 @@ class Scope:
                     sample_rate=rate,
                     auto_samples=max(2, min(65536, round(0.05 * rate))),
                 )
+                # segments side by side (no overlap): every sample in exactly one segment,
+                # at half the cost of the usual 50 % overlap, so fast streams keep up
                 self._spectrum = Spectrum(
                     sample_rate=rate,
                     nperseg=self._nperseg,
+                    noverlap=0,
                     window="blackmanharris",
                     average="last",
                     n_average=8,
