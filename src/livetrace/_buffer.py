@@ -104,7 +104,7 @@ def coerce_samples(
     kind = data.dtype.kind
     if validate and kind not in _NUMERIC_KINDS:
         raise TypeError(
-            f"data must be a numeric array (integer, float or complex), got dtype {data.dtype}"
+            f"data must be float or complex array (or integer ADC counts), got dtype {data.dtype}"
         )
     # checked even without validation: numpy would only warn and drop the imaginary part
     if kind == "c" and dtype.kind != "c":

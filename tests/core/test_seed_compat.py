@@ -110,3 +110,13 @@ def test_stream_usage_from_the_seed_docstring() -> None:
     assert stream.get_chunk_count() == 3
     assert set(stream.get_statistics().keys()) >= {"mean", "std", "min", "max", "peak_to_peak"}
     assert stream.get_buffer_stats()["total_samples"] >= 3000
+
+
+@pytest.mark.parametrize("bad", [np.array(["a", "b"]), np.array([object(), 1], dtype=object)])
+def test_non_numeric_data_is_refused_with_the_seeds_words_first(bad: np.ndarray) -> None:
+    buffer = RealtimeBuffer(RealtimeConfig(sample_rate=1e3))
+    with pytest.raises(TypeError, match=r"^data must be float or complex array"):
+        buffer.write(bad)
+    analyzer = RealtimeAnalyzer(RealtimeConfig(sample_rate=1e3))
+    with pytest.raises(TypeError, match=r"^data must be float or complex array"):
+        analyzer.accumulate(bad)

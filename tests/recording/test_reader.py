@@ -12,7 +12,6 @@ import h5py
 import numpy as np
 import pytest
 import scipy.io.wavfile
-from _recording_helpers import JumpSource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +23,7 @@ from livetrace import (
     RealtimeSource,
     RealtimeStream,
     SimulatedSource,
+    SourceError,
     SourceInfo,
     SourceUnavailableError,
     TraceMetadata,
@@ -31,6 +31,8 @@ from livetrace import (
 )
 from livetrace.recording import Gap
 from livetrace.sinks import Recorder, RecordingReader, RecordingSource, export_recording
+from livetrace.sources import open_source
+from livetrace.testing import JumpSource
 
 RATE = 1000.0
 
@@ -403,7 +405,7 @@ def test_export_wav_float32_and_int16(
             3001,
         )
         raw = np.frombuffer(w.readframes(3001), dtype="<i2").reshape(-1, 2)
-    np.testing.assert_array_equal(raw, np.rint(np.clip(x, -1, 1) * 32767).astype(np.int16))
+    np.testing.assert_array_equal(raw, np.clip(np.rint(x * 32768.0), -32768, 32767))
 
 
 def test_export_npy_and_csv(
@@ -490,3 +492,134 @@ def test_a_loss_at_the_end_is_recorded_and_replayed(tmp_path: Path) -> None:
     assert stream.health().source_gap == 150
     with RecordingReader(again) as rec2:
         assert rec2.gaps == RecordingReader(path).gaps
+
+
+# ------------------------------------------------------------------------------ PCM round trip
+def _pcm_wav(path: Path, counts: np.ndarray, rate: int = 8000) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(counts.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(counts.astype("<i2").tobytes())
+
+
+def _frames(path: Path) -> tuple[tuple[int, int, int, int], bytes]:
+    with wave.open(str(path)) as w:
+        head = (w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes())
+        return head, w.readframes(w.getnframes())
+
+
+@pytest.mark.parametrize("store", [None, "int16"])
+def test_pcm_wav_recorded_and_exported_gives_the_original_bytes(
+    tmp_path: Path, store: str | None
+) -> None:
+    rng = np.random.default_rng(7)
+    counts = rng.integers(-32768, 32768, size=(5000, 2)).astype(np.int16)
+    counts[:4] = [[-32768, 32767], [0, -1], [1, -32767], [32767, -32768]]  # the extremes
+    original = tmp_path / "in.wav"
+    _pcm_wav(original, counts)
+    rec_path = tmp_path / "rec.h5"
+    recorder = Recorder(rec_path, dtype=store, scale=None if store is None else 1 / 32768)
+    src = open_source(f"file:{original}?speed=0")
+    with RealtimeStream.from_source(src, sinks=[recorder]) as s:
+        s.run()
+    assert recorder.clipped == 0
+    out = tmp_path / "out.wav"
+    export_recording(rec_path, out, wav_dtype="int16")
+    assert _frames(out) == _frames(original)
+
+
+def test_int16_export_scales_by_32768_and_clips(tmp_path: Path) -> None:
+    path = tmp_path / "f.h5"
+    x = np.array([-1.5, -1.0, -0.5, 0.0, 0.5, 32766.5 / 32768, 1.0, 2.0], dtype=np.float64)
+    rec = Recorder(path)
+    rec.open(SourceInfo(sample_rate=8000.0, dtype="float64"))
+    rec.write(WaveformTrace(x, TraceMetadata(sample_rate=8000.0)))
+    rec.close()
+    out = tmp_path / "f.wav"
+    export_recording(path, out, wav_dtype="int16")
+    _, raw = _frames(out)
+    assert np.frombuffer(raw, "<i2").tolist() == [
+        -32768,
+        -32768,
+        -16384,
+        0,
+        16384,
+        32766,  # rint rounds half to even
+        32767,
+        32767,
+    ]
+
+
+# ------------------------------------------------------------------------------ narrower dtypes
+def test_storing_in_a_narrower_integer_clips_and_counts_never_wraps(tmp_path: Path) -> None:
+    path = tmp_path / "n.h5"
+    rec = Recorder(path, dtype="int16")
+    rec.open(SourceInfo(sample_rate=1000.0, dtype="int32"))
+    rec.write(
+        WaveformTrace(
+            np.array([40000, -40000, 5, 32767, -32768], dtype=np.int32),
+            TraceMetadata(sample_rate=1000.0),
+        )
+    )
+    rec.close()
+    assert rec.clipped == 2
+    with RecordingReader(path) as r:
+        assert r.read().tolist() == [32767, -32768, 5, 32767, -32768]
+        assert r.clipped == 2
+
+
+def test_float_to_integer_storage_needs_a_scale(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"f\.h5.*float64 samples as int16 needs scale="):
+        Recorder(tmp_path / "f.h5", dtype="int16").open(
+            SourceInfo(sample_rate=1000.0, dtype="float64")
+        )
+    with pytest.raises(ConfigurationError, match="integer storage dtype"):
+        Recorder(tmp_path / "g.h5", dtype="float32", scale=0.5)
+    with pytest.raises(ConfigurationError, match="finite number > 0"):
+        Recorder(tmp_path / "g.h5", dtype="int16", scale=0.0)
+    path = tmp_path / "s.h5"
+    rec = Recorder(path, dtype="int16", scale=1 / 32768)
+    rec.open(SourceInfo(sample_rate=1000.0, dtype="float64"))
+    x = np.array([-1.0, -0.25, 0.0, 0.3, 0.99997, 1.0, 3.0, np.nan])
+    rec.write(WaveformTrace(x, TraceMetadata(sample_rate=1000.0)))
+    rec.close()
+    assert rec.clipped == 3  # 1.0 and 3.0 above 32767/32768, and NaN
+    with RecordingReader(path) as r:
+        counts = r.read()
+        assert counts.dtype == np.int16
+        assert counts.tolist() == [-32768, -8192, 0, 9830, 32767, 32767, 32767, 0]
+        assert r.info.scale == pytest.approx(1 / 32768)
+        assert r.clipped == 3
+        assert r.metadata["clip"] == "clip-and-count"
+    # a ±1 signal keeps its shape (not {-1, 0, 1}), and replays as values again
+    with RealtimeStream.from_source(RecordingSource(path, speed=None)) as s:
+        back = np.concatenate([c.data for c in s])
+    np.testing.assert_allclose(back[:5], x[:5], atol=1 / 65536)
+
+
+# ------------------------------------------------------------------------------ CSV round trip
+def test_csv_export_replays_through_file_with_positions_and_gaps(tmp_path: Path) -> None:
+    path = tmp_path / "rec.h5"
+    plan = {2: ("jump", 30), 5: ("jump", 1), 7: ("jump", 500)}
+    names = ("left ear", "right;x")
+    src = JumpSource(9, 50, plan, factors=(1.0, 2.0), channel_names=names)
+    live, live_data = run_live(src, path, chunk_size=32, overflow="block")
+    csv = tmp_path / "rec.csv"
+    export_recording(path, csv)
+    assert csv.read_text().splitlines()[0] == "index,left_ear,right_x"
+    cfg = {"chunk_size": 32, "overflow": "block"}
+    replay, replay_data = run_replay(open_source(f"file:{csv}?sample_rate=1000&speed=0"), **cfg)
+    assert replay == live
+    np.testing.assert_array_equal(replay_data, live_data)
+    with RealtimeStream.from_source(open_source(f"file:{csv}?sample_rate=1000&speed=0")) as s:
+        assert s.info.channel_names == ("left_ear", "right_x")
+
+
+def test_csv_index_going_back_is_a_clear_error(tmp_path: Path) -> None:
+    csv = tmp_path / "back.csv"
+    csv.write_text("index,a\n0,1\n1,2\n1,3\n")
+    src = open_source(f"file:{csv}?sample_rate=10&speed=0")
+    with pytest.raises(SourceError, match=r"back\.csv.*index column must hold increasing"):
+        src.acquire()
+    src.close()

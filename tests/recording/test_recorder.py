@@ -17,7 +17,6 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
-from _recording_helpers import JumpSource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,6 +33,7 @@ from livetrace import (
     WaveformTrace,
 )
 from livetrace.sinks import Recorder, RecordingReader
+from livetrace.testing import JumpSource
 
 HERE = Path(__file__).parent
 
@@ -112,7 +112,7 @@ def test_store_as_other_dtype_and_gzip(tmp_path: Path) -> None:
         np.testing.assert_array_equal(r.read(), sim(500).generate(0, 500).astype(np.float32))
     with h5py.File(path, "r") as f:  # closed cleanly: plain h5py opens it
         assert f["samples"].compression == "gzip"
-        assert f.attrs["buffer_dtype"] == "float64"
+        assert f.attrs["buffer_dtype"] == b"float64"  # fixed-length UTF-8: checksummed
 
 
 @settings(
@@ -496,13 +496,128 @@ def test_background_flush_commits_without_new_chunks(tmp_path: Path) -> None:
     assert rec._thread is None
 
 
-def test_flush_schedule_keeps_unflushed_data_younger_than_the_interval(tmp_path: Path) -> None:
+def test_flush_schedule_finishes_within_the_interval(tmp_path: Path) -> None:
     rec = Recorder(tmp_path / "s.h5", flush_interval=1.0)
-    rec._last_flush = 100.0
-    # data waiting: flushed exactly flush_interval after the last flush, not later
-    assert rec._flush_wait(100.25, dirty=True) == pytest.approx(0.75)
-    assert rec._flush_wait(101.0, dirty=True) == 0.0
+    rec._commit_point = 99.0
+    rec._dirty_since = 100.0  # the oldest uncommitted sample arrived at t=100
+    # no flush measured yet: start 20 ms before the deadline (t=101)
+    assert rec._flush_wait(100.25, dirty=True) == pytest.approx(0.73)
+    assert rec._flush_wait(100.98, dirty=True) == 0.0
     assert rec._flush_wait(107.0, dirty=True) == 0.0
-    # nothing waiting: look again one interval later (data written meanwhile is younger)
-    assert rec._flush_wait(100.25, dirty=False) == 1.0
-    assert rec._flush_wait(107.0, dirty=False) == 1.0
+    # slow flushes (a loaded machine): start earlier by 3 x the longest + 20 ms
+    rec._flush_costs = [0.01, 0.1, 0.05]
+    assert rec._flush_wait(100.25, dirty=True) == pytest.approx(0.43)
+    # never more than half the interval early
+    rec._flush_costs = [2.0]
+    assert rec._flush_wait(100.25, dirty=True) == pytest.approx(0.25)
+    # nothing waiting: data written from now on is due one interval later at the earliest
+    rec._flush_costs = []
+    assert rec._flush_wait(100.25, dirty=False) == pytest.approx(0.98)
+
+
+class _SlowFlushFile:
+    """Stands in for the h5py file: each flush takes ``delay`` seconds."""
+
+    def __init__(self, real: Any, delay: float) -> None:
+        self.real, self.delay = real, delay
+
+    def flush(self) -> None:
+        time.sleep(self.delay)
+        self.real.flush()
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_commit_age_stays_within_the_interval_when_flushes_are_slow(tmp_path: Path) -> None:
+    interval = 0.3
+    rec = Recorder(tmp_path / "slow.h5", flush_interval=interval)
+    rec.open(info())
+    rec._file = _SlowFlushFile(rec._file, 0.04)  # 2 flushes per commit: 80 ms each
+    rec.flush()  # the recorder learns how long a commit takes (its first one, in real use)
+    t_end = time.monotonic() + 2.0
+    k = 0
+    while time.monotonic() < t_end:
+        rec.write(chunk(np.arange(k, k + 10, dtype=np.float64), k))
+        k += 10
+        time.sleep(0.005)
+    rec.close()
+    # the commit that took longest still finished within the interval of the oldest sample
+    # it committed (generous for a loaded machine: the write path flushes when the thread is late)
+    assert 0 < rec.max_commit_age <= interval + 0.05
+    with RecordingReader(tmp_path / "slow.h5") as r:
+        np.testing.assert_array_equal(r.read(), np.arange(k, dtype=np.float64))
+
+
+# ------------------------------------------------------------------------------ a full disk
+@pytest.fixture
+def small_tmpfs() -> Any:
+    """A 6 MiB tmpfs (the tests run as root); skipped where mounting is not allowed."""
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root and mount(8)")
+    d = Path(tempfile.mkdtemp(prefix="livetrace-full-", dir="/tmp"))
+    res = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(d)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if res.returncode != 0:
+        d.rmdir()
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
+    yield d
+    subprocess.run(["umount", str(d)], check=False)
+    d.rmdir()
+
+
+_FULL_CHILD = r"""
+import errno, sys
+from livetrace import RealtimeStream, SimulatedSource, SinkError
+from livetrace.sinks import Recorder
+rec = Recorder(sys.argv[1], flush_interval=0.2)
+src = SimulatedSource("noise", sample_rate=1e6, chunk_size=4096, realtime=False)
+stream = RealtimeStream.from_source(src, chunk_size=4096, sinks=[rec])
+try:
+    with stream:
+        stream.run()
+except SinkError as exc:
+    cause = exc.__cause__
+    assert isinstance(cause, OSError) and cause.errno == errno.ENOSPC, repr(cause)
+    print(rec.samples_committed, "|", cause)
+"""
+
+
+def test_a_full_disk_stops_cleanly_and_says_what_is_safe(small_tmpfs: Path) -> None:
+    path = small_tmpfs / "full.h5"
+    res = subprocess.run(
+        [sys.executable, "-c", _FULL_CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]  # no segfault, no bus error
+    committed, message = res.stdout.strip().split(" | ", 1)
+    assert "full.h5" in message
+    assert "No space left on device" in message
+    assert f"the first {committed} samples are safely in the file" in message
+    with RecordingReader(path) as r:  # still a valid file holding what it said
+        assert r.n_samples == int(committed) > 0
+        assert not r.complete
+        assert r.verify() == []
+    # the command line: exit status 1, one line naming the file and what is safe
+    path.unlink()
+    cli = subprocess.run(
+        [sys.executable, "-m", "livetrace", "record", "sim:noise?realtime=0", "-o", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert cli.returncode == 1, cli.stderr[-3000:]
+    lines = cli.stderr.strip().splitlines()
+    assert len(lines) == 1, cli.stderr
+    assert "full.h5" in lines[0]
+    assert "samples are safely in the file" in lines[0]
+    with RecordingReader(path) as r:
+        assert r.n_samples > 0

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -83,11 +86,12 @@ def test_npy_exact_through_a_stream(tmp_path, shape):
     np.testing.assert_array_equal(stream_all(src, chunk_size=512), data)
 
 
-def test_npy_is_memory_mapped(tmp_path):
+def test_npy_is_read_frame_by_frame_not_whole(tmp_path):
     path = tmp_path / "x.npy"
     np.save(path, np.arange(100, dtype=np.int32))
     src = FileSource(path, sample_rate=1, speed=None, chunk_size=10)
-    assert isinstance(src._reader.frames, np.memmap)
+    assert src._reader.n_frames == 100
+    assert src._reader.pos == 0
     chunk = src.acquire()
     assert chunk.tolist() == list(range(10))
     assert chunk.dtype == np.int32
@@ -97,7 +101,7 @@ def test_npy_is_memory_mapped(tmp_path):
 def test_npy_errors(tmp_path):
     obj = tmp_path / "obj.npy"
     np.save(obj, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
-    with pytest.raises(SourceError, match=r"obj\.npy.*memory-mapped"):
+    with pytest.raises(SourceError, match=r"obj\.npy.*integer, float or complex"):
         FileSource(obj, sample_rate=1)
     good = tmp_path / "g.npy"
     np.save(good, np.zeros(3))
@@ -422,3 +426,75 @@ def test_conformance(tmp_path):
     assert check_source(lambda: FileSource(csv, sample_rate=100, speed=None, chunk_size=64)).ok
     paced = check_source(lambda: FileSource(path, speed=8.0))
     assert paced["stop_wakes_acquire"].status == "passed"
+
+
+_TRUNCATE_CHILD = """
+import os, sys
+import numpy as np
+from livetrace import RealtimeStream, SourceError
+from livetrace.sources import FileSource
+
+path, kind = sys.argv[1], sys.argv[2]
+src = FileSource(path, sample_rate=1000, speed=None, chunk_size=4096,
+                 **({"format": "raw", "dtype": "float32"} if kind == "raw" else {}))
+stream = RealtimeStream.from_source(src, chunk_size=4096, buffer_size=8192)
+got = 0
+try:
+    with stream:
+        for chunk in stream:
+            got += len(chunk)
+            if got == 4096:
+                os.truncate(path, 1024)  # another program shrinks the file under the replay
+except SourceError as exc:
+    print("SourceError", exc)
+    sys.exit(1)
+print("finished", got)
+"""
+
+
+@pytest.mark.parametrize("kind", ["npy", "wav", "raw"])
+def test_a_file_truncated_while_replayed_is_a_clear_error_not_a_crash(
+    tmp_path: Path, kind: str
+) -> None:
+    """The replay runs in a child process: a memory-mapped read would die of SIGBUS."""
+    x = np.arange(1 << 20, dtype=np.float32)
+    path = tmp_path / f"x.{kind}"
+    if kind == "npy":
+        np.save(path, x)
+    elif kind == "wav":
+        wavfile.write(path, 1000, x)
+    else:
+        x.tofile(path)
+    proc = subprocess.run(
+        [sys.executable, "-c", _TRUNCATE_CHILD, str(path), kind],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    assert "SourceError" in proc.stdout
+    assert "shrank while it was replayed" in proc.stdout
+    assert path.name in proc.stdout
+
+
+@pytest.mark.parametrize("change", ["truncate", "replace"])
+def test_a_text_file_changed_under_the_replay_is_an_error_never_a_splice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    monkeypatch.setattr(file_mod, "_TEXT_BLOCK", 64)  # many block reads
+    path = tmp_path / "x.csv"
+    path.write_text("".join(f"{i}\n" for i in range(1000)))
+    src = FileSource(path, sample_rate=10, speed=None, chunk_size=10)
+    first = src.acquire()
+    assert first is not None
+    if change == "truncate":
+        with open(path, "r+b") as f:
+            f.truncate(20)
+    else:
+        other = tmp_path / "y.csv"
+        other.write_text("".join(f"{-i}\n" for i in range(1000)))
+        os.replace(other, path)
+    with pytest.raises(SourceError, match="shrank|replaced"):
+        while src.acquire() is not None:
+            pass
+    src.close()

@@ -587,6 +587,109 @@ def test_udp_seq_u32_wraps_and_partial_overlap_and_restart() -> None:
     src.stop()
 
 
+def test_udp_one_far_datagram_among_good_ones_is_rejected_not_a_gap() -> None:
+    # a corrupted/spoofed header 10**15 ahead: without a bound, a 10**15-sample gap
+    src = UdpSource("127.0.0.1", 0, sample_rate=1e3, seq="u64")
+    assert src.max_gap == 10_000  # ten seconds at the rate
+    src.start()
+    x = np.arange(500, dtype=np.float32)
+    with udp_sender() as tx:
+        addr = src.address
+        tx.sendto(seq_datagram(0, x[:100]), addr)  # type: ignore[arg-type]
+        tx.sendto(seq_datagram(10**15, np.full(100, -1, np.float32)), addr)  # type: ignore[arg-type]
+        tx.sendto(seq_datagram(100, x[100:200]), addr)  # type: ignore[arg-type]
+        tx.sendto(seq_datagram(300, x[300:400]), addr)  # type: ignore[arg-type]  # 200..299 lost
+        got = drain(src, 3)
+    assert [(b.start_index, b.discontinuity) for b in got] == [
+        (0, False),
+        (100, False),
+        (300, False),
+    ]
+    np.testing.assert_array_equal(np.concatenate([b.data for b in got]), np.r_[x[:200], x[300:400]])
+    h = src.health()
+    assert (h["rejected_datagrams"], h["rejected_samples"], h["resyncs"]) == (1, 100, 0)
+    assert (h["lost_samples"], h["gaps"]) == (100, 1)  # the real loss stays exact
+    src.stop()
+
+
+def test_udp_far_jump_that_stands_is_a_discontinuity_of_unknown_size() -> None:
+    src = UdpSource("127.0.0.1", 0, sample_rate=1e3, seq="u64", max_gap=1000)
+    src.start()
+    x = np.arange(400, dtype=np.float32)
+    far = 10**15
+    stream = RealtimeStream.from_source(src, overflow="block", chunk_size=100)
+    with stream, udp_sender() as tx:
+        addr = src.address
+        tx.sendto(seq_datagram(0, x[:100]), addr)  # type: ignore[arg-type]
+        tx.sendto(seq_datagram(far, x[100:200]), addr)  # type: ignore[arg-type]
+        time.sleep(0.2)  # nothing contradicts it: the source resynchronises on it
+        tx.sendto(seq_datagram(far + 100, x[200:300]), addr)  # type: ignore[arg-type]
+        tx.sendto(seq_datagram(far + 250, x[250:350]), addr)  # type: ignore[arg-type]  # 50 lost
+        got, metas = collect(stream, 350)
+    np.testing.assert_array_equal(got, np.r_[x[:300], x[250:350]])
+    # positions continue plausibly after the jump, and exactly after the resync
+    assert [(m.start_index, m.gap, m.discontinuity) for m in metas] == [
+        (0, 0, False),
+        (100, 0, True),  # samples may be missing here, how many is unknown
+        (200, 0, False),
+        (350, 50, True),
+    ]
+    h = src.health()
+    assert (h["resyncs"], h["sender_restarts"], h["rejected_datagrams"]) == (1, 0, 0)
+    assert h["lost_samples"] == 50
+    assert stream.get_buffer_stats().source_gap == 50
+
+
+def test_udp_sender_restart_resynchronises_on_the_second_datagram() -> None:
+    src = UdpSource("127.0.0.1", 0, sample_rate=1e3, seq="u64", reorder_window=1000)
+    src.start()
+    x = np.arange(600, dtype=np.float32)
+    base = 50_000
+    with udp_sender() as tx:
+        addr = src.address
+        for i in range(2):
+            tx.sendto(seq_datagram(base + 100 * i, x[100 * i : 100 * (i + 1)]), addr)  # type: ignore[arg-type]
+        # the sender restarts its count at 0: two datagrams in a row confirm it
+        tx.sendto(seq_datagram(0, x[200:300]), addr)  # type: ignore[arg-type]
+        tx.sendto(seq_datagram(100, x[300:400]), addr)  # type: ignore[arg-type]
+        tx.sendto(seq_datagram(300, x[500:600]), addr)  # type: ignore[arg-type]  # 200..299 lost
+        # a lone stale datagram of the old count is dropped, not another resync
+        tx.sendto(seq_datagram(base, x[:100]), addr)  # type: ignore[arg-type]
+        tx.sendto(seq_datagram(400, x[:100]), addr)  # type: ignore[arg-type]
+        got = drain(src, 5)
+    assert [(b.start_index, len(b.data), b.discontinuity) for b in got] == [
+        (0, 100, False),
+        (100, 100, False),
+        (200, 200, True),  # the held datagram and the one that confirmed it
+        (500, 100, False),
+        (600, 100, False),
+    ]
+    np.testing.assert_array_equal(got[2].data, x[200:400])
+    h = src.health()
+    assert (h["resyncs"], h["sender_restarts"], h["rejected_datagrams"]) == (1, 1, 1)
+    assert (h["lost_samples"], h["held_samples"]) == (100, 0)
+    src.stop()
+
+
+def test_udp_restart_confirmed_across_a_loss_keeps_the_loss_exact() -> None:
+    src = UdpSource("127.0.0.1", 0, sample_rate=1e3, seq="u32", reorder_window=10)
+    src.start()
+    x = np.arange(300, dtype=np.float32)
+    with udp_sender() as tx:
+        addr = src.address
+        tx.sendto(seq_datagram(7000, x[:100], "<I"), addr)  # type: ignore[arg-type]
+        tx.sendto(seq_datagram(0, x[100:200], "<I"), addr)  # type: ignore[arg-type]
+        tx.sendto(seq_datagram(130, x[200:300], "<I"), addr)  # type: ignore[arg-type]
+        got = drain(src, 3)
+    assert [(b.start_index, b.discontinuity) for b in got] == [
+        (0, False),
+        (100, True),
+        (230, False),
+    ]
+    assert (src.health()["lost_samples"], src.health()["resyncs"]) == (30, 1)
+    src.stop()
+
+
 def test_udp_bad_and_oversize_datagrams_are_counted() -> None:
     src = UdpSource("127.0.0.1", 0, sample_rate=1e3, seq="u64", max_datagram=8 + 40)
     src.start()
@@ -668,6 +771,10 @@ def test_udp_uri_builds_the_described_source() -> None:
     src3 = open_source("udp://127.0.0.1:9001?sample_rate=1e6")
     assert isinstance(src3, UdpSource)
     assert src3.seq is None
+    assert src3.max_gap == 10_000_000  # ten seconds of samples
+    src4 = open_source("udp://127.0.0.1:9001?sample_rate=1e3&seq=1&max_gap=500")
+    assert isinstance(src4, UdpSource)
+    assert src4.max_gap == 500
 
 
 @pytest.mark.parametrize(
@@ -687,6 +794,7 @@ def test_udp_uri_builds_the_described_source() -> None:
         ("tcp://127.0.0.1:9000?sample_rate=1&listen=maybe", "listen='maybe' is invalid"),
         ("udp://127.0.0.1:9000?sample_rate=1&seq=u16", "seq='u16' is invalid"),
         ("udp://127.0.0.1:9000?sample_rate=1&max_datagram=70000", "max_datagram must be"),
+        ("udp://127.0.0.1:9000?sample_rate=1&max_gap=0", "max_gap must be an integer >= 1"),
         ("tcp://127.0.0.1:0?sample_rate=1", "client needs the server's port"),
     ],
 )

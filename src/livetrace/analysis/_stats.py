@@ -202,7 +202,7 @@ class RealtimeAnalyzer:
             raise TypeError("data must be numpy array")
         if data.dtype.kind not in "biufc":
             raise TypeError(
-                f"data must be a numeric array (integer, float or complex), got dtype {data.dtype}"
+                f"data must be float or complex array (or integer ADC counts), got dtype {data.dtype}"
             )
         c = self._n_channels
         if c == 1:

@@ -11,6 +11,8 @@ from .._lazy import lazy_namespace as _lazy_namespace
 
 if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
     from ._export import export_recording as export_recording
+    from ._reader import DamagedRange as DamagedRange
+    from ._reader import DamagedRecordingError as DamagedRecordingError
     from ._reader import Gap as Gap
     from ._reader import RecordedBlock as RecordedBlock
     from ._reader import RecordingReader as RecordingReader
@@ -24,6 +26,8 @@ _LAZY: dict[str, str] = {
     "RecordingSource": "._replay",
     "RecordedBlock": "._reader",
     "Gap": "._reader",
+    "DamagedRange": "._reader",
+    "DamagedRecordingError": "._reader",
     "export_recording": "._export",
 }
 

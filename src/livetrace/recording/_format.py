@@ -3,14 +3,21 @@
 ``format = "livetrace-recording"``, ``format_version = 1``:
 
 - ``/samples`` ``(n_stored, n_channels)``: every delivered sample, contiguous (a gap is *not*
-  zero-filled), chunked and resizable along axis 0.
-- ``/segments``: one row per run of contiguous samples, ``(stored_index, start_index, gap,
-  discontinuity)``; stored sample ``k`` of the run starting at row ``r`` has the absolute index
-  ``start_index[r] + (k - stored_index[r])``. ``gap`` is the number of samples lost right
-  before the run (``discontinuity=1, gap=0``: a loss of unknown size).
-- ``/progress`` (scalar): ``n_samples`` and ``n_segments`` committed by the last flush,
-  ``complete`` (1 once closed cleanly) and ``flush_time`` (POSIX seconds). Readers trust it
-  rather than the dataset shapes.
+  zero-filled), chunked and resizable along axis 0. Each HDF5 chunk carries a Fletcher-32
+  checksum (HDF5's ``fletcher32`` filter), so a damaged chunk is detected when it is read.
+- ``/segments`` (checksummed like ``/samples``): one row per run of contiguous samples,
+  ``(stored_index, start_index, gap, discontinuity)``; stored sample ``k`` of the run
+  starting at row ``r`` has the absolute index ``start_index[r] + (k - stored_index[r])``.
+  ``gap`` is the number of samples lost right before the run (``discontinuity=1, gap=0``: a
+  loss of unknown size).
+- ``/progress`` (scalar, stored inside its object header, which HDF5 checksums):
+  ``n_samples`` and ``n_segments`` committed by the last flush, ``complete`` (1 once closed
+  cleanly), ``flush_time`` (POSIX seconds) and ``n_clipped`` (values that did not fit the
+  storage dtype and were clipped to its range; absent in files written before it existed).
+  Readers trust it rather than the dataset shapes, after checking that the file holds what
+  it claims.
+- The file is written with HDF5's 1.10 format (the oldest with SWMR), which HDF5 1.10 tools
+  (``h5dump``, ``h5ls``, HDFView, MATLAB) read.
 - root attributes: what the samples are (rate, dtype, channels, units, time of sample 0,
   the source's description, livetrace version...), written once, before any sample.
 """
@@ -22,6 +29,7 @@ import numpy as np
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "LIBVER",
     "PROGRESS_DTYPE",
     "RESERVED_ATTRS",
     "SEGMENT_DTYPE",
@@ -44,8 +52,11 @@ PROGRESS_DTYPE = np.dtype(
         ("n_segments", "<i8"),
         ("complete", "u1"),
         ("flush_time", "<f8"),
+        ("n_clipped", "<i8"),
     ]
 )
+LIBVER = ("v110", "v110")
+"""HDF5 format bounds the recorder writes: the oldest that supports SWMR, and no newer."""
 
 RESERVED_ATTRS = frozenset(
     {
@@ -67,5 +78,6 @@ RESERVED_ATTRS = frozenset(
         "flush_interval",
         "scale",
         "offset",
+        "clip",
     }
 )

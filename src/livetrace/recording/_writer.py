@@ -2,18 +2,30 @@
 
 The file layout is described in :mod:`livetrace.recording._format`. Crash safety: the file is
 written in HDF5's SWMR mode, in which the library orders its writes so that the file on disk is
-always a consistent HDF5 file. Every ``flush_interval`` seconds a background thread flushes the
-file, *then* records in ``/progress`` how many samples and segments that flush made durable, and
-flushes again; a reader trusts ``/progress`` rather than the dataset shapes. A process killed at
-any moment (SIGKILL) leaves a file in which every sample committed by the last completed flush
-reads back exactly. HDF5 then still marks the file as "open for writing": open it with
+always a consistent HDF5 file. A background thread flushes the file, *then* records in
+``/progress`` how many samples and segments that flush made durable, and flushes again; a
+reader trusts ``/progress`` rather than the dataset shapes. A process killed at any moment
+(SIGKILL) leaves a file in which every sample committed by the last completed flush reads back
+exactly. HDF5 then still marks the file as "open for writing": open it with
 :class:`~livetrace.sinks.RecordingReader` (SWMR read mode) or clear the mark with
-``h5clear -s path``.
+``h5clear -s path`` (after which HDF5 1.10 tools such as ``h5dump`` read it too).
+
+Lost-data bound: a sample is committed at most ``flush_interval`` seconds after ``write``
+received it. Flushes are scheduled to *finish* by then: each starts early by a margin learnt
+from the recent flushes (three times the longest recent flush, lock wait included, plus
+20 ms, at most half the interval), and ``write`` itself flushes when the flush thread is late
+(a loaded machine). ``Recorder.max_commit_age`` reports the largest age actually observed.
+
+Disk full: before each write the recorder checks that the file system has room for it plus a
+reserve for the metadata; when it has not, it commits what it has, closes the file cleanly and
+raises ``OSError(ENOSPC)`` naming the file and the number of samples safely in it, so HDF5 never
+runs out of space in the middle of its own bookkeeping.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import math
 import os
 import threading
@@ -32,6 +44,7 @@ from .._types import WaveformTrace
 from ._format import (
     FORMAT_NAME,
     FORMAT_VERSION,
+    LIBVER,
     PROGRESS_DTYPE,
     RESERVED_ATTRS,
     SEGMENT_DTYPE,
@@ -40,6 +53,9 @@ from ._format import (
 __all__ = ["Recorder"]
 
 _CHUNK_BYTES = 1 << 20  # HDF5 chunk of about 1 MiB: large sequential writes, cheap resizes
+_CACHE_BYTES = 2 * _CHUNK_BYTES + (1 << 16)  # HDF5's chunk cache: what may wait in memory
+_RESERVE_BYTES = _CHUNK_BYTES + (1 << 19)  # kept free: the next chunk, metadata
+_MARGIN_MIN = 0.02  # seconds a flush starts before its deadline, at least
 
 
 def _exists_message(path: Path) -> str:
@@ -47,6 +63,16 @@ def _exists_message(path: Path) -> str:
         f"recording file '{path}' already exists; pass overwrite=True (CLI: --overwrite) "
         "to replace it"
     )
+
+
+def _fixed_strings(h5py: Any, value: str | list[str]) -> NDArray[Any]:
+    """UTF-8 strings of fixed length: stored in the attribute itself, which HDF5 checksums
+    (variable-length strings live in a global heap that has no checksum)."""
+    items = [value] if isinstance(value, str) else value
+    encoded = [x.encode("utf-8") for x in items]
+    dt = h5py.string_dtype("utf-8", max(1, *(len(b) for b in encoded)))
+    arr = np.array(encoded, dtype=dt)
+    return arr[0] if isinstance(value, str) else arr
 
 
 def _check_compression(compression: str | int | None) -> tuple[str | None, int | None]:
@@ -79,11 +105,21 @@ class Recorder:
         path: the file to create (``.h5`` by convention).
         overwrite: replace an existing file; without it an existing ``path`` raises
             :class:`FileExistsError` (here, and again in ``open`` if it appeared since).
-        flush_interval: seconds (> 0) between flushes; at most this much acquired data is lost
-            if the process is killed. Flushing runs in a background thread owned by the
-            recorder (started by ``open``, joined by ``close``).
+        flush_interval: seconds (> 0); a sample is in the file at most this long after the
+            recorder received it, so at most this much is lost if the process is killed.
+            Flushing runs in a background thread owned by the recorder (started by ``open``,
+            joined by ``close``).
         compression: None, ``"gzip"``, ``"lzf"`` or a gzip level 0-9 (slower, smaller).
         dtype: store the samples in this dtype (e.g. ``"float32"`` for a float64 stream).
+            Values never wrap: in an integer dtype, a value outside its range is clipped to
+            the range and counted (``clipped``, stored in the file).
+        scale: for an integer ``dtype``: the value of one stored count. Values are stored as
+            ``round(value / scale)`` and the file's ``scale`` says how to read them back
+            (e.g. ``scale=1/32768`` keeps a ±1 signal in int16 to 1/32768). Needed when a
+            float stream is stored as integers (``scale=1`` when the values are whole counts).
+        checksums: store a Fletcher-32 checksum with every HDF5 chunk of samples and segments
+            (default), so damage is detected when read (see
+            :meth:`~livetrace.sinks.RecordingReader.verify`); False saves its small cost.
         attrs: extra attributes (str, numbers, arrays) stored in the file's ``/user`` group.
 
     Threads: ``open``/``write``/``close`` are called by the stream in the consumer thread;
@@ -112,9 +148,12 @@ class Recorder:
         flush_interval: float = 1.0,
         compression: str | int | None = None,
         dtype: Any = None,
+        scale: float | None = None,
+        checksums: bool = True,
         attrs: Mapping[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
+        self.checksums = bool(checksums)
         self.overwrite = bool(overwrite)
         if not (
             isinstance(flush_interval, (int, float))
@@ -138,6 +177,23 @@ class Recorder:
                     f"dtype must be a numeric numpy dtype (e.g. 'float32', 'int16'), got {dtype!r}"
                 )
             self.dtype = dt
+        self.scale: float | None = None
+        if scale is not None:
+            if self.dtype is None or self.dtype.kind not in "iu":
+                raise ConfigurationError(
+                    f"scale= applies to an integer storage dtype (e.g. dtype='int16'), got "
+                    f"scale={scale!r} with dtype={dtype!r}"
+                )
+            if not (
+                isinstance(scale, (int, float))
+                and not isinstance(scale, bool)
+                and math.isfinite(scale)
+                and scale > 0
+            ):
+                raise ConfigurationError(
+                    f"scale must be a finite number > 0 (the value of one count), got {scale!r}"
+                )
+            self.scale = float(scale)
         self.attrs = dict(attrs or {})
         clash = sorted(set(self.attrs) & RESERVED_ATTRS)
         if clash:  # they live in /user, but refusing avoids a confusing duplicate
@@ -152,14 +208,16 @@ class Recorder:
         self._progress: Any = None
         self._info: SourceInfo | None = None
         self._n_channels = 1
+        self._row_bytes = 8
         self._n = 0  # samples written
         self._n_committed = 0  # samples made durable by the last completed flush
+        self._clipped = 0  # values clipped to the storage dtype's range
         self._segs: list[tuple[int, int, int, int]] = []  # rows not yet in the file
         self._n_segs = 0  # rows written to /segments
         self._next: int | None = None  # absolute index expected next
         self._gap_total = 0
         self._n_disc = 0
-        self._dirty = False
+        self._dirty_since: float | None = None  # when the oldest uncommitted write arrived
         self._closed = False
         self._created = False
         self.late_writes = 0
@@ -169,7 +227,9 @@ class Recorder:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._last_flush = 0.0
+        self._commit_point = 0.0  # monotonic time before which every write is committed
+        self._flush_costs: list[float] = []  # recent flush durations, lock wait included
+        self.max_commit_age = 0.0
 
     # ------------------------------------------------------------------ properties
     @property
@@ -181,6 +241,11 @@ class Recorder:
     def samples_committed(self) -> int:
         """Samples made durable by the last completed flush (what survives a crash now)."""
         return self._n_committed
+
+    @property
+    def clipped(self) -> int:
+        """Values outside the storage dtype's range, stored clipped to it (never wrapped)."""
+        return self._clipped
 
     @property
     def gaps(self) -> int:
@@ -225,16 +290,31 @@ class Recorder:
             else:
                 self._open_new(info)
             self._closed = False
-            self._last_flush = time.monotonic()
+            self._commit_point = time.monotonic()
             self._stop.clear()
             self._thread = threading.Thread(
                 target=self._flush_loop, name=f"livetrace-recorder-{self.path.name}", daemon=True
             )
             self._thread.start()
 
+    def _check_storage(self, info: SourceInfo, dt: np.dtype[Any]) -> None:
+        src = np.dtype(info.dtype)
+        if dt.kind in "iu" and src.kind == "c":
+            raise ConfigurationError(
+                f"recording '{self.path}': cannot store complex samples ({src.name}) as "
+                f"{dt.name}; use a complex dtype"
+            )
+        if dt.kind in "iu" and src.kind == "f" and self.scale is None:
+            raise ConfigurationError(
+                f"recording '{self.path}': storing {src.name} samples as {dt.name} needs "
+                f"scale= (CLI: --scale), the value of one count: e.g. scale=1/32768 for a "
+                f"±1 signal in int16, scale=1 when the values are whole counts"
+            )
+
     def _open_new(self, info: SourceInfo) -> None:
         h5py: Any = require("h5py", "hdf5")
         dt = self.dtype if self.dtype is not None else np.dtype(info.dtype)
+        self._check_storage(info, dt)
         n_ch = int(info.n_channels)
         # Create the file with Python first: a clean FileExistsError / PermissionError /
         # NotADirectoryError naming the path, instead of HDF5's error stack.
@@ -249,8 +329,10 @@ class Recorder:
             ) from exc
         self.dtype = dt
         self._n_channels = n_ch
+        self._row_bytes = dt.itemsize * n_ch
         self._info = info
         try:
+            self._check_space(_RESERVE_BYTES, "creating the file")
             self._create(h5py, info, dt, n_ch)
         except BaseException:
             if self._file is not None:
@@ -262,14 +344,12 @@ class Recorder:
     def _reopen(self) -> None:
         """Open the file this recorder wrote before, to append (SWMR again)."""
         h5py: Any = require("h5py", "hdf5")
-        f = h5py.File(self.path, "r+", libver="latest")
+        f = h5py.File(self.path, "r+", libver=LIBVER, rdcc_nbytes=_CACHE_BYTES)
         try:
             self._samples = f["samples"]
             self._segments = f["segments"]
             self._progress = f["progress"]
-            self._progress[()] = np.array(
-                (self._n, self._n_segs, 0, time.time()), dtype=PROGRESS_DTYPE
-            )
+            self._progress[()] = self._progress_row(complete=False)
             f.swmr_mode = True
             f.flush()
         except BaseException:
@@ -277,10 +357,14 @@ class Recorder:
             raise
         self._file = f
 
+    def _progress_row(self, *, complete: bool) -> NDArray[Any]:
+        row = (self._n, self._n_segs, 1 if complete else 0, time.time(), self._clipped)
+        return np.array(row, dtype=PROGRESS_DTYPE)
+
     def _create(self, h5py: Any, info: SourceInfo, dt: np.dtype[Any], n_ch: int) -> None:
         from .._version import __version__
 
-        f = h5py.File(self.path, "w", libver="latest")
+        f = h5py.File(self.path, "w", libver=LIBVER, rdcc_nbytes=_CACHE_BYTES)
         self._file = f
         rows = max(1, _CHUNK_BYTES // (dt.itemsize * n_ch))
         comp, level = self._compression
@@ -292,47 +376,66 @@ class Recorder:
             chunks=(rows, n_ch),
             compression=comp,
             compression_opts=level,
+            fletcher32=self.checksums,
         )
         self._segments = f.create_dataset(
-            "segments", shape=(0,), maxshape=(None,), dtype=SEGMENT_DTYPE, chunks=(1024,)
+            "segments",
+            shape=(0,),
+            maxshape=(None,),
+            dtype=SEGMENT_DTYPE,
+            chunks=(1024,),
+            fletcher32=self.checksums,
         )
-        self._progress = f.create_dataset("progress", shape=(), dtype=PROGRESS_DTYPE)
-        self._progress[()] = np.array((0, 0, 0, time.time()), dtype=PROGRESS_DTYPE)
+        # compact: the record lives in its object header, which HDF5 checksums
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_layout(h5py.h5d.COMPACT)
+        space = h5py.h5s.create(h5py.h5s.SCALAR)
+        ptype = h5py.h5t.py_create(PROGRESS_DTYPE, logical=True)
+        self._progress = h5py.Dataset(h5py.h5d.create(f.id, b"progress", ptype, space, dcpl=dcpl))
+        self._progress[()] = self._progress_row(complete=False)
         a = f.attrs
-        a["format"] = FORMAT_NAME
+        text = functools.partial(_fixed_strings, h5py)
+        a["format"] = text(FORMAT_NAME)
         a["format_version"] = FORMAT_VERSION
-        a["livetrace_version"] = __version__
-        a["h5py_version"] = h5py.version.version
-        a["hdf5_version"] = h5py.version.hdf5_version
-        a["created"] = datetime.now(timezone.utc).isoformat()
+        a["livetrace_version"] = text(__version__)
+        a["h5py_version"] = text(h5py.version.version)
+        a["hdf5_version"] = text(h5py.version.hdf5_version)
+        a["created"] = text(datetime.now(timezone.utc).isoformat())
         a["sample_rate"] = float(info.sample_rate)
-        a["dtype"] = dt.name
-        a["buffer_dtype"] = str(info.dtype)
+        a["dtype"] = text(dt.name)
+        a["buffer_dtype"] = text(str(info.dtype))
         a["n_channels"] = n_ch
-        a["channel_names"] = np.array(list(info.channel_names), dtype=h5py.string_dtype())
-        a["units"] = np.array(list(info.units), dtype=h5py.string_dtype())
+        a["channel_names"] = text(list(info.channel_names))
+        a["units"] = text(list(info.units))
         t0 = info.start_time
         a["start_time"] = float("nan") if t0 is None else float(t0)
-        a["start_time_iso"] = (
+        a["start_time_iso"] = text(
             "" if t0 is None else datetime.fromtimestamp(t0, timezone.utc).isoformat()
         )
-        a["description"] = str(info.description)
+        a["description"] = text(str(info.description))
         a["flush_interval"] = self.flush_interval
-        a["scale"] = float("nan") if info.scale is None else float(info.scale)
+        scale = info.scale
+        if self.scale is not None:  # stored count * self.scale = the value delivered
+            scale = self.scale * (1.0 if scale is None else float(scale))
+        a["scale"] = float("nan") if scale is None else float(scale)
         a["offset"] = float("nan") if info.offset is None else float(info.offset)
+        a["clip"] = text("clip-and-count" if dt.kind in "iu" else "none")
         user = f.create_group("user")
         for key, value in self.attrs.items():
             user.attrs[key] = value
         f.swmr_mode = True  # from here on the file on disk is always consistent
+        t0 = time.monotonic()
         f.flush()
+        self._learn_cost(2 * (time.monotonic() - t0))  # a commit is two flushes
 
     def write(self, chunk: WaveformTrace) -> None:
         """Append a chunk (consumer thread); records a gap if it does not follow the last one.
 
         Raises ``ValueError`` for a chunk with the wrong channel count or going back in
-        position, :class:`OSError` when the disk fails (the stream then stops with
-        :class:`~livetrace.SinkError`). A chunk that arrives after ``close()`` (the stream
-        was stopped from another thread while this chunk was on its way) is appended by
+        position, :class:`OSError` when the disk fails or is full (the stream then stops
+        with :class:`~livetrace.SinkError`; the message names the file and the number of
+        samples safely in it). A chunk that arrives after ``close()`` (the stream was
+        stopped from another thread while this chunk was on its way) is appended by
         reopening the file briefly: it is counted in ``late_writes``, never lost.
         """
         data = chunk.data
@@ -363,6 +466,37 @@ class Recorder:
                 return
             self._raise_flush_error()
             self._append(data, n, ch, start, disc)
+            now = time.monotonic()
+            if self._dirty_since is not None and now >= self._deadline() - self._margin():
+                self._flush_locked(complete=False)  # the flush thread is late: do it here
+
+    def _convert(self, data: NDArray[Any]) -> NDArray[Any]:
+        """``data`` in the storage dtype: scaled, rounded and clipped (counted), never wrapped."""
+        dt = self.dtype
+        assert dt is not None
+        if dt.kind not in "iu" or (data.dtype == dt and self.scale is None):
+            return np.ascontiguousarray(data, dtype=dt)
+        info = np.iinfo(dt)
+        if self.scale is not None or data.dtype.kind == "f":
+            y = np.asarray(data, dtype=np.float64)
+            y = y / self.scale if self.scale is not None else y.copy()
+            np.rint(y, out=y)
+            bad = ~((y >= info.min) & (y <= info.max))  # NaN counts as out of range
+            if bad.any():
+                self._clipped += int(np.count_nonzero(bad))
+                y[np.isnan(y)] = 0.0
+                np.clip(y, info.min, info.max, out=y)
+            return np.ascontiguousarray(y, dtype=dt)
+        if np.can_cast(data.dtype, dt):
+            return np.ascontiguousarray(data, dtype=dt)
+        lo = data < info.min if data.dtype.kind == "i" or info.min > 0 else None
+        hi = data > info.max
+        out_of_range = hi if lo is None else (lo | hi)
+        n_bad = int(np.count_nonzero(out_of_range))
+        if n_bad:
+            self._clipped += n_bad
+            data = np.clip(data, max(info.min, np.iinfo(data.dtype).min), info.max)
+        return np.ascontiguousarray(data, dtype=dt)
 
     def _append(self, data: NDArray[Any], n: int, ch: int, start: int, disc: bool) -> None:
         if ch != self._n_channels:
@@ -370,16 +504,18 @@ class Recorder:
                 f"chunk has shape {data.shape if ch != 1 else (n,)}; the recording "
                 f"'{self.path}' has {self._n_channels} channel(s)"
             )
-        dt = self.dtype
-        assert dt is not None
-        if data.dtype != dt or not data.flags.c_contiguous:
-            data = np.ascontiguousarray(data, dtype=dt)
         expected = 0 if self._next is None else self._next
         if start < expected:
             raise ValueError(
                 f"chunk start_index {start} goes back before the next expected index "
                 f"{expected}; a recording's positions must increase"
             )
+        if n:
+            # what HDF5 still holds in its chunk cache is not on disk yet
+            cached = min((self._n - self._n_committed) * self._row_bytes, _CACHE_BYTES)
+            needed = n * self._row_bytes + cached + _RESERVE_BYTES
+            self._check_space(needed, f"writing {n} samples")
+            data = self._convert(data)
         if self._next is None or start != expected or disc:
             gap = start - expected
             flag = 1 if (disc or gap > 0) else 0
@@ -400,7 +536,31 @@ class Recorder:
                 raise
             self._n = n0 + n
         self._next = start + n
-        self._dirty = True
+        if self._dirty_since is None:
+            self._dirty_since = time.monotonic()
+
+    def _check_space(self, needed: int, what: str) -> None:
+        """Raise ``OSError(ENOSPC)`` before HDF5 would run out of space in the middle of a write.
+
+        When the file system lacks room, what was written is committed first (the reserve
+        covers it) and the file is closed cleanly."""
+        try:
+            st = os.statvfs(self.path)
+        except OSError:
+            return  # cannot tell (e.g. a file system without statvfs): let the write decide
+        free = st.f_bavail * st.f_frsize
+        if free >= needed:
+            return
+        exc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        if self._file is not None:
+            try:
+                self._flush_locked(complete=False)
+            except Exception as flush_exc:  # the reserve was not enough: keep both errors
+                self._close_error = flush_exc
+        self._failed = exc
+        raise OSError(
+            *self._os_args(exc, f"{what} needs {needed} bytes with the reserve, {free} are free")
+        )
 
     def _os_args(self, exc: OSError, what: str) -> tuple[Any, ...]:
         msg = (
@@ -418,6 +578,8 @@ class Recorder:
         f = self._file
         if f is None:
             return
+        # every write received before this moment is in the progress record written below
+        snapshot = time.monotonic()
         if self._segs:
             rows = np.array(self._segs, dtype=SEGMENT_DTYPE)
             k = self._n_segs
@@ -426,40 +588,59 @@ class Recorder:
             self._n_segs = k + len(rows)
             self._segs = []
         f.flush()  # samples and segments on disk first...
-        self._progress[()] = np.array(
-            (self._n, self._n_segs, 1 if complete else 0, time.time()), dtype=PROGRESS_DTYPE
-        )
+        self._progress[()] = self._progress_row(complete=complete)
         f.flush()  # ...then the count that vouches for them
+        done = time.monotonic()
+        self._learn_cost(done - snapshot)
         self._n_committed = self._n
-        self._dirty = False
-        self._last_flush = time.monotonic()
+        if self._dirty_since is not None:
+            self.max_commit_age = max(self.max_commit_age, done - self._dirty_since)
+        self._dirty_since = None
+        self._commit_point = snapshot
+
+    # ------------------------------------------------------------------ flush schedule
+    def _deadline(self) -> float:
+        """When the oldest uncommitted write must be committed (monotonic seconds)."""
+        since = self._dirty_since if self._dirty_since is not None else time.monotonic()
+        return max(since, self._commit_point) + self.flush_interval
+
+    def _learn_cost(self, seconds: float) -> None:
+        self._flush_costs = [*self._flush_costs[-7:], seconds]
+
+    def _margin(self) -> float:
+        """How long before the deadline a flush starts: 3 x the longest recent flush (lock
+        wait included) + 20 ms, at most half the interval."""
+        recent = max(self._flush_costs, default=0.0)
+        return min(self.flush_interval / 2, 3 * recent + _MARGIN_MIN)
 
     def _flush_wait(self, now: float, dirty: bool) -> float:
         """Seconds the flush thread sleeps before looking again (0: flush now).
 
-        Unwritten data is at most ``flush_interval`` old when flushed: dirty data waits only
-        until ``flush_interval`` after the last flush (anything written since is younger);
-        with nothing to flush, data written from ``now`` on is flushed ``flush_interval``
-        later at the latest."""
+        Uncommitted data must be committed ``flush_interval`` after it arrived, so the flush
+        starts ``_margin()`` before that; with nothing uncommitted, data written from ``now``
+        on has its deadline one interval later at the earliest."""
         if not dirty:
-            return self.flush_interval
-        return max(0.0, self._last_flush + self.flush_interval - now)
+            return self.flush_interval - self._margin()
+        return max(0.0, self._deadline() - self._margin() - now)
 
     def _flush_loop(self) -> None:
         stop = self._stop
-        wait = self.flush_interval
+        wait = self._flush_wait(time.monotonic(), False)
         while not stop.wait(wait):
-            wait = self._flush_wait(time.monotonic(), self._dirty)
+            wait = self._flush_wait(time.monotonic(), self._dirty_since is not None)
             if wait > 0:
                 continue
-            wait = self.flush_interval
             try:
+                t0 = time.monotonic()
                 with self._lock:
+                    waited = time.monotonic() - t0
                     if self._file is not None and self._failed is None:
                         self._flush_locked(complete=False)
+                        self._flush_costs[-1] += waited
             except Exception as exc:  # reported by the next write() or close()
                 self._flush_error = exc
                 return
+            wait = self._flush_wait(time.monotonic(), self._dirty_since is not None)
 
     def _raise_flush_error(self) -> None:
         exc = self._flush_error
@@ -474,7 +655,8 @@ class Recorder:
         """Flush, mark the file complete and close it; joins the flush thread. Idempotent.
 
         May be called from another thread than ``write`` (the stream's ``stop()``): it waits
-        for a write in progress to finish.
+        for a write in progress to finish. After a failed write (a full disk) the file is
+        closed without marking it complete; every committed sample stays readable.
         """
         thread = self._thread
         self._thread = None

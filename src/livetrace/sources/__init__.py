@@ -22,6 +22,7 @@ from ._uri import available_schemes as available_schemes
 from ._uri import open_source as open_source
 
 if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
+    from ..transport._lsl import LslSource as LslSource
     from ._array import ArraySource as ArraySource
     from ._audio import AudioSource as AudioSource
     from ._file import FileSource as FileSource
@@ -41,6 +42,7 @@ _LAZY: dict[str, str] = {
     "SerialSource": "._serial",
     "ZmqSource": "._zmq",
     "AudioSource": "._audio",
+    "LslSource": "..transport._lsl",
 }
 
 __all__, __getattr__, __dir__ = _lazy_namespace(

@@ -49,6 +49,10 @@ def _open(
             f"FileSource: dtype= and channels= apply to raw files only; {path.name} is "
             f"{fmt} and describes its own samples"
         )
+    if fmt in ("gnuradio_meta", "iq", "sigmf", "soundfile"):
+        from ..formats._registry import open_format_frames
+
+        return open_format_frames(path, fmt, sample_rate=sample_rate)
     try:
         if fmt == "wav":
             return open_wav(path)
@@ -231,10 +235,15 @@ class FileSource(RealtimeSource):
         self._reader.close()
         self._ended = True
 
+    def timestamps(self) -> list[tuple[int, float]]:
+        """``(sample_index, POSIX time)`` pairs the file records (GNU Radio ``rx_time``,
+        SigMF ``core:datetime``), numbered as in the file; empty for formats without them."""
+        stamps = getattr(self._reader, "timestamps", None)
+        return list(stamps()) if callable(stamps) else []
+
     def reset(self) -> None:
         """Rewind to the first sample."""
         self._reader.rewind()
-        self.loops = 0
         self._rewind_state()
         self._pacer.reanchor()
 
@@ -253,22 +262,24 @@ class FileSource(RealtimeSource):
         got = self._reader.read(self.chunk_size)
         if isinstance(got, Block):
             data, start, disc = got.data, got.start_index, got.discontinuity
-            if start is None:
-                start = self._pass_end
         else:
-            data, start, disc = got, self._pass_end, False
-            if len(data) == 0:  # end of the file
-                if not self.loop or self._pass_pos == 0:
-                    self._ended = True
-                    raise EndOfStream(f"FileSource: end of {self.path}")
-                self._reader.rewind()
-                self.loops += 1
-                self._offset += self._pass_end - (self._pass_first or 0)
-                self._pass_first = None
-                self._pass_pos = 0
-                self._pass_end = 0
-                self._wrapped = True
-                return self._next_block()
+            data, start, disc = got, None, False
+        if start is None:
+            start = self._pass_end
+        if len(data) == 0 and not disc:
+            # the end of the file (an empty Block *with* a discontinuity is a loss recorded
+            # at its end, which is passed on)
+            if not self.loop or self._pass_pos == 0:
+                self._ended = True
+                raise EndOfStream(f"FileSource: end of {self.path}")
+            self._reader.rewind()
+            self.loops += 1
+            self._offset += self._pass_end - (self._pass_first or 0)
+            self._pass_first = None
+            self._pass_pos = 0
+            self._pass_end = 0
+            self._wrapped = True
+            return self._next_block()
         if self._pass_first is None:
             self._pass_first = start
         if self.loop and len(data) == 0:

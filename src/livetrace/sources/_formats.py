@@ -1,13 +1,13 @@
 """File formats FileSource reads: each opener returns a :class:`FrameFile` (a reader of
 whole frames plus what the file says about its samples).
 
-Binary formats are memory-mapped (a chunk is a slice of the map; the file is never read
-whole); text files are read in 1 MiB blocks through :class:`~livetrace.sources._text.TextParser`.
+Binary formats are read frame by frame with ``pread`` (never whole, and never memory-mapped:
+a file truncated under a mapped read would kill the process with SIGBUS); text files are
+read in 1 MiB blocks through :class:`~livetrace.sources._text.TextParser`.
 """
 
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 from collections.abc import Sequence
@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceError
 from .._protocols import Block
+from ..formats._iq import IQ_FORMATS
 from ._raw import parse_dtype
 from ._text import TextParser
 
@@ -38,20 +39,41 @@ __all__ = [
 
 #: format name -> file suffixes that select it
 FORMATS: dict[str, tuple[str, ...]] = {
-    "wav": (".wav", ".wave"),
+    "wav": (".wav", ".wave", ".rf64", ".bw64"),
     "npy": (".npy",),
     "raw": (".raw", ".bin", ".dat"),
     "text": (".csv", ".txt", ".tsv"),
     "hdf5": (".h5", ".hdf5"),
+    # read by livetrace.formats: GNU Radio metadata, raw I/Q, SigMF, libsndfile
+    "gnuradio_meta": (".hdr",),
+    "iq": tuple(IQ_FORMATS),
+    "sigmf": (".sigmf-meta", ".sigmf-data"),
+    "soundfile": (".flac", ".w64", ".aiff", ".aif", ".ogg"),
 }
 _SUFFIX = {suffix: name for name, suffixes in FORMATS.items() for suffix in suffixes}
 _TEXT_BLOCK = 1 << 20
+
+
+def _suffix(path: Path) -> str:
+    """The suffix that names the format: ``.sigmf-meta`` counts as one."""
+    name = path.name.lower()
+    for double in (".sigmf-meta", ".sigmf-data"):
+        if name.endswith(double):
+            return double
+    return path.suffix.lower()
+
+
 _SNIFF_BYTES = 1 << 16
 
 
 def format_of(path: Path, format: str | None) -> str:
-    """The format name for ``path``: ``format`` when given, else from the suffix."""
-    fmt = format.lower() if format else _SUFFIX.get(path.suffix.lower())
+    """The format name for ``path``: ``format`` when given, else from the suffix, corrected
+    by the content where the suffix misleads (a GNU Radio metadata file named ``.dat``)."""
+    fmt = format.lower() if format else _SUFFIX.get(_suffix(path))
+    if format is None and path.is_file():
+        from ..formats._registry import sniff_format
+
+        fmt = sniff_format(path, fmt) or fmt
     if fmt not in FORMATS:
         raise ConfigurationError(
             f"FileSource: cannot tell the format of {str(path)!r} "
@@ -98,29 +120,78 @@ class FrameFile:
     extra_health: dict[str, Any] = field(default_factory=dict)
 
 
-class _MappedReader:
-    """Frames of a memory-mapped array (``.npy``, raw, WAV)."""
+class _PreadReader:
+    """Whole frames of a binary file (``.npy``, raw, WAV) read with ``pread`` into new arrays.
 
-    def __init__(self, frames: NDArray[Any], convert: Any = None) -> None:
-        self.frames = frames
+    Not a memory map: a file truncated while it is replayed would make a mapped read fault
+    (SIGBUS kills the process); here a short read is a clear :class:`~livetrace.SourceError`
+    naming the file. ``width`` items make a frame (the channels, or 3 bytes per channel of a
+    24-bit WAV before ``convert``). ``fortran``: a ``(n, width)`` array stored column by column.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        dtype: np.dtype[Any],
+        offset: int,
+        n_frames: int,
+        width: int,
+        *,
+        squeeze: bool,
+        convert: Any = None,
+        fortran: bool = False,
+    ) -> None:
+        self.path = path
+        self.dtype = dtype
+        self.offset = offset
+        self.n_frames = n_frames
+        self.width = width
+        self.squeeze = squeeze  # one channel: 1-D frames
         self.convert = convert
+        self.fortran = fortran
+        self.native = dtype if dtype.isnative else dtype.newbyteorder("=")
         self.pos = 0
-        mm = getattr(frames, "_mmap", None)
-        if mm is not None and hasattr(mmap, "MADV_SEQUENTIAL"):
-            mm.madvise(mmap.MADV_SEQUENTIAL)  # replay reads front to back: read ahead
-        dt = frames.dtype
-        self.native = dt if dt.isnative else dt.newbyteorder("=")
+        self.fd: int | None = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)  # read ahead
+
+    def _pread(self, out: NDArray[Any], at: int) -> None:
+        view = memoryview(out.data).cast("B")
+        done = 0
+        fd = self.fd
+        if fd is None:
+            raise SourceError(f"FileSource: {str(self.path)!r} is closed")
+        while done < len(view):
+            got = os.preadv(fd, [view[done:]], at + done)
+            if got == 0:
+                size = os.fstat(fd).st_size
+                raise SourceError(
+                    f"FileSource: {str(self.path)!r} shrank while it was replayed: "
+                    f"{len(view)} bytes of samples were expected at offset {at}, the file now "
+                    f"has {size} bytes (truncated or rewritten by another program)"
+                )
+            done += got
 
     def read(self, n: int) -> NDArray[Any]:
-        pos = self.pos
-        stop = min(len(self.frames), pos + n)
-        self.pos = stop
-        chunk = np.asarray(self.frames[pos:stop])
+        k = min(n, self.n_frames - self.pos)
+        shape: tuple[int, ...] = (k,) if self.squeeze else (k, self.width)
+        if k <= 0:
+            return np.empty((0,) if self.squeeze else (0, self.width), dtype=self.native)
+        item = self.dtype.itemsize
+        if self.fortran:  # column c of the (n, width) array starts at c * n_frames items
+            out = np.empty((self.width, k), dtype=self.dtype)
+            for c in range(self.width):
+                self._pread(out[c], self.offset + (c * self.n_frames + self.pos) * item)
+            frames: NDArray[Any] = out.T
+        else:
+            frames = np.empty(shape, dtype=self.dtype)
+            self._pread(frames, self.offset + self.pos * self.width * item)
+        self.pos += k
         if self.convert is not None:
-            return self.convert(chunk)  # type: ignore[no-any-return]  # callable returns NDArray
-        if chunk.dtype is not self.native and not chunk.dtype.isnative:
-            return chunk.astype(self.native)
-        return chunk
+            return self.convert(frames)  # type: ignore[no-any-return]  # returns NDArray
+        if not frames.dtype.isnative:
+            return frames.astype(self.native)
+        return frames
 
     def rewind(self) -> None:
         self.pos = 0
@@ -129,10 +200,9 @@ class _MappedReader:
         return {}
 
     def close(self) -> None:
-        mm = getattr(self.frames, "_mmap", None)
-        self.frames = self.frames[:0]
-        if mm is not None:
-            del mm
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _int24_to_int32(chunk: NDArray[np.uint8]) -> NDArray[np.int32]:
@@ -159,13 +229,20 @@ class WavLayout:
 
 
 def read_wav_header(path: str | os.PathLike[str]) -> WavLayout:
-    """Parse the RIFF/WAVE header of ``path`` (``SourceError`` when it is not a WAV we read)."""
+    """Parse the RIFF/WAVE header of ``path`` (``SourceError`` when it is not a WAV we read).
+
+    RF64 and BW64 files (``ds64`` chunk, 64-bit sizes) are read the same way. A RIFF file
+    whose data chunk runs past 4 GiB is read to its end when the header's 32-bit size says
+    ``0xFFFFFFFF`` or 0 (streaming writers) or is the true size wrapped modulo 2**32.
+    """
     size = os.path.getsize(path)
+    ds64_data: int | None = None
     with open(path, "rb") as f:
         head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:12] != b"WAVE":
             raise SourceError(
-                f"{path}: not a WAV file: expected a 'RIFF....WAVE' header, got {head[:12]!r}"
+                f"{path}: not a WAV file: expected a 'RIFF....WAVE' header (or RF64/BW64), "
+                f"got {head[:12]!r}"
             )
         fmt: bytes | None = None
         while True:
@@ -177,9 +254,24 @@ def read_wav_header(path: str | os.PathLike[str]) -> WavLayout:
                 fmt = f.read(csize)
                 if csize & 1:
                     f.seek(1, os.SEEK_CUR)
+            elif cid == b"ds64":  # RF64/BW64: riff size, data size, sample count (uint64)
+                body = f.read(min(csize, 64))  # the sizes; a chunk table may follow
+                if len(body) >= 16:
+                    ds64_data = struct.unpack("<Q", body[8:16])[0]
+                f.seek(csize - len(body) + (csize & 1), os.SEEK_CUR)
             elif cid == b"data":
                 data_offset = f.tell()
-                data_bytes = min(csize, size - data_offset)  # streaming writers leave 0xFFFFFFFF
+                rest = size - data_offset
+                claimed = csize
+                if ds64_data is not None and csize == 0xFFFFFFFF:
+                    claimed = ds64_data
+                data_bytes = min(claimed, rest)  # streaming writers leave 0xFFFFFFFF
+                if (
+                    head[:4] == b"RIFF"
+                    and rest > claimed
+                    and (claimed in (0, 0xFFFFFFFF) or (rest - claimed) % (1 << 32) == 0)
+                ):
+                    data_bytes = rest  # past 4 GiB: the 32-bit size cannot say it
                 break
             else:
                 f.seek(csize + (csize & 1), os.SEEK_CUR)
@@ -213,12 +305,6 @@ def read_wav_header(path: str | os.PathLike[str]) -> WavLayout:
     )
 
 
-def _memmap(path: Path, dtype: Any, offset: int, shape: tuple[int, ...]) -> NDArray[Any]:
-    if shape[0] == 0:
-        return np.empty(shape, dtype=dtype)
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
-
-
 class _TextReader:
     """Rows of a text file, read in blocks and parsed by :class:`TextParser`.
 
@@ -244,6 +330,7 @@ class _TextReader:
         self.pending: list[NDArray[Any]] = []
         self.n_pending = 0
         self.eof = False
+        self.identity: tuple[int, int] | None = None  # (device, inode) of the file read
 
     def rewind(self) -> None:
         # keep the malformed-line count across passes, then start the parser afresh
@@ -267,8 +354,23 @@ class _TextReader:
         }
 
     def _next_block(self) -> bytes:
+        """The next block of the file; SourceError if it was replaced or truncated since the
+        replay began (its last line would otherwise be spliced with another file's)."""
         try:
             with open(self.path, "rb") as f:
+                st = os.fstat(f.fileno())
+                if self.identity is None:
+                    self.identity = (st.st_dev, st.st_ino)
+                elif (st.st_dev, st.st_ino) != self.identity:
+                    raise SourceError(
+                        f"FileSource: {str(self.path)!r} was replaced by another file while it "
+                        "was replayed"
+                    )
+                if st.st_size < self.offset:
+                    raise SourceError(
+                        f"FileSource: {str(self.path)!r} shrank while it was replayed: "
+                        f"{self.offset} bytes were read, the file now has {st.st_size}"
+                    )
                 f.seek(self.offset)
                 block = f.read(_TEXT_BLOCK)
         except OSError as exc:
@@ -305,6 +407,45 @@ class _TextReader:
         self.eof = True
 
 
+class _IndexedTextReader:
+    """Rows of a CSV whose first column, ``index``, is each row's absolute position (the
+    CSV :func:`~livetrace.sinks.export_recording` writes): :class:`~livetrace.Block` objects
+    that never span a jump in the index, so gaps are kept."""
+
+    def __init__(self, inner: _TextReader) -> None:
+        self.inner = inner
+        self.held: NDArray[Any] | None = None  # rows read past a jump, delivered next
+
+    def read(self, n: int) -> NDArray[Any] | Block:
+        rows = self.held if self.held is not None else self.inner.read(n)
+        self.held = None
+        if len(rows) == 0:
+            return np.empty((0, rows.shape[1] - 1 if rows.ndim == 2 else 1))
+        idx = rows[:, 0]
+        steps = np.diff(idx)
+        if not (np.all(idx == np.floor(idx)) and idx[0] >= 0 and np.all(steps >= 1)):
+            raise SourceError(
+                f"{self.inner.path}: the index column must hold increasing whole numbers >= 0 "
+                f"(absolute sample positions), got {idx[:5].tolist()}..."
+            )
+        jumps = np.flatnonzero(steps != 1)
+        cut = int(jumps[0]) + 1 if len(jumps) else len(rows)
+        if cut < len(rows):
+            self.held = rows[cut:]
+        return Block(rows[:cut, 1:], start_index=int(idx[0]))
+
+    def rewind(self) -> None:
+        self.inner.rewind()
+        self.held = None
+
+    def health(self) -> dict[str, Any]:
+        return self.inner.health()
+
+    def close(self) -> None:
+        self.inner.close()
+        self.held = None
+
+
 def _is_number(field: bytes) -> bool:
     try:
         float(field)
@@ -325,24 +466,32 @@ def open_wav(path: Path) -> FrameFile:
     """A WAV file (PCM 8/16/24/32-bit integer counts with their scale, or float)."""
     lay = read_wav_header(path)
     nch = lay.n_channels
-    shape: tuple[int, ...] = (lay.n_frames,) if nch == 1 else (lay.n_frames, nch)
     scale: float | None = None
     offset: float | None = None
     if lay.is_float:
         dt = np.dtype(f"<f{lay.bits // 8}")
-        reader: FrameReader = _MappedReader(_memmap(path, dt, lay.data_offset, shape))
+        reader: FrameReader = _PreadReader(
+            path, dt, lay.data_offset, lay.n_frames, nch, squeeze=nch == 1
+        )
     elif lay.bits == 24:
-        raw = _memmap(path, np.uint8, lay.data_offset, (lay.n_frames, 3 * nch))
 
         def convert(chunk: NDArray[np.uint8]) -> NDArray[np.int32]:
             out = _int24_to_int32(chunk)
             return out.reshape(-1) if nch == 1 else out
 
-        reader = _MappedReader(raw, convert)
+        reader = _PreadReader(
+            path,
+            np.dtype(np.uint8),
+            lay.data_offset,
+            lay.n_frames,
+            3 * nch,
+            squeeze=False,
+            convert=convert,
+        )
         dt, scale = np.dtype(np.int32), 2.0**-23
     else:
         dt = np.dtype({8: "u1", 16: "<i2", 32: "<i4"}[lay.bits])
-        reader = _MappedReader(_memmap(path, dt, lay.data_offset, shape))
+        reader = _PreadReader(path, dt, lay.data_offset, lay.n_frames, nch, squeeze=nch == 1)
         scale = 2.0 ** -(lay.bits - 1)
         if lay.bits == 8:
             offset = -1.0
@@ -358,27 +507,43 @@ def open_wav(path: Path) -> FrameFile:
 
 
 def open_npy(path: Path) -> FrameFile:
-    """A ``.npy`` array, 1-D or ``(n, channels)``, memory-mapped."""
+    """A ``.npy`` array, 1-D or ``(n, channels)``: its header is checked against the file's
+    size, then frames are read as they are needed."""
+    fmt = np.lib.format
     try:
-        arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+        with open(path, "rb") as f:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = fmt.read_array_header_2_0(f)
+            data_offset = f.tell()
+    except (ValueError, OSError, EOFError, SyntaxError) as exc:
+        raise SourceError(f"{path}: not a .npy file (expected numpy's .npy header): {exc}") from exc
+    dt = np.dtype(dtype)
+    if dt.kind not in "iufc" or dt.hasobject:
+        raise SourceError(f"{path}: .npy dtype must be integer, float or complex, got {dt}")
+    if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] < 1):
+        raise SourceError(f"{path}: expected a 1-D array or (n, channels), got shape {shape}")
+    n = int(shape[0])
+    nch = 1 if len(shape) == 1 else int(shape[1])
+    need = data_offset + n * nch * dt.itemsize
+    size = path.stat().st_size
+    if size < need:
         raise SourceError(
-            f"{path}: not a .npy file of numbers that can be memory-mapped: {exc}"
-        ) from exc
-    if not isinstance(arr, np.ndarray):
-        raise SourceError(f"{path}: expected one .npy array, got {type(arr).__name__}")
-    if arr.dtype.kind not in "iufc":
-        raise SourceError(f"{path}: .npy dtype must be integer, float or complex, got {arr.dtype}")
-    if arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.shape[1] < 1):
-        raise SourceError(f"{path}: expected a 1-D array or (n, channels), got shape {arr.shape}")
-    nch = 1 if arr.ndim == 1 else int(arr.shape[1])
-    return FrameFile(_MappedReader(arr), None, arr.dtype.newbyteorder("="), nch)
+            f"{path}: the .npy header promises {n} x {nch} {dt} samples ({need} bytes with "
+            f"the header) but the file has {size} bytes: it is truncated"
+        )
+    reader = _PreadReader(
+        path, dt, data_offset, n, nch, squeeze=nch == 1, fortran=bool(fortran) and nch > 1
+    )
+    return FrameFile(reader, None, dt.newbyteorder("="), nch)
 
 
 def open_raw(
     path: Path, dtype: Any, channels: int | None, byteorder: str, header_bytes: int
 ) -> FrameFile:
-    """Headerless interleaved samples (after ``header_bytes``), memory-mapped."""
+    """Headerless interleaved samples (after ``header_bytes``)."""
     where = f"FileSource: raw file {str(path)!r}"
     try:
         dt = parse_dtype("float32" if dtype is None else dtype, byteorder)
@@ -397,9 +562,7 @@ def open_raw(
             f"{header_bytes} header bytes), not a whole number of {frame}-byte frames "
             f"({nch} channel(s) of {dt.name}); check dtype=, channels= and header_bytes="
         )
-    n = size // frame
-    shape: tuple[int, ...] = (n,) if nch == 1 else (n, nch)
-    reader = _MappedReader(_memmap(path, dt, header_bytes, shape))
+    reader = _PreadReader(path, dt, header_bytes, size // frame, nch, squeeze=nch == 1)
     return FrameFile(reader, None, dt.newbyteorder("="), nch)
 
 
@@ -475,6 +638,17 @@ def open_text(
             )
         rate = 1.0 / step
     names = [header_names[c] for c in cols] if header_names else []
+    if columns is None and not time_column and header_names[:1] == ["index"] and n_fields > 1:
+        # livetrace's own CSV export: the index column is each row's absolute position
+        inner = _TextReader(path, pos, n_fields, None, delimiter)
+        return FrameFile(
+            _IndexedTextReader(inner),
+            rate,
+            np.dtype(np.float64),
+            n_fields - 1,
+            names=tuple(header_names[1:]),
+            positioned=True,
+        )
     selected = None if cols == list(range(n_fields)) else cols
     reader = _TextReader(path, pos, n_fields, selected, delimiter)
     return FrameFile(reader, rate, np.dtype(np.float64), len(cols), names=tuple(names))

@@ -18,6 +18,7 @@ import sys
 import time
 from typing import Any
 
+import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream, SourceError, SourceUnavailableError
@@ -473,14 +474,36 @@ class UdpSource(PolledSource):
     (frames sent before it; it need not start at 0 and a ``u32`` may wrap). The source then
     places samples exactly: a lost datagram becomes a gap of exactly its size in the stream
     (``Block(start_index=...)``; the buffer counts it in ``source_gap``, health in
-    ``lost_samples``); a late or duplicate datagram is dropped and counted
-    (``late_datagrams``, ``late_samples``); a jump back by more than ``reorder_window`` samples
-    is taken as a sender restart (re-anchored, ``Block(discontinuity=True)``, counted in
-    ``sender_restarts``). Index 0 of the stream is the first datagram received.
+    ``lost_samples``); a late or duplicate datagram (at most ``reorder_window`` samples back)
+    is dropped and counted (``late_datagrams``, ``late_samples``). Index 0 of the stream is the
+    first datagram received.
+
+    A header is only believed within plausible bounds: at most ``max_gap`` samples ahead of
+    the next expected index (default ``10 * sample_rate``, ten seconds) and at most
+    ``reorder_window`` samples behind it. A datagram outside them (a corrupted or spoofed
+    header, a sender that restarted its count or jumped its clock) is held back, not
+    delivered, until the next datagram decides:
+
+    - the next datagram fits the current count: the far one was a lone outlier, dropped and
+      counted (``rejected_datagrams``); positions go on exactly, nothing is invented;
+    - the next datagram continues the far one (within ``max_gap`` after it), or nothing
+      arrives for :data:`POLL_INTERVAL`: the sender's count really moved, and the source
+      **resynchronises** on it: the held samples come right after the last delivered ones as
+      ``Block(discontinuity=True)`` (samples may be missing there, how many is unknown: no
+      gap of the jump's size is invented) and the count goes on exactly from there. Counted
+      in ``resyncs`` (and, for a jump backwards, a sender restart, in ``sender_restarts``).
+
+    So a far header delays the samples behind it by one datagram (or one poll interval), and
+    a stream's positions never jump by more than ``max_gap`` samples.
 
     Without a header, loss is only visible through the kernel's count of datagrams dropped
     for a full receive buffer (Linux ``SO_RXQ_OVFL``, health ``kernel_drops``): when it grows,
     the next samples come as ``Block(discontinuity=True)``.
+
+    Example (a sequence number that lies is not a gap):
+        >>> src = UdpSource("127.0.0.1", 0, sample_rate=1e3, seq="u64")
+        >>> src.max_gap, src.reorder_window
+        (10000, 1048576)
     """
 
     def __init__(
@@ -496,6 +519,7 @@ class UdpSource(PolledSource):
         max_datagram: int = 65507,
         recv_buffer: int = 4 << 20,
         reorder_window: int = 1 << 20,
+        max_gap: int | None = None,
         channel_names: tuple[str, ...] | None = None,
     ) -> None:
         rate = check_rate("UdpSource", sample_rate)
@@ -521,12 +545,19 @@ class UdpSource(PolledSource):
             raise ConfigurationError(
                 f"UdpSource: reorder_window must be >= 1 sample, got {reorder_window!r}"
             )
+        if max_gap is None:
+            max_gap = max(1, round(10 * rate))
+        if isinstance(max_gap, bool) or not isinstance(max_gap, int) or max_gap < 1:
+            raise ConfigurationError(
+                f"UdpSource: max_gap must be an integer >= 1 sample, got {max_gap!r}"
+            )
         self.host = host
         self.port = port
         self.sample_rate = rate
         self.byteorder = byteorder
         self.recv_buffer = int(recv_buffer)
         self.reorder_window = int(reorder_window)
+        self.max_gap = int(max_gap)
         self.channel_names = default_names(channel_names, self._decoder.n_channels)
         self._buf = bytearray(int(max_datagram) + 1)  # +1: detects an oversize datagram
         self._view = memoryview(self._buf)
@@ -548,6 +579,13 @@ class UdpSource(PolledSource):
         self._late = 0
         self._late_samples = 0
         self._restarts = 0
+        self._resyncs = 0
+        self._rejected = 0
+        self._rejected_samples = 0
+        # a datagram whose header was out of bounds, held until the next one decides:
+        # (its sender index, its samples)
+        self._held: tuple[int, NDArray[Any]] | None = None
+        self._queued: Block | None = None  # a second block to return from the next poll
 
     @property
     def address(self) -> tuple[str, int] | None:
@@ -563,18 +601,28 @@ class UdpSource(PolledSource):
                 self.sample_rate,
                 self._decoder,
                 self.channel_names,
-                f"&seq={self.seq}" if self.seq else "",
+                self._uri_extra(),
                 # a waiting reader only moves the loss into the kernel's small socket buffer
                 backpressure=False,
             )
         )
+
+    def _uri_extra(self) -> str:
+        if not self.seq:
+            return ""
+        if self.max_gap == max(1, round(10 * self.sample_rate)):
+            return f"&seq={self.seq}"
+        return f"&seq={self.seq}&max_gap={self.max_gap}"
 
     def health(self) -> dict[str, Any]:
         """Counters: ``datagrams``, ``bytes_received``, ``samples_received``, ``bad_datagrams``
         (payload not whole frames, or shorter than the header), ``discarded_bytes``,
         ``oversize_datagrams`` (longer than ``max_datagram``: dropped), ``kernel_drops``;
         with ``seq``: ``lost_samples``, ``gaps``, ``late_datagrams``, ``late_samples``,
-        ``sender_restarts``."""
+        ``resyncs`` (the count jumped beyond ``max_gap`` or ``reorder_window`` and the source
+        resynchronised), ``sender_restarts`` (those that jumped backwards),
+        ``rejected_datagrams`` and ``rejected_samples`` (lone datagrams with an implausible
+        header, dropped) and ``held_samples`` (a far datagram waiting for the next one)."""
         return {
             "bound": self._bound,
             "datagrams": self._datagrams,
@@ -588,7 +636,11 @@ class UdpSource(PolledSource):
             "gaps": self._gaps,
             "late_datagrams": self._late,
             "late_samples": self._late_samples,
+            "resyncs": self._resyncs,
             "sender_restarts": self._restarts,
+            "rejected_datagrams": self._rejected,
+            "rejected_samples": self._rejected_samples,
+            "held_samples": 0 if self._held is None else len(self._held[1]),
         }
 
     # start()/stop()/acquire() come from PolledSource: start() binds the socket (so datagrams
@@ -629,6 +681,9 @@ class UdpSource(PolledSource):
     def _poll(self) -> NDArray[Any] | Block | None:
         """One wait for a datagram (at most POLL_INTERVAL); its samples, or None to poll
         again. See the class docs for what a sequence header adds."""
+        if self._queued is not None:
+            block, self._queued = self._queued, None
+            return block
         if self._sock is None:
             self._open()
         sock = self._sock
@@ -636,6 +691,10 @@ class UdpSource(PolledSource):
         try:
             n = self._recv(sock)
         except TimeoutError:
+            if self._held is not None:  # nothing contradicts the far datagram: believe it
+                raw, data = self._held
+                self._held = None
+                return self._resync(raw, data, None)
             return None
         except OSError as exc:  # e.g. ENOMEM; the socket stays open for the next acquire()
             port = self._bound[1] if self._bound else self.port
@@ -666,38 +725,77 @@ class UdpSource(PolledSource):
         if not h:
             return self._deliver(data)
         raw = int.from_bytes(self._view[:h], "little")
-        disc = False
         if self._offset is None:  # the first datagram is stream index 0
             self._offset = raw - self._next
-        expected = self._next + self._offset
-        if h == 4:
-            delta = (raw - expected) % (1 << 32)
-            if delta >= 1 << 31:
-                delta -= 1 << 32
-        else:
-            delta = raw - expected
+        delta = self._ahead(raw, self._next + self._offset)
+        held = self._held
+        if delta > self.max_gap or -delta > self.reorder_window:
+            if held is not None:
+                after = self._ahead(raw, held[0] + len(held[1]))
+                if 0 <= after <= self.max_gap:  # it continues the held one: the count moved
+                    self._held = None
+                    return self._resync(held[0], held[1], (raw, data))
+                self._reject(held)
+            self._held = (raw, data)
+            return None
+        if held is not None:  # the current count goes on: the held datagram was an outlier
+            self._held = None
+            self._reject(held)
         if delta < 0:
-            if -delta > self.reorder_window:  # the sender restarted its count
-                self._restarts += 1
-                self._offset += delta
-                delta = 0
-                disc = True
-            elif delta + frames <= 0:
+            if delta + frames <= 0:
                 self._late += 1
                 self._late_samples += frames
                 return None
-            else:  # overlaps what was delivered: keep the new tail
-                self._late_samples += -delta
-                data = data[-delta:]
-                frames = len(data)
-                delta = 0
+            # overlaps what was delivered: keep the new tail
+            self._late_samples += -delta
+            data = data[-delta:]
+            frames = len(data)
+            delta = 0
         if delta > 0:
             self._lost += delta
             self._gaps += 1
         first = self._next + delta
         self._next = first + frames
         self._samples += frames
-        return Block(data, start_index=first, discontinuity=disc)
+        return Block(data, start_index=first)
+
+    def _ahead(self, raw: int, expected: int) -> int:
+        """How far the sender index ``raw`` is ahead of ``expected`` (negative: behind);
+        a ``u32`` count wraps, so its distance is taken within +-2**31."""
+        if self.header == 4:
+            delta = (raw - expected) % (1 << 32)
+            return delta - (1 << 32) if delta >= 1 << 31 else delta
+        return raw - expected
+
+    def _reject(self, held: tuple[int, NDArray[Any]]) -> None:
+        self._rejected += 1
+        self._rejected_samples += len(held[1])
+
+    def _resync(self, raw: int, data: NDArray[Any], then: tuple[int, NDArray[Any]] | None) -> Block:
+        """Re-anchor the count on the held datagram ``(raw, data)``: its samples follow the
+        last delivered ones as a discontinuity of unknown size; ``then``, the datagram that
+        confirmed it, follows exactly (queued for the next poll when a gap separates them)."""
+        self._resyncs += 1
+        if self._ahead(raw, self._next + (self._offset or 0)) < 0:
+            self._restarts += 1
+        self._offset = raw - self._next
+        first = self._next
+        self._next = first + len(data)
+        self._samples += len(data)
+        if then is None:
+            return Block(data, start_index=first, discontinuity=True)
+        raw2, data2 = then
+        gap = self._ahead(raw2, self._next + self._offset)
+        if gap == 0:
+            self._next += len(data2)
+            self._samples += len(data2)
+            return Block(np.concatenate([data, data2]), start_index=first, discontinuity=True)
+        self._lost += gap
+        self._gaps += 1
+        self._queued = Block(data2, start_index=self._next + gap)
+        self._next += gap + len(data2)
+        self._samples += len(data2)
+        return Block(data, start_index=first, discontinuity=True)
 
     def __repr__(self) -> str:
         return f"UdpSource({self.host!r}, {self.port}, {self._decoder.dtype.name}, seq={self.seq})"
@@ -752,7 +850,8 @@ def _seq_param(text: str) -> str | bool:
 
 def udp_from_uri(parsed: ParsedURI) -> UdpSource:
     """``udp://HOST:PORT?sample_rate=..&dtype=float32&channels=1&byteorder=little
-    &seq=0|1|u32|u64&max_datagram=65507``."""
+    &seq=0|1|u32|u64&max_datagram=65507&max_gap=SAMPLES`` (default ``max_gap``: ten seconds
+    of samples)."""
     host, port = split_host_port(parsed.target, "udp")
     no_seq: str | bool = False
     p = parsed
@@ -766,4 +865,5 @@ def udp_from_uri(parsed: ParsedURI) -> UdpSource:
         byteorder=p.take("byteorder", str, "little"),
         seq=p.take("seq", _seq_param, no_seq),
         max_datagram=p.take("max_datagram", to_int, 65507),
+        max_gap=p.take("max_gap", to_int, None),
     )

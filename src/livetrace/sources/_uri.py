@@ -78,6 +78,11 @@ SCHEMES: dict[str, SchemeInfo] = {
         "zmq+pull://127.0.0.1:5556?dtype=float32&sample_rate=1e6",
         "ZeroMQ PULL socket, GNU Radio zeromq.push_sink raw items",
     ),
+    "lsl": SchemeInfo(
+        "livetrace.transport._lsl:from_uri",
+        "lsl:name=EEG?timeout=5",
+        "Lab Streaming Layer outlet found by name or type (pylsl)",
+    ),
     "audio": SchemeInfo(
         "livetrace.sources._audio:from_uri",
         "audio:default?sample_rate=48000",

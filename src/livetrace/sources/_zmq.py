@@ -9,7 +9,7 @@ message, and decodes whole frames with :class:`~livetrace.sources._raw.RawDecode
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from numpy.typing import NDArray
 
@@ -19,6 +19,9 @@ from ._checks import check_channels, check_rate, default_names
 from ._polled import POLL_INTERVAL, PolledSource
 from ._raw import make_decoder, raw_info, required_rate
 from ._uri import ParsedURI, to_bool, to_int
+
+if TYPE_CHECKING:
+    from ..formats._gnuradio_tags import Tag
 
 __all__ = ["ZmqSource", "from_uri"]
 
@@ -40,6 +43,14 @@ class ZmqSource(PolledSource):
             matched a non-empty topic has the topic bytes stripped from its start.
         rcvhwm: receive high-water mark (messages queued before ZeroMQ drops, for SUB, or
             holds the sender back, for PULL).
+        tags: GNU Radio tag headers (``pass_tags=True`` sinks): None (default) detects them
+            from the first message, True requires them, False reads raw items only. With
+            headers, every message says the sender's index of its first item, so messages
+            lost on a SUB link become exact gaps (``Block(start_index=...)`` jumps; the first
+            item received is index 0, a sender that restarts its count is a
+            ``discontinuity``); :meth:`timestamps` gives ``(sample_index, POSIX time)`` of
+            each ``rx_time`` tag, :meth:`tags` every tag kept, ``health()`` the latest
+            ``rx_rate`` and ``rx_freq``.
 
     PULL is lossless: a PUSH peer waits while this side is slow or stopped. SUB is not:
     ZeroMQ drops messages for a slow subscriber on the publisher's side and cannot say how
@@ -65,7 +76,10 @@ class ZmqSource(PolledSource):
         topic: bytes | str = b"",
         rcvhwm: int = 1000,
         channel_names: tuple[str, ...] | None = None,
+        tags: bool | None = None,
     ) -> None:
+        from ..formats._gnuradio_tags import TagHeaderParser
+
         rate = check_rate("ZmqSource", sample_rate)
         if pattern not in ("sub", "pull"):
             raise ConfigurationError(f"ZmqSource: pattern must be 'sub' or 'pull', got {pattern!r}")
@@ -95,6 +109,8 @@ class ZmqSource(PolledSource):
         self._discarded = 0
         self._short = 0
         self._opened = 0
+        self._tag_parser = TagHeaderParser(tags, f"ZmqSource {address}")
+        self._tag_next: int | None = None  # stream index after the last tagged message
 
     @property
     def info(self) -> SourceInfo:
@@ -124,7 +140,22 @@ class ZmqSource(PolledSource):
             "short_messages": self._short,
             "discarded_bytes": self._discarded,
             "pending_bytes": self._decoder.pending_bytes,
+            **self._tag_health(),
         }
+
+    def _tag_health(self) -> dict[str, Any]:
+        tp = self._tag_parser
+        if not tp.mode:
+            return {}
+        return {"tags": tp.n_tags, "rx_rate": tp.rx_rate, "rx_freq": tp.rx_freq}
+
+    def timestamps(self) -> list[tuple[int, float]]:
+        """``(sample_index, POSIX time)`` of the ``rx_time`` tags received (tag headers only)."""
+        return self._tag_parser.timestamps()
+
+    def tags(self) -> list[Tag]:
+        """The stream tags received (the latest 10000), at stream sample indices."""
+        return list(self._tag_parser.tags)
 
     # start()/stop()/acquire() come from PolledSource: start() creates and connects (or
     # binds) the socket (SourceUnavailableError on a bad endpoint or an address in use),
@@ -179,14 +210,41 @@ class ZmqSource(PolledSource):
                 self._short += 1
                 return None
             payload = payload[len(self.topic) :]
+        payload, offset, tags = self._tag_parser.split(payload)
         self._messages += 1
         self._bytes += len(payload)
         data = self._decoder.feed(payload)
         if self._decoder.pending_bytes:
             self._partial += 1
+        if offset is not None:
+            return self._tagged(data, offset, tags)
         if len(data) == 0:
             return None
         return self._deliver(data)
+
+    def _tagged(self, data: NDArray[Any], offset: int, tags: list[Tag]) -> Block | None:
+        """Place a tagged message's items at the sender's index (see ``tags``)."""
+        tp = self._tag_parser
+        if self._decoder.pending_bytes:
+            raise SourceError(
+                f"ZmqSource {self.address}: a tagged message holds a partial item "
+                f"({self._decoder.pending_bytes} bytes left over); check dtype= and channels="
+            )
+        restarted = False
+        if self._tag_next is None:
+            tp.base = -offset  # the first item received is index 0
+        elif offset + tp.base < self._tag_next:  # the sender restarted its count
+            tp.base = self._tag_next - offset
+            restarted = True
+        tp.record(tags)
+        if len(data) == 0:
+            return None
+        start = offset + tp.base
+        self._tag_next = start + len(data)
+        self._samples += len(data)
+        disc = self._disc_next or restarted
+        self._disc_next = False
+        return Block(data, start, disc)
 
     def __repr__(self) -> str:
         return f"ZmqSource({self.address!r}, pattern={self.pattern!r}, bind={self.bind})"
@@ -194,7 +252,8 @@ class ZmqSource(PolledSource):
 
 def from_uri(parsed: ParsedURI) -> ZmqSource:
     """``zmq+sub://HOST:PORT?sample_rate=..&dtype=complex64&channels=1&bind=0&topic=..``
-    and ``zmq+pull://HOST:PORT?...`` (``transport=ipc`` with ``zmq+sub:///path`` for ipc)."""
+    and ``zmq+pull://HOST:PORT?...`` (``transport=ipc`` with ``zmq+sub:///path`` for ipc);
+    ``tags=auto|1|0`` for GNU Radio tag headers."""
     pattern = parsed.scheme.partition("+")[2]
     if pattern not in ("sub", "pull"):
         raise ConfigurationError(f"zmq: scheme must be zmq+sub or zmq+pull, got {parsed.scheme!r}")
@@ -216,4 +275,9 @@ def from_uri(parsed: ParsedURI) -> ZmqSource:
         bind=p.take("bind", to_bool, False),
         topic=p.take("topic", str, ""),
         rcvhwm=p.take("rcvhwm", to_int, 1000),
+        tags=p.take("tags", _tags_mode, None),
     )
+
+
+def _tags_mode(text: str) -> bool | None:
+    return None if text.strip().lower() == "auto" else to_bool(text)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from ..sources._array import ArraySource
 from ._conformance import CheckResult, SourceReport, check_source
-from ._doubles import BlockingSource, RampSource
+from ._doubles import BlockingSource, JumpSource, RampSource
 
 __all__ = [
     "ArraySource",
     "BlockingSource",
     "CheckResult",
+    "JumpSource",
     "RampSource",
     "SourceReport",
     "check_source",

@@ -10,15 +10,16 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import EndOfStream
-from .._protocols import RealtimeSource, SourceInfo
+from .._protocols import Block, RealtimeSource, SourceInfo
 
-__all__ = ["BlockingSource", "RampSource"]
+__all__ = ["BlockingSource", "JumpSource", "RampSource"]
 
 
 class RampSource(RealtimeSource):
@@ -108,3 +109,56 @@ class BlockingSource(RealtimeSource):
     def acquire(self) -> None:
         self.entered.set()
         self._stop.wait()
+
+
+class JumpSource(RealtimeSource):
+    """A finite source with planned losses: ``n_blocks`` blocks of ``block`` samples whose
+    values are their absolute indices (channel ``c`` scaled by ``factors[c]``; one factor
+    gives 1-D blocks). ``plan`` maps a block number to ``("jump", k)`` (``k`` samples are
+    missing before it: a counted gap) or ``("disc", 0)`` (a loss of unknown size), so a test
+    can check that gaps are kept end to end, from the values alone."""
+
+    def __init__(
+        self,
+        n_blocks: int,
+        block: int,
+        plan: dict[int, tuple[str, int]],
+        *,
+        factors: Sequence[float] = (1.0,),
+        sample_rate: float = 1000.0,
+        dtype: str = "float32",
+        channel_names: Sequence[str] | None = None,
+        units: Sequence[str] | None = None,
+    ) -> None:
+        self.n_blocks, self.block, self.plan = n_blocks, block, plan
+        self.factors = tuple(factors)
+        self.sample_rate, self.dtype = sample_rate, dtype
+        self.names = {"channel_names": channel_names, "units": units}
+        self.k = 0
+        self.pos = 0
+
+    @property
+    def info(self) -> SourceInfo:
+        names, units = self.names["channel_names"], self.names["units"]
+        return SourceInfo(
+            sample_rate=self.sample_rate,
+            dtype=self.dtype,
+            n_channels=len(self.factors),
+            channel_names=tuple(names or ()),
+            units=tuple(units or ()),
+            finite=True,
+            description="jumps",
+        )
+
+    def acquire(self) -> Block:
+        if self.k >= self.n_blocks:
+            raise EndOfStream("done")
+        kind, amount = self.plan.get(self.k, ("", 0))
+        if kind == "jump":
+            self.pos += amount
+        idx = np.arange(self.pos, self.pos + self.block, dtype=self.dtype)
+        x = idx if len(self.factors) == 1 else np.stack([idx * f for f in self.factors], axis=1)
+        blk = Block(x, self.pos, kind == "disc")
+        self.pos += self.block
+        self.k += 1
+        return blk

@@ -1,0 +1,1 @@
+"""Transports to other processes and tools: shared memory, Redis, Lab Streaming Layer."""
