@@ -53,7 +53,7 @@ from ._format import (
 __all__ = ["Recorder"]
 
 _CHUNK_BYTES = 1 << 20  # HDF5 chunk of about 1 MiB: large sequential writes, cheap resizes
-_CACHE_BYTES = 2 * _CHUNK_BYTES + (1 << 16)  # HDF5's chunk cache: what may wait in memory
+_CACHE_BYTES = 8 * _CHUNK_BYTES  # HDF5's chunk cache: what may wait in memory
 _RESERVE_BYTES = _CHUNK_BYTES + (1 << 19)  # kept free: the next chunk, metadata
 _MARGIN_MIN = 0.02  # seconds a flush starts before its deadline, at least
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import struct
+import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -294,6 +295,13 @@ def read_wav_header(path: str | os.PathLike[str]) -> WavLayout:
             f"{path}: inconsistent WAV header: {channels} channel(s) of {bits} bits but "
             f"block align {align}"
         )
+    if rate < 1:
+        raise SourceError(f"{path}: WAV header gives a sample rate of {rate} Hz; expected >= 1")
+    if head[:4] == b"RIFF" and 0 < csize < 0x7FFF0000 and csize > size - data_offset:
+        raise SourceError(
+            f"{path}: WAV file is truncated: its header promises {csize} bytes of samples, "
+            f"the file holds {size - data_offset}"
+        )
     return WavLayout(
         sample_rate=rate,
         n_channels=channels,
@@ -518,7 +526,7 @@ def open_npy(path: Path) -> FrameFile:
             else:
                 shape, fortran, dtype = fmt.read_array_header_2_0(f)
             data_offset = f.tell()
-    except (ValueError, OSError, EOFError, SyntaxError) as exc:
+    except (ValueError, OSError, EOFError, SyntaxError, tokenize.TokenError) as exc:
         raise SourceError(f"{path}: not a .npy file (expected numpy's .npy header): {exc}") from exc
     dt = np.dtype(dtype)
     if dt.kind not in "iufc" or dt.hasobject:
