@@ -609,12 +609,13 @@ _PY_TO_FLAG = {
     "flush_interval": "--flush-interval",
     "dtype": "--dtype",
     "compression": "--compression",
+    "scale": "--scale",
 }
 
 
 def _flags(text: str) -> str:
     """A Recorder's message with its parameter names spelled as ``record``'s options."""
-    return re.sub(r"^(flush_interval|dtype|compression)\b", lambda m: _PY_TO_FLAG[m[1]], text)
+    return re.sub(r"^(flush_interval|dtype|compression|scale)\b", lambda m: _PY_TO_FLAG[m[1]], text)
 
 
 @cli.command(context_settings=_CONTEXT)
@@ -670,6 +671,13 @@ def _flags(text: str) -> str:
     "default: none (fastest, readable everywhere).",
 )
 @click.option("--dtype", default=None, help="Store samples as this dtype (default: as delivered).")
+@click.option(
+    "--scale",
+    type=float,
+    default=None,
+    help="With an integer --dtype: the value of one stored count (e.g. 3.0517578125e-05 = "
+    "1/32768 for a +-1 signal in int16); values outside the dtype are clipped and counted.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def record(
     uri: str,
@@ -683,6 +691,7 @@ def record(
     flush_interval: float,
     compression: str | None,
     dtype: str | None,
+    scale: float | None,
     quiet: bool,
 ) -> None:
     """Record a source to an HDF5 file (crash-safe, gaps kept), with a progress bar.
@@ -722,6 +731,7 @@ def record(
             flush_interval=flush_interval,
             compression=compression,
             dtype=dtype,
+            scale=scale,
         )
     except ConfigurationError as exc:
         raise InputError(_flags(str(exc))) from exc
@@ -783,6 +793,8 @@ def record(
                 ) from exc
             if isinstance(cause, OSError):
                 raise InputError(_os_message(cause)) from exc
+            if isinstance(cause, ConfigurationError):  # e.g. --dtype int16 without --scale
+                raise InputError(str(cause)) from exc
             raise
         with stream, _stop_when(interrupted, stream):
             n = stream.run(max_samples=max_samples, duration=wall)
@@ -800,7 +812,9 @@ def record(
         f"recorded {n} samples ({n / info.sample_rate:.6g} s of signal, {info.n_channels} "
         f"channel(s), {recorder.dtype}) to '{output}' in {elapsed:.2f} s: "
         f"{format_rate(n / elapsed if elapsed > 0 else 0.0)}, {h.dropped} dropped, "
-        f"{recorder.gaps} gap(s) [{ended}]"
+        f"{recorder.gaps} gap(s)"
+        + (f", {recorder.clipped} value(s) clipped to {recorder.dtype}" if recorder.clipped else "")
+        + f" [{ended}]"
     )
     if n == 0:
         raise click.ClickException(
