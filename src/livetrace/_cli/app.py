@@ -66,6 +66,8 @@ def cli(debug: bool) -> None:
       livetrace info capture.h5
       livetrace replay capture.h5 --speed 2
       livetrace export capture.h5 -o capture.wav
+      livetrace plot capture.h5 -o capture.png
+      livetrace scope sim:sine
       livetrace sources
       livetrace devices
     """
@@ -390,6 +392,163 @@ def monitor(uri: str, **dashboard: Any) -> None:
     _run_dashboard(_open(uri), **dashboard)
 
 
+# ---------------------------------------------------------------------------------- scope
+def _scope_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--host``, ``--port`` and ``--no-browser``, for ``scope`` and ``replay --scope``."""
+    options = [
+        click.option(
+            "--host",
+            default="127.0.0.1",
+            show_default=True,
+            help="Address to serve the page on; any other than this machine's is reachable "
+            "from the network (a warning is printed).",
+        ),
+        click.option("--port", type=int, default=8050, show_default=True, help="0: any free."),
+        click.option("--no-browser", is_flag=True, help="Do not open the page in a browser."),
+    ]
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+def _run_scope(
+    source: RealtimeSource,
+    *,
+    host: str,
+    port: int,
+    no_browser: bool,
+    chunk_size: int | None,
+    overflow: str | None,
+    duration: float | None,
+    **_dashboard: Any,
+) -> None:
+    """Serve the web scope of ``source`` until Ctrl-C or ``duration``; the page stays up after
+    a finite source ends, showing its last picture, until Ctrl-C."""
+    import warnings
+    import webbrowser
+
+    from ..web import Scope
+
+    if duration is not None and not duration > 0:
+        raise click.BadParameter(f"must be > 0, got {duration}", param_hint="--duration")
+    stream = _stream_for(source, chunk_size=chunk_size, overflow=overflow)
+    # this process serves pages: hand the interpreter lock over sooner than the default 5 ms,
+    # so the server thread is not kept waiting behind the acquisition and consumer threads
+    sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
+    scope = Scope(host=host, port=port, health=stream.health)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            scope.start()
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise OSError(
+                exc.errno, f"cannot serve the scope on {host}:{port}: {why} (try --port)"
+            ) from exc
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+    failure: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            stream.run()
+        except BaseException as exc:  # reported by the main thread below
+            failure.append(exc)
+
+    stop = threading.Event()
+    try:
+        stream.add_sink(scope)
+        what = source.info.description if source.info is not None else ""
+        click.echo(f"scope of {what or type(source).__name__} at {scope.url} (Ctrl-C stops)")
+        if not no_browser:
+            webbrowser.open(scope.url)
+        thread = threading.Thread(target=consume, name="livetrace-cli-consumer", daemon=True)
+        with _on_interrupt(stop):
+            thread.start()
+            deadline = None if duration is None else time.monotonic() + duration
+            while not stop.wait(0.1) and not failure:
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+            stream.stop()
+            thread.join()
+    finally:
+        scope.stop()
+    if failure:
+        raise failure[0]
+
+
+@cli.command("scope", context_settings=_CONTEXT)
+@click.argument("uri")
+@_scope_options
+@click.option("--chunk-size", type=int, default=None, help="Samples per chunk (default ~10 ms).")
+@click.option(
+    "--duration", type=float, default=None, help="Stop after this many seconds (wall clock)."
+)
+@click.option(
+    "--overflow",
+    type=click.Choice(OVERFLOW_POLICIES),
+    default=None,
+    help="Buffer overflow policy (default: block when the source can wait without losing "
+    "samples, else overwrite, drops counted).",
+)
+def scope_command(uri: str, **options: Any) -> None:
+    """Live oscilloscope in the browser: time view with trigger, spectrum, measurements.
+
+    Serves http://HOST:PORT/ (127.0.0.1:8050 by default) and opens it. Ctrl-C stops.
+
+    \b
+    Examples:
+      livetrace scope sim:sine
+      livetrace scope 'sim:square?frequency=50&channels=2' --port 8060 --no-browser
+    """
+    _run_scope(_open(uri), **options)
+
+
+# ---------------------------------------------------------------------------------- plot
+@cli.command(context_settings=_CONTEXT)
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", default=None, help="PNG or SVG file (default FILE.png).")
+@click.option("--start", type=float, default=None, help="Seconds from the first sample.")
+@click.option("--duration", type=float, default=None, help="Seconds to draw (default: to the end).")
+@click.option("--spectrum", is_flag=True, help="Add the Welch spectrum below.")
+@click.option("--channels", default=None, help="Comma-separated channel names or indices.")
+@click.option("--width", type=int, default=1600, show_default=True, help="Pixels.")
+@click.option("--height", type=int, default=None, help="Pixels (default 260 per panel + 120).")
+def plot(
+    file: str,
+    output: str | None,
+    start: float | None,
+    duration: float | None,
+    spectrum: bool,
+    channels: str | None,
+    width: int,
+    height: int | None,
+) -> None:
+    """Draw a recording to a PNG or SVG: min/max envelope, gaps shown, optional spectrum.
+
+    \b
+    Examples:
+      livetrace plot capture.h5
+      livetrace plot capture.h5 -o zoom.svg --start 1.5 --duration 0.01 --spectrum
+    """
+
+    from ..sinks import RecordingReader
+
+    out = Path(output) if output else Path(file).with_suffix(".png")
+    chans = None if channels is None else [c.strip() for c in channels.split(",") if c.strip()]
+    with RecordingReader(file) as reader:
+        fig = reader.plot(
+            start=start,
+            duration=duration,
+            channels=chans,
+            spectrum=spectrum,
+            width=width,
+            height=height,
+        )
+        fig.savefig(out)
+    click.echo(f"wrote {out}")
+
+
 # ---------------------------------------------------------------------------------- replay
 @cli.command(context_settings=_CONTEXT)
 @click.argument("file", type=click.Path(dir_okay=False))
@@ -401,8 +560,19 @@ def monitor(uri: str, **dashboard: Any) -> None:
     help="Replay pace: 1 = real time, 2 = twice as fast, 0 = as fast as possible.",
 )
 @click.option("--loop", is_flag=True, help="Start again at the end.")
+@click.option("--scope", "web_scope", is_flag=True, help="Show it in the web scope instead.")
+@_scope_options
 @_dashboard_options
-def replay(file: str, speed: float, loop: bool, **dashboard: Any) -> None:
+def replay(
+    file: str,
+    speed: float,
+    loop: bool,
+    web_scope: bool,
+    host: str,
+    port: int,
+    no_browser: bool,
+    **dashboard: Any,
+) -> None:
     """Replay a recording as if it were live, on the same dashboard as `monitor`.
 
     Gaps in the recording are replayed as gaps (same positions, same duration at --speed 1).
@@ -412,6 +582,7 @@ def replay(file: str, speed: float, loop: bool, **dashboard: Any) -> None:
     Examples:
       livetrace replay capture.h5
       livetrace replay capture.h5 --speed 0 --json | tail -n 1
+      livetrace replay capture.h5 --scope
     """
     from ..sinks import RecordingReader, RecordingSource
 
@@ -425,7 +596,10 @@ def replay(file: str, speed: float, loop: bool, **dashboard: Any) -> None:
             file, speed=speed or None, loop=loop, chunk_size=dashboard["chunk_size"]
         )
     try:
-        _run_dashboard(source, pace=speed or None, total=None if loop else total, **dashboard)
+        if web_scope:
+            _run_scope(source, host=host, port=port, no_browser=no_browser, **dashboard)
+        else:
+            _run_dashboard(source, pace=speed or None, total=None if loop else total, **dashboard)
     finally:
         source.close()
 

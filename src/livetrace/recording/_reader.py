@@ -601,6 +601,19 @@ class RecordingReader:
     def __iter__(self) -> Iterator[RecordedBlock]:
         return self.iter_blocks()
 
+    def plot(self, **options: Any) -> Any:
+        """A matplotlib figure of this recording (needs the ``plot`` extra), for notebooks.
+
+        Options: ``start``, ``duration`` (seconds from the first recorded sample),
+        ``channels`` (indices or names), ``spectrum`` (add a Welch spectrum panel),
+        ``width``, ``height`` (pixels), ``dpi``, ``nperseg``. Long spans are drawn as the
+        min/max envelope of each pixel column's samples; gaps are breaks, shaded and labelled.
+        Save it with ``fig.savefig("out.png")`` (or ``.svg``).
+        """
+        from ._plot import plot_recording
+
+        return plot_recording(self, **options)
+
     def __len__(self) -> int:
         return self.n_samples
 
