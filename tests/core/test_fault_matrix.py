@@ -629,25 +629,11 @@ print(json.dumps({"got": got, "error": error,
 sys.exit(1 if error else 0)
 """
 
-_BINARY_REPLACEMENT = (
-    "a binary file (raw, npy, WAV) replaced under a replay (os.replace of a new file) is "
-    "read on from the old, unlinked inode through the reader's open descriptor: the replay "
-    "ends normally with the old content and nobody is told. Fix in sources/_formats.py: "
-    "compare os.fstat(fd) with os.stat(path) (st_ino, st_dev) when a read is due, as the "
-    "text reader does, and raise SourceError naming the file"
-)
-
-
 @pytest.mark.parametrize(
     ("suffix", "fault"),
     [
         pytest.param(".bin", "truncation", id="file-raw-truncation"),
-        pytest.param(
-            ".bin",
-            "replacement",
-            id="file-raw-replacement",
-            marks=pytest.mark.xfail(strict=True, reason=_BINARY_REPLACEMENT),
-        ),
+        pytest.param(".bin", "replacement", id="file-raw-replacement"),
         pytest.param(".csv", "truncation", id="file-text-truncation"),
         pytest.param(".csv", "replacement", id="file-text-replacement"),
     ],

@@ -153,6 +153,8 @@ class _PreadReader:
         self.native = dtype if dtype.isnative else dtype.newbyteorder("=")
         self.pos = 0
         self.fd: int | None = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        st = os.fstat(self.fd)
+        self.identity = (st.st_dev, st.st_ino)
         if hasattr(os, "posix_fadvise"):
             os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)  # read ahead
 
@@ -173,7 +175,20 @@ class _PreadReader:
                 )
             done += got
 
+    def _check_same_file(self) -> None:
+        """SourceError when the path now names another file (replaced under the replay)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return  # deleted: the open descriptor still reads the same, complete file
+        if (st.st_dev, st.st_ino) != self.identity:
+            raise SourceError(
+                f"FileSource: {str(self.path)!r} was replaced by another file while it was "
+                "replayed"
+            )
+
     def read(self, n: int) -> NDArray[Any]:
+        self._check_same_file()
         k = min(n, self.n_frames - self.pos)
         shape: tuple[int, ...] = (k,) if self.squeeze else (k, self.width)
         if k <= 0:
