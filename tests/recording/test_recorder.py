@@ -552,12 +552,12 @@ def test_commit_age_stays_within_the_interval_when_flushes_are_slow(tmp_path: Pa
 # ------------------------------------------------------------------------------ a full disk
 @pytest.fixture
 def small_tmpfs() -> Any:
-    """A 6 MiB tmpfs (the tests run as root); skipped where mounting is not allowed."""
+    """A 32 MiB tmpfs (the tests run as root); skipped where mounting is not allowed."""
     if shutil.which("mount") is None or os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root and mount(8)")
     d = Path(tempfile.mkdtemp(prefix="livetrace-full-", dir="/tmp"))
     res = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(d)],
+        ["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(d)],
         capture_output=True,
         text=True,
         check=False,
@@ -621,3 +621,47 @@ def test_a_full_disk_stops_cleanly_and_says_what_is_safe(small_tmpfs: Path) -> N
     assert "samples are safely in the file" in lines[0]
     with RecordingReader(path) as r:
         assert r.n_samples > 0
+
+
+_RACE_CHILD = r"""
+import errno, os, sys
+from livetrace import RealtimeStream, SimulatedSource, SinkError
+from livetrace.sinks import Recorder
+
+real = os.statvfs
+class Roomy:  # another program fills the disk after each check: the check sees room
+    def __init__(self, st): self.f_bavail, self.f_frsize = 1 << 40, st.f_frsize
+os.statvfs = lambda p: Roomy(real(p))
+rec = Recorder(sys.argv[1], flush_interval=0.2)
+src = SimulatedSource("noise", sample_rate=1e6, chunk_size=4096, realtime=False)
+stream = RealtimeStream.from_source(src, chunk_size=4096, sinks=[rec])
+try:
+    with stream:
+        stream.run()
+except SinkError as exc:
+    cause = exc.__cause__
+    assert isinstance(cause, OSError) and cause.errno == errno.ENOSPC, repr(cause)
+    print(rec.samples_committed, "|", cause)
+"""
+
+
+def test_a_disk_filled_behind_the_recorders_back_still_closes_cleanly(small_tmpfs: Path) -> None:
+    """HDF5 itself meets the full disk: the recorder frees its reserve so that HDF5 can close
+    the file (it crashes when it cannot), and says what is safe."""
+    path = small_tmpfs / "race.h5"
+    res = subprocess.run(
+        [sys.executable, "-c", _RACE_CHILD, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]  # no segfault
+    committed, message = res.stdout.strip().split(" | ", 1)
+    assert "race.h5" in message
+    assert f"the first {committed} samples are safely in the file" in message
+    assert not (small_tmpfs / ".race.h5.reserve").exists()
+    with RecordingReader(path) as r:
+        assert r.n_samples == int(committed)
+        assert r.verify() == []
+        r.read()

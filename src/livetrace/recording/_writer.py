@@ -16,10 +16,14 @@ from the recent flushes (three times the longest recent flush, lock wait include
 20 ms, at most half the interval), and ``write`` itself flushes when the flush thread is late
 (a loaded machine). ``Recorder.max_commit_age`` reports the largest age actually observed.
 
-Disk full: before each write the recorder checks that the file system has room for it plus a
-reserve for the metadata; when it has not, it commits what it has, closes the file cleanly and
-raises ``OSError(ENOSPC)`` naming the file and the number of samples safely in it, so HDF5 never
-runs out of space in the middle of its own bookkeeping.
+Disk full: before each write the recorder checks that the file system has room for it, for
+what HDF5 still holds in its chunk cache and for the metadata; when it has not, it commits what
+it has, closes the file cleanly and raises ``OSError(ENOSPC)`` naming the file and the number
+of samples safely in it, so HDF5 never runs out of space in the middle of its own bookkeeping.
+Should another program fill the disk between the check and HDF5's write, a hidden
+``.NAME.reserve`` file beside the recording (about 10 MiB, set aside when the file is created,
+deleted at close; delete it by hand after a crash) is released so that HDF5 can still close the
+file: the same ``OSError(ENOSPC)``, every committed sample readable.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ __all__ = ["Recorder"]
 _CHUNK_BYTES = 1 << 20  # HDF5 chunk of about 1 MiB: large sequential writes, cheap resizes
 _CACHE_BYTES = 8 * _CHUNK_BYTES  # HDF5's chunk cache: what may wait in memory
 _RESERVE_BYTES = _CHUNK_BYTES + (1 << 19)  # kept free: the next chunk, metadata
+_BALLAST_BYTES = _CACHE_BYTES + _RESERVE_BYTES  # set aside for HDF5 to close after a failure
 _MARGIN_MIN = 0.02  # seconds a flush starts before its deadline, at least
 
 
@@ -228,6 +233,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._reserve: Path | None = None  # space set aside beside the file (see _take_reserve)
         self._commit_point = 0.0  # monotonic time before which every write is committed
         self._flush_costs: list[float] = []  # recent flush durations, lock wait included
         self.max_commit_age = 0.0
@@ -333,18 +339,21 @@ class Recorder:
         self._row_bytes = dt.itemsize * n_ch
         self._info = info
         try:
-            self._check_space(_RESERVE_BYTES, "creating the file")
+            self._check_space(_BALLAST_BYTES + _RESERVE_BYTES, "creating the file")
+            self._take_reserve()
             self._create(h5py, info, dt, n_ch)
         except BaseException:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+            self._release_reserve()
             raise
         self._created = True
 
     def _reopen(self) -> None:
         """Open the file this recorder wrote before, to append (SWMR again)."""
         h5py: Any = require("h5py", "hdf5")
+        self._take_reserve()
         f = h5py.File(self.path, "r+", libver=LIBVER, rdcc_nbytes=_CACHE_BYTES)
         try:
             self._samples = f["samples"]
@@ -463,6 +472,7 @@ class Recorder:
                 finally:
                     reopened: Any = self._file
                     self._file = None
+                    self._release_reserve()
                     reopened.close()
                 return
             self._raise_flush_error()
@@ -529,9 +539,9 @@ class Recorder:
             try:
                 self._samples.resize(n0 + n, axis=0)
                 self._samples.write_direct(data, dest_sel=np.s_[n0 : n0 + n])
-            except OSError as exc:
+            except (OSError, RuntimeError) as exc:  # HDF5 reports disk errors as either
                 self._failed = exc
-                raise type(exc)(*self._os_args(exc, f"writing {n} samples failed")) from exc
+                raise self._disk_error(exc, f"writing {n} samples failed") from exc
             except BaseException as exc:
                 self._failed = exc
                 raise
@@ -563,6 +573,45 @@ class Recorder:
             *self._os_args(exc, f"{what} needs {needed} bytes with the reserve, {free} are free")
         )
 
+    def _disk_error(self, exc: BaseException, what: str) -> OSError:
+        """An HDF5 failure as an ``OSError`` naming the file and the samples safely in it."""
+        code = getattr(exc, "errno", None)
+        text = str(exc)
+        if code is None and ("errno = 28" in text or "No space left" in text):
+            code = errno.ENOSPC  # HDF5 puts the system error in its message only
+        os_exc = OSError(code, os.strerror(code) if code else text)
+        return OSError(*self._os_args(os_exc, what))
+
+    def _take_reserve(self) -> None:
+        """Set aside disk space (HDF5's chunk cache and more) in a hidden file beside the file.
+
+        Free space is checked before every write, but another program can fill the disk in
+        between; when HDF5 then fails, the reserve is released so that the file can still be
+        flushed and closed cleanly (HDF5 crashes when it must close a file it cannot write)."""
+        path = self.path.with_name(f".{self.path.name}.reserve")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError:
+            return  # a directory we cannot add to: work without a reserve
+        try:
+            if hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fd, 0, _BALLAST_BYTES)
+            else:  # pragma: no cover - platforms without posix_fallocate
+                os.write(fd, bytes(_BALLAST_BYTES))
+        except OSError as exc:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            if exc.errno == errno.ENOSPC:
+                raise OSError(*self._os_args(exc, "no room for the write reserve")) from exc
+            return  # a file system without fallocate: work without a reserve
+        os.close(fd)
+        self._reserve = path
+
+    def _release_reserve(self) -> None:
+        path, self._reserve = self._reserve, None
+        if path is not None:
+            path.unlink(missing_ok=True)
+
     def _os_args(self, exc: OSError, what: str) -> tuple[Any, ...]:
         msg = (
             f"recording '{self.path}': {what}: {exc.strerror or exc}; the first "
@@ -581,16 +630,20 @@ class Recorder:
             return
         # every write received before this moment is in the progress record written below
         snapshot = time.monotonic()
-        if self._segs:
-            rows = np.array(self._segs, dtype=SEGMENT_DTYPE)
-            k = self._n_segs
-            self._segments.resize(k + len(rows), axis=0)
-            self._segments[k : k + len(rows)] = rows
-            self._n_segs = k + len(rows)
-            self._segs = []
-        f.flush()  # samples and segments on disk first...
-        self._progress[()] = self._progress_row(complete=complete)
-        f.flush()  # ...then the count that vouches for them
+        try:
+            if self._segs:
+                rows = np.array(self._segs, dtype=SEGMENT_DTYPE)
+                k = self._n_segs
+                self._segments.resize(k + len(rows), axis=0)
+                self._segments[k : k + len(rows)] = rows
+                self._n_segs = k + len(rows)
+                self._segs = []
+            f.flush()  # samples and segments on disk first...
+            self._progress[()] = self._progress_row(complete=complete)
+            f.flush()  # ...then the count that vouches for them
+        except (OSError, RuntimeError) as exc:
+            self._failed = exc
+            raise self._disk_error(exc, "flushing failed") from exc
         done = time.monotonic()
         self._learn_cost(done - snapshot)
         self._n_committed = self._n
@@ -648,8 +701,6 @@ class Recorder:
         if exc is not None:
             self._flush_error = None
             self._failed = exc
-            if isinstance(exc, OSError):
-                raise type(exc)(*self._os_args(exc, "flushing failed")) from exc
             raise exc
 
     def close(self) -> None:
@@ -671,8 +722,10 @@ class Recorder:
                 return
             self._file = None
             if self._failed is not None:
-                # The write error is already on its way to the caller; close what can be
-                # closed and keep a second error for inspection instead of masking the first.
+                # The write error is already on its way to the caller; free the reserve so
+                # that HDF5 can write what it still holds, close, and keep a second error for
+                # inspection instead of masking the first.
+                self._release_reserve()
                 try:
                     f.close()
                 except Exception as exc:
@@ -682,9 +735,13 @@ class Recorder:
                 self._file = f
                 self._raise_flush_error()
                 self._flush_locked(complete=True)
+            except BaseException:
+                self._release_reserve()  # room for HDF5 to close the file it could not flush
+                raise
             finally:
                 self._file = None
                 f.close()
+                self._release_reserve()
 
     def __enter__(self) -> Recorder:
         return self
