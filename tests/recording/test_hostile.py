@@ -491,3 +491,26 @@ def test_every_recording_error_names_the_file(tmp_path: Path) -> None:
         RecordingReader(tmp_path / "missing.h5")
     with pytest.raises(IsADirectoryError, match=r"directory.*" + tmp_path.name):
         RecordingReader(tmp_path)
+
+
+def test_a_damaged_recording_stops_a_replay_at_once_and_the_cli_in_one_line(
+    good: Path, tmp_path: Path
+) -> None:
+    from livetrace import RealtimeStream
+
+    path = copy(good, tmp_path / "bad.h5")
+    with h5py.File(path, "r") as f:
+        second = f["samples"].id.get_chunk_info(1)
+    _flip(path, second.byte_offset + 7)
+    stream = RealtimeStream.from_source(RecordingSource(path, speed=None))
+    with pytest.raises(DamagedRecordingError, match=r"bad\.h5.*131072:150000"), stream:
+        for _ in stream:
+            pass
+    # not retried: reading again cannot repair it
+    assert [e.attempt for e in stream.errors] == [1]
+    res = cli("info", str(path))
+    assert res.returncode == 1
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert "bad.h5' is damaged: stored samples 131072:150000" in lines[0]
+    assert "failed 4 time(s)" not in lines[0]

@@ -80,7 +80,10 @@ class DamagedRecordingError(LivetraceError, OSError):
     """A recording is damaged: truncated, its samples fail their checksum, or its metadata
     is missing, inconsistent or claims more than the file holds. ``path`` is the file;
     ``damaged`` the :class:`DamagedRange` of samples that failed (None when the damage is
-    not in the samples). ``errno`` is ``EIO``."""
+    not in the samples). ``errno`` is ``EIO``. ``final`` is True: a stream replaying the file
+    stops at once with this error (reading again cannot repair it) instead of retrying."""
+
+    final = True
 
     def __init__(self, path: Path, message: str, damaged: DamagedRange | None = None) -> None:
         super().__init__(errno.EIO, message)
