@@ -629,6 +629,7 @@ print(json.dumps({"got": got, "error": error,
 sys.exit(1 if error else 0)
 """
 
+
 @pytest.mark.parametrize(
     ("suffix", "fault"),
     [
