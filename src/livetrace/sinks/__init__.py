@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_namespace
 
 if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
+    from ..transport._redis import RedisPublisher as RedisPublisher
+    from ..transport._shm import ShmPublisher as ShmPublisher
     from ._export import export_recording as export_recording
     from ._reader import Gap as Gap
     from ._reader import RecordedBlock as RecordedBlock
@@ -22,6 +24,8 @@ _LAZY: dict[str, str] = {
     "RecordedBlock": "._reader",
     "Gap": "._reader",
     "export_recording": "._export",
+    "ShmPublisher": "..transport._shm",
+    "RedisPublisher": "..transport._redis",
 }
 
 __all__, __getattr__, __dir__ = lazy_namespace(

@@ -22,6 +22,8 @@ from ._uri import available_schemes as available_schemes
 from ._uri import open_source as open_source
 
 if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
+    from ..transport._redis import RedisSource as RedisSource
+    from ..transport._shm import ShmSource as ShmSource
     from ._array import ArraySource as ArraySource
     from ._audio import AudioSource as AudioSource
     from ._file import FileSource as FileSource
@@ -41,6 +43,8 @@ _LAZY: dict[str, str] = {
     "SerialSource": "._serial",
     "ZmqSource": "._zmq",
     "AudioSource": "._audio",
+    "ShmSource": "..transport._shm",
+    "RedisSource": "..transport._redis",
 }
 
 __all__, __getattr__, __dir__ = lazy_namespace(
