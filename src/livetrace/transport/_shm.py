@@ -22,7 +22,6 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from multiprocessing import shared_memory
 from typing import Any
 
@@ -81,8 +80,6 @@ _D_FLAGS = 6  # bit 0: discontinuity (samples may be missing before the chunk)
 STATE_CREATING, STATE_RUNNING, STATE_ENDED = 0, 1, 2
 _STATE_NAMES = {STATE_CREATING: "creating", STATE_RUNNING: "running", STATE_ENDED: "ended"}
 
-_published_here: set[str] = set()  # segments this process created (see _attach)
-
 
 def segment_name(name: str) -> str:
     """The shared-memory name of stream ``name`` (``livetrace-NAME``); checks ``name``."""
@@ -105,21 +102,28 @@ def _map(shm: shared_memory.SharedMemory) -> mmap.mmap:
     return mm
 
 
-def _attach(seg: str) -> shared_memory.SharedMemory:
-    """Open an existing segment without handing its removal to this process.
+def _attach_map(seg: str) -> mmap.mmap:
+    """Map an existing segment read-only, without handing its removal to this process.
 
-    Python 3.13 has ``track=False``. On 3.10-3.12 attaching registers the segment with the
-    process's resource tracker, which would remove it when this reader exits (and warn about
-    a "leak"); the registration is undone at once, unless this process created the segment.
+    Python 3.13 has ``SharedMemory(track=False)``. On 3.10-3.12 ``SharedMemory`` always
+    registers the segment with the resource tracker, which removes it when the reader's
+    process (or the last one sharing its tracker, such as a ``multiprocessing`` parent) exits,
+    and unregistering it again would drop the publisher's own registration when the two share
+    a tracker. So readers on those versions open the segment directly with ``shm_open``, as
+    ``SharedMemory`` itself does. FileNotFoundError when there is no such segment.
     """
     if sys.version_info >= (3, 13):
-        return shared_memory.SharedMemory(name=seg, create=False, track=False)
-    shm = shared_memory.SharedMemory(name=seg, create=False)
-    if seg not in _published_here:
-        from multiprocessing import resource_tracker
+        shm = shared_memory.SharedMemory(name=seg, create=False, track=False)
+        return _map(shm)
+    import importlib
 
-        resource_tracker.unregister(getattr(shm, "_name"), "shared_memory")  # noqa: B009
-    return shm
+    posixshmem: Any = importlib.import_module("_posixshmem")  # what SharedMemory uses
+    fd = posixshmem.shm_open("/" + seg, os.O_RDONLY, mode=0o600)
+    try:
+        size = os.fstat(fd).st_size
+        return mmap.mmap(fd, size, prot=mmap.PROT_READ)
+    finally:
+        os.close(fd)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -137,8 +141,15 @@ class _Segment:
 
     def __init__(self, mm: mmap.mmap) -> None:
         self.mm = mm
-        self.hdr: NDArray[np.uint64] = np.ndarray((HEADER_BYTES // 8,), "<u8", mm, 0)
-        self.hdr_f: NDArray[np.float64] = self.hdr.view("<f8")
+        if sys.byteorder != "little":
+            raise SourceError("the shared-memory layout is little-endian; this CPU is not")
+        head = memoryview(mm)[:HEADER_BYTES].cast("Q")
+        words = int(head[_W_DATA_OFFSET]) // 8
+        head.release()
+        # header and descriptor words as Python ints/floats: cheaper than numpy scalars
+        self.hdr = memoryview(mm)[: words * 8].cast("Q")
+        self.hdr_f = memoryview(mm)[: words * 8].cast("d")
+        self.desc_base = int(self.hdr[_W_DESC_OFFSET]) // 8
         if int(self.hdr[_W_MAGIC]) != MAGIC:
             raise SourceError("not a livetrace shared-memory segment (bad magic)")
         if int(self.hdr[_W_VERSION]) != LAYOUT_VERSION:
@@ -152,15 +163,35 @@ class _Segment:
         self.n_desc_cap = int(self.hdr[_W_DESC_CAPACITY])
         raw_dtype = bytes(mm[_DTYPE_OFFSET : _DTYPE_OFFSET + 16]).rstrip(b"\0").decode()
         self.dtype = np.dtype(raw_dtype)
-        self.desc: NDArray[np.uint64] = np.ndarray(
-            (self.n_desc_cap, DESC_WORDS), "<u8", mm, int(self.hdr[_W_DESC_OFFSET])
-        )
         shape = (self.capacity,) if self.n_channels == 1 else (self.capacity, self.n_channels)
         self.data: NDArray[Any] = np.ndarray(shape, self.dtype, mm, int(self.hdr[_W_DATA_OFFSET]))
         meta_len = int(self.hdr[_W_META_LEN])
         self.meta: dict[str, Any] = json.loads(
             bytes(mm[_META_OFFSET : _META_OFFSET + meta_len]).decode() or "{}"
         )
+
+    def descriptor(self, k: int) -> list[int] | None:
+        """A consistent copy of descriptor ``k`` (its words as ints), or None if overwritten.
+
+        The sequence word is checked before and after the copy (the publisher sets it to all
+        ones while it rewrites the entry).
+        """
+        base = self.desc_base + (k % self.n_desc_cap) * DESC_WORDS
+        d = self.hdr[base : base + DESC_WORDS].tolist()
+        if d[_D_SEQ] != k or self.hdr[base] != k:
+            return None
+        return d
+
+    def start_time_of(self, k: int) -> float:
+        """Descriptor ``k``'s start time (NaN: unknown)."""
+        return float(
+            self.hdr_f[self.desc_base + (k % self.n_desc_cap) * DESC_WORDS + _D_START_TIME]
+        )
+
+    def release(self) -> None:
+        """Let go of the header views (the mapping goes once no array uses it)."""
+        self.hdr.release()
+        self.hdr_f.release()
 
     @property
     def state(self) -> int:
@@ -200,12 +231,10 @@ class _Segment:
 
 def _open_segment(seg: str) -> _Segment | None:
     try:
-        shm = _attach(seg)
+        mm = _attach_map(seg)
     except FileNotFoundError:
         return None
-    try:
-        mm = _map(shm)
-    except ValueError:  # an empty segment being created: no header yet
+    except ValueError:  # an empty segment being created: nothing to map yet
         return None
     if len(mm) < HEADER_BYTES or int.from_bytes(mm[0:8], "little") != MAGIC:
         mm.close()
@@ -307,7 +336,7 @@ class ShmPublisher:
                 f"of JSON; the header holds {_META_MAX}"
             )
         desc_offset = HEADER_BYTES
-        data_offset = -(-(desc_offset + self.descriptors * DESC_WORDS * 8) // 4096) * 4096
+        data_offset = -(-(desc_offset + self.descriptors * DESC_WORDS * 8) // 4096) * 4096 + 16
         size = data_offset + capacity * channels * dtype.itemsize
         shm = self._create(size)
         mm = _map(shm)
@@ -358,7 +387,6 @@ class ShmPublisher:
             # left by a publisher that died or ended: replace it
             self._unlink_name()
             shm = shared_memory.SharedMemory(name=self.segment, create=True, size=size)
-        _published_here.add(self.segment)
         return shm
 
     def _unlink_name(self) -> None:
@@ -407,15 +435,17 @@ class ShmPublisher:
         if first < n:
             seg.data[: n - first] = data[first:]
         k = self._n_desc
-        d = seg.desc[k % seg.n_desc_cap]
-        d[_D_SEQ] = INVALID
-        d[_D_RING_POS] = pos
-        d[_D_START_INDEX] = start_index
-        d[_D_N] = n
-        d.view("<f8")[_D_START_TIME] = float("nan") if md.start_time is None else md.start_time
-        d[_D_GAP] = max(0, int(md.gap))
-        d[_D_FLAGS] = 1 if md.discontinuity else 0
-        d[_D_SEQ] = k
+        base = seg.desc_base + (k % seg.n_desc_cap) * DESC_WORDS
+        hdr[base + _D_SEQ] = INVALID
+        hdr[base + _D_RING_POS] = pos
+        hdr[base + _D_START_INDEX] = start_index
+        hdr[base + _D_N] = n
+        seg.hdr_f[base + _D_START_TIME] = (
+            float("nan") if md.start_time is None else float(md.start_time)
+        )
+        hdr[base + _D_GAP] = max(0, int(md.gap))
+        hdr[base + _D_FLAGS] = 1 if md.discontinuity else 0
+        hdr[base + _D_SEQ] = k
         self._written = pos + n
         self._n_desc = k + 1
         hdr[_W_WRITTEN] = pos + n
@@ -433,13 +463,13 @@ class ShmPublisher:
             self._hb_thread.join()
             self._hb_thread = None
         seg.hdr[_W_STATE] = STATE_ENDED
+        seg.release()
         shm, self._shm = self._shm, None
         if shm is not None:
             try:
                 shm.unlink()
             except FileNotFoundError:
                 self.removed_elsewhere = True  # already removed by another process
-            _published_here.discard(self.segment)
         del seg  # the mapping is unmapped once no reader array in this process uses it
 
     def __enter__(self) -> ShmPublisher:
@@ -449,7 +479,6 @@ class ShmPublisher:
         self.close()
 
 
-@dataclass(frozen=True)
 class ShmChunk:
     """Samples read from the ring by :meth:`ShmSource.read`.
 
@@ -462,14 +491,42 @@ class ShmChunk:
     samples and must be discarded.
     """
 
-    data: NDArray[Any]
-    start_index: int
-    start_time: float | None
-    gap: int
-    discontinuity: bool
-    view: bool
-    _seg: _Segment
-    _first: int  # ring counter of data[0]
+    __slots__ = (
+        "_first",
+        "_seg",
+        "data",
+        "discontinuity",
+        "gap",
+        "start_index",
+        "start_time",
+        "view",
+    )
+
+    def __init__(
+        self,
+        data: NDArray[Any],
+        start_index: int,
+        start_time: float | None,
+        gap: int,
+        discontinuity: bool,
+        view: bool,
+        seg: _Segment,
+        first: int,
+    ) -> None:
+        self.data = data
+        self.start_index = start_index
+        self.start_time = start_time
+        self.gap = gap
+        self.discontinuity = discontinuity
+        self.view = view
+        self._seg = seg
+        self._first = first  # ring counter of data[0]
+
+    def __repr__(self) -> str:
+        return (
+            f"ShmChunk(start_index={self.start_index}, n={len(self.data)}, gap={self.gap}, "
+            f"discontinuity={self.discontinuity}, view={self.view})"
+        )
 
     def valid(self) -> bool:
         """True while ``data`` still holds the samples it was read with."""
@@ -580,9 +637,9 @@ class ShmSource(RealtimeSource):
     def _last_end(seg: _Segment, n_desc: int) -> int:
         """Publisher index right after the last committed descriptor (0 when none)."""
         while n_desc > 0:
-            d = seg.desc[(n_desc - 1) % seg.n_desc_cap].copy()
-            if int(d[_D_SEQ]) == n_desc - 1:
-                return int(d[_D_START_INDEX]) + int(d[_D_N])
+            d = seg.descriptor(n_desc - 1)
+            if d is not None:
+                return d[_D_START_INDEX] + d[_D_N]
             n_desc = int(seg.hdr[_W_N_DESC])  # overwritten while read: look again
         return 0
 
@@ -623,10 +680,10 @@ class ShmSource(RealtimeSource):
         n_desc = int(seg.hdr[_W_N_DESC])
         if self._k >= n_desc:
             return 0
-        d = seg.desc[self._k % seg.n_desc_cap].copy()
-        if int(d[_D_SEQ]) != self._k:
+        d = seg.descriptor(self._k)
+        if d is None:
             return written
-        return written - int(d[_D_RING_POS]) - self._off
+        return written - d[_D_RING_POS] - self._off
 
     # ------------------------------------------------------------------ source protocol
     def start(self) -> None:
@@ -683,13 +740,8 @@ class ShmSource(RealtimeSource):
         return None
 
     # ------------------------------------------------------------------ the read itself
-    def _desc(self, seg: _Segment, k: int) -> NDArray[np.uint64] | None:
-        """A consistent copy of descriptor ``k``, or None if it was overwritten."""
-        row = seg.desc[k % seg.n_desc_cap]
-        d: NDArray[np.uint64] = row.copy()
-        if int(d[_D_SEQ]) != k or int(row[_D_SEQ]) != k:  # sequence checked again after copy
-            return None
-        return d
+    def _desc(self, seg: _Segment, k: int) -> list[int] | None:
+        return seg.descriptor(k)
 
     def _try_read(self, limit: int, copy: bool, out: NDArray[Any] | None) -> ShmChunk | None:
         seg = self._seg
@@ -707,6 +759,10 @@ class ShmSource(RealtimeSource):
                 self._k, self._off = max(self._k + 1, int(hdr[_W_N_DESC]) - seg.n_desc_cap), 0
                 continue
             pos, idx, n = int(d0[_D_RING_POS]), int(d0[_D_START_INDEX]), int(d0[_D_N])
+            oldest = int(hdr[_W_RESERVE]) - cap
+            if pos + n <= oldest and n_desc - self._k > 1:
+                self._catch_up(seg, oldest + cap // 8, n_desc)
+                continue
             if self._off == 0 and (int(d0[_D_FLAGS]) & 1 or int(d0[_D_GAP]) > 0):
                 self._disc_next = True
             if n == 0 or self._off >= n:
@@ -756,6 +812,23 @@ class ShmSource(RealtimeSource):
                 continue
             return self._deliver(seg, data, first_index, a, not copy)
 
+    def _catch_up(self, seg: _Segment, target: int, n_desc: int) -> None:
+        """Skip to the first descriptor still (with a margin) in the ring, by bisection.
+
+        The skipped samples are counted as a gap by the next delivery; the margin (an eighth
+        of the ring) keeps a reader that fell behind from chasing samples about to be
+        overwritten.
+        """
+        lo, hi = self._k + 1, n_desc - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            d = seg.descriptor(mid)
+            if d is None or d[_D_RING_POS] + d[_D_N] <= target:
+                lo = mid + 1
+            else:
+                hi = mid
+        self._k, self._off = lo, 0
+
     def _take(
         self, seg: _Segment, a: int, b: int, copy: bool, out: NDArray[Any] | None
     ) -> NDArray[Any]:
@@ -763,7 +836,8 @@ class ShmSource(RealtimeSource):
         s, e = a % cap, (b - 1) % cap + 1
         if not copy:
             view = seg.data[s:e]
-            view.flags.writeable = False
+            if view.flags.writeable:  # a read-write mapping (Python 3.13's SharedMemory)
+                view.flags.writeable = False
             return view
         n = b - a
         if out is None:
@@ -813,8 +887,8 @@ class ShmSource(RealtimeSource):
             gap=max(gap, 0),
             discontinuity=disc,
             view=view,
-            _seg=seg,
-            _first=ring_first,
+            seg=seg,
+            first=ring_first,
         )
 
     def _idle(self, seg: _Segment, state: int) -> ShmChunk | None:
