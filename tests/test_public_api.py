@@ -72,5 +72,5 @@ def test_lazy_names_are_also_visible_to_type_checkers(sub: str) -> None:
             for imp in node.body:
                 assert isinstance(imp, ast.ImportFrom)
                 for alias in imp.names:
-                    typed[alias.name] = "." + str(imp.module)
+                    typed[alias.name] = "." * imp.level + str(imp.module)
     assert typed == mod._LAZY
