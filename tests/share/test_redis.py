@@ -416,3 +416,29 @@ def test_publisher_as_a_stream_sink(redis_server: Any) -> None:
     src.close()
     assert blocks[0].discontinuity
     np.testing.assert_array_equal(blocks[0].data, data[:10])
+
+
+def test_acknowledger_acknowledges_after_delivery(redis_server: Any) -> None:
+    """With the acknowledger as the last sink, entries are acknowledged once the stream
+    delivered them, and nothing stays pending at the end."""
+    k = key()
+    with RedisPublisher(redis_server.url, k) as pub:
+        pub.open(INFO)
+        for i in range(20):
+            pub.write(ramp(i * 500, 500))
+    src = RedisSource(redis_server.url, k, start="start", group="g", consumer="solo")
+    seen: list[int] = []
+    stream = RealtimeStream.from_source(src, chunk_size=500)
+    stream.add_sink(src.acknowledger())
+    with stream:
+        for chunk in stream:
+            check_ramp(chunk.data, chunk.metadata.start_index)
+            seen.append(chunk.metadata.start_index)
+    assert seen == list(range(0, 10_000, 500))
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        assert client.xpending(k, "g")["pending"] == 0
+    finally:
+        client.close()
+    assert src.health()["acknowledged"] == 21  # 20 entries and the end of the stream
+    src.close()
