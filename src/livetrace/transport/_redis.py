@@ -294,6 +294,9 @@ class RedisPublisher:
                 dropped = self._queue.popleft()
                 self._lose(dropped)
             self._cond.notify()
+        # Let the sender thread take the GIL: it gives it up around every socket call and,
+        # facing a busy consumer thread, would otherwise wait a switch interval each time.
+        time.sleep(0)
 
     def close(self) -> None:
         """Send what is queued, append the end-of-stream entry, stop the sender thread."""
