@@ -294,3 +294,42 @@ def test_uri_parameters(name: str) -> None:
         assert block is not None
         assert (block.start_index, len(block.data), block.data[0, 0]) == (0, 100, 2500.0)
         assert src.health()["origin"] == 2500
+
+
+def test_cli_record_reads_a_shared_stream(name: str, tmp_path: Path) -> None:
+    """``livetrace record shm://NAME`` (another process) records exactly what was published."""
+    from livetrace.sinks import RecordingReader
+
+    pub = ShmPublisher(name, capacity_samples=1 << 20)
+    pub.open(INFO)
+    out = tmp_path / "copy.h5"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "livetrace",
+            "record",
+            f"shm://{name}?from=start",
+            "-o",
+            str(out),
+            "--samples",
+            "50000",
+            "-q",
+        ],
+        env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2] / "src")),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for i in range(0, 50_000, 1000):  # the ring keeps it all until the recorder attaches
+            pub.write(ramp_chunk(i, 1000))
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    finally:
+        pub.close()
+    with RecordingReader(out) as rec:
+        data = rec.read()
+        assert rec.samples_lost == 0
+    assert len(data) == 50_000
+    check_ramp(data.astype(np.float64), 0)
