@@ -442,3 +442,18 @@ def test_acknowledger_acknowledges_after_delivery(redis_server: Any) -> None:
         client.close()
     assert src.health()["acknowledged"] == 21  # 20 entries and the end of the stream
     src.close()
+
+
+def test_password_in_the_url(make_redis_server: Any) -> None:
+    server = make_redis_server("--requirepass", "s3cret")
+    k = key()
+    url = f"redis://:s3cret@127.0.0.1:{server.port}"
+    with RedisPublisher(f"{url}/{k}") as pub:
+        pub.open(INFO)
+        pub.write(ramp(0, 100))
+    src = open_source(f"{url}/{k}?from=start")
+    blocks = read_all(src)  # type: ignore[arg-type]
+    src.close()  # type: ignore[attr-defined]
+    check_ramp(blocks[0].data, 0)
+    with pytest.raises(SourceUnavailableError, match="(?i)auth"):
+        open_source(f"redis://127.0.0.1:{server.port}/{k}")
