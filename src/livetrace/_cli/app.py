@@ -1177,3 +1177,88 @@ def bench(quick: bool, only: tuple[str, ...]) -> None:
         sys.stdout.flush()
     if failed:
         raise click.ClickException(f"{len(failed)} benchmark(s) failed: {', '.join(failed)}")
+
+
+# ---------------------------------------------------------------------------------- publish
+@cli.command(context_settings=_CONTEXT)
+@click.argument("uri")
+@click.option(
+    "--to",
+    "targets",
+    multiple=True,
+    required=True,
+    help="redis[s]://[:pw@]host:port/KEY or shm://NAME; repeat to publish to several.",
+)
+@click.option("--maxlen-seconds", type=float, default=None, help="Redis retention in seconds.")
+@click.option("--maxlen-samples", type=int, default=None, help="Redis retention in samples.")
+@click.option(
+    "--capacity-seconds", type=float, default=2.0, show_default=True, help="Shared-memory ring."
+)
+@click.option("--record", "record_to", default=None, help="Also record to this HDF5 file.")
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
+@click.option("--chunk-size", type=int, default=None, help="Samples per chunk (default ~10 ms).")
+def publish(
+    uri: str,
+    targets: tuple[str, ...],
+    maxlen_seconds: float | None,
+    maxlen_samples: int | None,
+    capacity_seconds: float,
+    record_to: str | None,
+    duration: float | None,
+    chunk_size: int | None,
+) -> None:
+    """Acquire a source once and publish it to Redis streams and shared memory.
+
+    Every other command reads what is published with a redis:// or shm:// source URI.
+    Runs until the source ends, --duration passed, or Ctrl-C.
+
+    \b
+    Examples:
+      livetrace publish sim:sine --to redis://127.0.0.1:6379/scope1 --maxlen-seconds 60
+      livetrace publish sim:sine --to shm://scope1 --to redis://db:6379/scope1
+      livetrace monitor redis://127.0.0.1:6379/scope1
+    """
+    from ..sources._uri import open_source
+
+    sinks: list[Any] = []
+    for target in targets:
+        scheme = target.partition(":")[0].lower()
+        if scheme in ("redis", "rediss"):
+            from ..transport._redis import RedisPublisher
+
+            sinks.append(
+                RedisPublisher(target, maxlen_seconds=maxlen_seconds, maxlen_samples=maxlen_samples)
+            )
+        elif scheme == "shm":
+            from ..transport._shm import ShmPublisher
+
+            name = target.partition(":")[2].lstrip("/")
+            sinks.append(ShmPublisher(name, capacity_seconds=capacity_seconds))
+        else:
+            raise click.BadParameter(
+                f"expected redis://, rediss:// or shm://, got {target!r}", param_hint="--to"
+            )
+    if record_to is not None:
+        from ..recording import Recorder
+
+        sinks.append(Recorder(record_to))
+    source = open_source(uri)
+    stream = _stream_for(source, chunk_size=chunk_size, overflow=None)
+    for sink in sinks:
+        stream.add_sink(sink)
+    stop = threading.Event()
+    with _on_interrupt(stop), stream:
+
+        def stop_on_signal() -> None:
+            stop.wait()
+            stream.stop()
+
+        watcher = threading.Thread(
+            target=stop_on_signal, name="livetrace-publish-stop", daemon=True
+        )
+        watcher.start()
+        click.echo(f"publishing {uri} to {', '.join(targets)}", err=True)
+        n = stream.run(duration=duration)
+        stop.set()
+        watcher.join()
+    click.echo(f"published {n} samples", err=True)

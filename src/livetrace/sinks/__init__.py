@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
     from ..recording._replay import RecordingSource as RecordingSource
     from ..recording._writer import Recorder as Recorder
     from ..transport._lsl import LslPublisher as LslPublisher
+    from ..transport._redis import RedisPublisher as RedisPublisher
+    from ..transport._shm import ShmPublisher as ShmPublisher
 
 # name -> private module that defines it (add a line here for each new public name)
 _LAZY: dict[str, str] = {
@@ -30,6 +32,8 @@ _LAZY: dict[str, str] = {
     "export_recording": "..recording._export",
     "SigmfRecorder": "..formats._sigmf",
     "LslPublisher": "..transport._lsl",
+    "ShmPublisher": "..transport._shm",
+    "RedisPublisher": "..transport._redis",
 }
 
 __all__, __getattr__, __dir__ = _lazy_namespace(__name__, _LAZY, globals(), [])

@@ -23,6 +23,8 @@ from ._uri import open_source as open_source
 
 if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
     from ..transport._lsl import LslSource as LslSource
+    from ..transport._redis import RedisSource as RedisSource
+    from ..transport._shm import ShmSource as ShmSource
     from ._array import ArraySource as ArraySource
     from ._audio import AudioSource as AudioSource
     from ._file import FileSource as FileSource
@@ -43,6 +45,8 @@ _LAZY: dict[str, str] = {
     "ZmqSource": "._zmq",
     "AudioSource": "._audio",
     "LslSource": "..transport._lsl",
+    "ShmSource": "..transport._shm",
+    "RedisSource": "..transport._redis",
 }
 
 __all__, __getattr__, __dir__ = _lazy_namespace(

@@ -183,8 +183,7 @@ class _PreadReader:
             return  # deleted: the open descriptor still reads the same, complete file
         if (st.st_dev, st.st_ino) != self.identity:
             raise SourceError(
-                f"FileSource: {str(self.path)!r} was replaced by another file while it was "
-                "replayed"
+                f"FileSource: {str(self.path)!r} was replaced by another file while it was replayed"
             )
 
     def read(self, n: int) -> NDArray[Any]:

@@ -88,6 +88,21 @@ SCHEMES: dict[str, SchemeInfo] = {
         "audio:default?sample_rate=48000",
         "sound card input through PortAudio (python-sounddevice)",
     ),
+    "shm": SchemeInfo(
+        "livetrace.transport._shm:from_uri",
+        "shm://scope1?from=latest",
+        "a stream another local process publishes in shared memory (ShmPublisher)",
+    ),
+    "redis": SchemeInfo(
+        "livetrace.transport._redis:from_uri",
+        "redis://127.0.0.1:6379/scope1?from=latest",
+        "a stream published to a Redis stream (RedisPublisher); consumer groups",
+    ),
+    "rediss": SchemeInfo(
+        "livetrace.transport._redis:from_uri",
+        "rediss://:password@host:6380/scope1?from=start",
+        "as redis://, over TLS",
+    ),
 }
 
 
