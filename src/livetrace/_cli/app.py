@@ -910,6 +910,12 @@ def info(file: str, as_json: bool, max_gaps: int, no_stats: bool) -> None:
             "end_index": rec.end_index,
             "span": rec.span,
             "samples_lost": rec.samples_lost,
+            "measured_rate": rec.measured_rate,
+            "drift_ppm": (
+                None
+                if rec.measured_rate is None
+                else (rec.measured_rate / i.sample_rate - 1.0) * 1e6
+            ),
             "gaps": [g._asdict() for g in gaps],
             "attrs": {k: _jsonable(v) for k, v in rec.attrs.items()},
         }
@@ -946,7 +952,12 @@ def info(file: str, as_json: bool, max_gaps: int, no_stats: bool) -> None:
         f"format:       livetrace-recording v{desc['format_version']}, "
         f"written by livetrace {desc['livetrace_version']} on {desc['created']}",
         f"source:       {i.description}",
-        f"sample rate:  {i.sample_rate:g} Hz",
+        f"sample rate:  {i.sample_rate:g} Hz"
+        + (
+            ""
+            if desc["measured_rate"] is None
+            else f" (measured {desc['measured_rate']:.6f} Hz, drift {desc['drift_ppm']:+.1f} ppm)"
+        ),
         f"channels:     {i.n_channels} x {i.dtype}: {chans}",
         f"sample 0 at:  {when}",
         f"samples:      {rec.n_samples} ({rec.duration:.6g} s), absolute "
@@ -969,7 +980,15 @@ def info(file: str, as_json: bool, max_gaps: int, no_stats: bool) -> None:
                 f"{label:<14}{name}: " + "  ".join(f"{k} {format_number(v)}" for k, v in st.items())
             )
     lines.extend(f"attr {k}:  {v}" for k, v in desc["attrs"].items())
-    click.echo("\n".join(lines))
+    click.echo("\n".join(_printable(line) for line in lines))
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (terminal escape sequences from a file) escaped."""
+    return "".join(
+        c if c == "\t" or (c.isprintable() and not 0x7F <= ord(c) <= 0x9F) else repr(c)[1:-1]
+        for c in text
+    )
 
 
 def _float(value: Any, channel: int, n_channels: int) -> float | None:

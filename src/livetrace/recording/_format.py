@@ -18,6 +18,11 @@
   it claims.
 - The file is written with HDF5's 1.10 format (the oldest with SWMR), which HDF5 1.10 tools
   (``h5dump``, ``h5ls``, HDFView, MATLAB) read.
+- ``/clock`` (optional): the stream's clock map when it measured one (see ``docs/time.md``):
+  rows ``(start_index, start_time, rate, uncertainty)``: one at the start, one after every
+  gap, one a second, and one whenever the rows so far would be more than 1 us off the stream's
+  time of a chunk; sample ``i`` was taken at ``start_time + (i - start_index) / rate`` of the
+  last row with ``start_index <= i``.
 - root attributes: what the samples are (rate, dtype, channels, units, time of sample 0,
   the source's description, livetrace version...), written once, before any sample.
 """
@@ -27,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "CLOCK_DTYPE",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "LIBVER",
@@ -53,6 +59,14 @@ PROGRESS_DTYPE = np.dtype(
         ("complete", "u1"),
         ("flush_time", "<f8"),
         ("n_clipped", "<i8"),
+    ]
+)
+CLOCK_DTYPE = np.dtype(
+    [
+        ("start_index", "<i8"),
+        ("start_time", "<f8"),
+        ("rate", "<f8"),
+        ("uncertainty", "<f8"),
     ]
 )
 LIBVER = ("v110", "v110")

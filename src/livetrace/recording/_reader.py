@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, LivetraceError, require
 from .._protocols import SourceInfo
-from ._format import FORMAT_NAME, FORMAT_VERSION, SEGMENT_DTYPE
+from ._format import CLOCK_DTYPE, FORMAT_NAME, FORMAT_VERSION, SEGMENT_DTYPE
 
 __all__ = ["DamagedRange", "DamagedRecordingError", "Gap", "RecordedBlock", "RecordingReader"]
 
@@ -361,8 +361,58 @@ class RecordingReader:
                 f"/progress has shape {self._progress.shape} and dtype {self._progress.dtype}; "
                 f"expected a scalar of fields {', '.join(sorted(needed))}"
             )
-        self._capacity = {"samples": 0, "segments": 0}  # rows known to be stored
+        self._capacity = {"samples": 0, "segments": 0, "clock": 0}  # rows known to be stored
         self._read_progress()
+        self._read_clock(f)
+
+    def _read_clock(self, f: Any) -> None:
+        """The clock map rows (``/clock``), checked; empty when the stream measured none."""
+        empty = np.zeros(0, dtype=CLOCK_DTYPE)
+        ds = f.get("clock")
+        if ds is None:
+            self.clock = empty
+            return
+        if ds.ndim != 1 or not set(CLOCK_DTYPE.names or ()) <= set(ds.dtype.names or ()):
+            raise self._bad(
+                f"/clock has shape {ds.shape} and dtype {ds.dtype}; expected (n,) of fields "
+                f"{', '.join(CLOCK_DTYPE.names or ())}"
+            )
+        n = int(ds.shape[0])
+        self._rows_stored("clock", ds, n)
+        try:
+            rows = np.asarray(ds[:n], dtype=CLOCK_DTYPE)
+        except OSError as exc:
+            raise DamagedRecordingError(
+                self.path,
+                f"recording '{self.path}' is damaged: its clock map (/clock) fails its checksum "
+                f"({exc}); sample times fall back to the start time and nominal rate",
+            ) from exc
+        rows = rows[rows["start_index"] < max(self.end_index, 1)]
+        bad = ~np.isfinite(rows["start_time"]) | ~(rows["rate"] > 0) | ~np.isfinite(rows["rate"])
+        if bad.any() or np.any(np.diff(rows["start_index"]) < 0):
+            raise self._bad(
+                "/clock rows must have increasing start_index, finite start_time and a rate > 0"
+            )
+        self.clock = rows
+
+    def time_of(self, index: int | NDArray[Any]) -> Any:
+        """When sample ``index`` (absolute; scalar or array) was taken, POSIX seconds: from
+        the recorded clock map (see ``docs/time.md``), else ``start_time + index / rate``."""
+        idx = np.asarray(index, dtype=np.int64)
+        rows = self.clock
+        if len(rows) == 0:
+            t0 = self.info.start_time or 0.0
+            out = t0 + idx / self.info.sample_rate
+        else:
+            r = np.searchsorted(rows["start_index"], idx, side="right") - 1
+            r = np.clip(r, 0, len(rows) - 1)
+            out = rows["start_time"][r] + (idx - rows["start_index"][r]) / rows["rate"][r]
+        return float(out) if np.ndim(out) == 0 else out
+
+    @property
+    def measured_rate(self) -> float | None:
+        """The sample rate the stream measured (last clock row), or None."""
+        return float(self.clock["rate"][-1]) if len(self.clock) else None
 
     def _rows_stored(self, name: str, ds: Any, needed: int) -> None:
         """Check that ``ds`` holds (allocated chunks for) at least ``needed`` rows."""

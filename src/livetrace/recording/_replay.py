@@ -29,6 +29,7 @@ class RecordingFrames:
 
     def __init__(self, reader: RecordingReader) -> None:
         self.recording = reader
+        self.timed = len(reader.clock) > 0  # the recording kept its stream's clock map
         self.pos = 0
         self._tail_sent = False
 
@@ -44,7 +45,10 @@ class RecordingFrames:
             return np.empty(shape, dtype=rec.info.dtype)
         blk = rec.block_at(self.pos, n)
         self.pos += len(blk.data)
-        return Block(blk.data, start_index=blk.start_index, discontinuity=blk.discontinuity)
+        stamp = rec.time_of(blk.start_index) if self.timed else None
+        return Block(
+            blk.data, start_index=blk.start_index, discontinuity=blk.discontinuity, time=stamp
+        )
 
     def rewind(self) -> None:
         self.pos = 0
@@ -77,6 +81,7 @@ def open_recording(path: Path) -> FrameFile:
         start_time=info.start_time,
         description=info.description,
         positioned=True,
+        clock="device" if len(reader.clock) else "nominal",
     )
 
 

@@ -46,6 +46,7 @@ from .._errors import ConfigurationError, StreamStateError, require
 from .._protocols import SourceInfo
 from .._types import WaveformTrace
 from ._format import (
+    CLOCK_DTYPE,
     FORMAT_NAME,
     FORMAT_VERSION,
     LIBVER,
@@ -220,6 +221,11 @@ class Recorder:
         self._clipped = 0  # values clipped to the storage dtype's range
         self._segs: list[tuple[int, int, int, int]] = []  # rows not yet in the file
         self._n_segs = 0  # rows written to /segments
+        self._clock_ds: Any = None
+        self._clock_rows: list[tuple[int, float, float, float]] = []  # not yet in the file
+        self._n_clock = 0  # rows written to /clock
+        self._clock_next: tuple[int, int] | None = None  # (expected start, next row due at)
+        self._clock_last: tuple[int, float, float] | None = None  # the last row's line
         self._next: int | None = None  # absolute index expected next
         self._gap_total = 0
         self._n_disc = 0
@@ -358,6 +364,7 @@ class Recorder:
         try:
             self._samples = f["samples"]
             self._segments = f["segments"]
+            self._clock_ds = f.get("clock")
             self._progress = f["progress"]
             self._progress[()] = self._progress_row(complete=False)
             f.swmr_mode = True
@@ -394,6 +401,14 @@ class Recorder:
             maxshape=(None,),
             dtype=SEGMENT_DTYPE,
             chunks=(1024,),
+            fletcher32=self.checksums,
+        )
+        self._clock_ds = f.create_dataset(
+            "clock",
+            shape=(0,),
+            maxshape=(None,),
+            dtype=CLOCK_DTYPE,
+            chunks=(256,),
             fletcher32=self.checksums,
         )
         # compact: the record lives in its object header, which HDF5 checksums
@@ -477,9 +492,30 @@ class Recorder:
                 return
             self._raise_flush_error()
             self._append(data, n, ch, start, disc)
+            self._note_clock(meta, start, n, disc)
             now = time.monotonic()
             if self._dirty_since is not None and now >= self._deadline() - self._margin():
                 self._flush_locked(complete=False)  # the flush thread is late: do it here
+
+    def _note_clock(self, meta: Any, start: int, n: int, disc: bool) -> None:
+        """Keep a /clock row at the start, after every gap, whenever the rows so far would
+        put this chunk more than 1 us off the stream's time for it, and once a second."""
+        rate = meta.measured_rate
+        if rate is None or meta.start_time is None or not n:
+            return
+        t = float(meta.start_time)
+        nxt = self._clock_next
+        last = self._clock_last
+        off = abs(last[1] + (start - last[0]) / last[2] - t) if last is not None else 0.0
+        if nxt is None or disc or start != nxt[0] or start >= nxt[1] or off > 1e-6:
+            unc = meta.time_uncertainty
+            row = (start, t, float(rate), float("nan") if unc is None else unc)
+            self._clock_rows.append(row)
+            self._clock_last = row[:3]
+            due = start + max(1, int(rate))
+        else:
+            due = nxt[1]
+        self._clock_next = (start + n, due)
 
     def _convert(self, data: NDArray[Any]) -> NDArray[Any]:
         """``data`` in the storage dtype: scaled, rounded and clipped (counted), never wrapped."""
@@ -638,6 +674,13 @@ class Recorder:
                 self._segments[k : k + len(rows)] = rows
                 self._n_segs = k + len(rows)
                 self._segs = []
+            if self._clock_rows and self._clock_ds is not None:
+                rows = np.array(self._clock_rows, dtype=CLOCK_DTYPE)
+                k = self._n_clock
+                self._clock_ds.resize(k + len(rows), axis=0)
+                self._clock_ds[k : k + len(rows)] = rows
+                self._n_clock = k + len(rows)
+                self._clock_rows = []
             f.flush()  # samples and segments on disk first...
             self._progress[()] = self._progress_row(complete=complete)
             f.flush()  # ...then the count that vouches for them

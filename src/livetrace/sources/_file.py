@@ -203,6 +203,7 @@ class FileSource(RealtimeSource):
             backpressure=True,
             description=opened.description or f"file:{self.path}",
             start_time=opened.start_time,
+            clock=opened.clock if not self.loop else "nominal",
             scale=opened.scale,
             offset=opened.offset,
         )
@@ -291,7 +292,8 @@ class FileSource(RealtimeSource):
         if self._wrapped:
             self._wrapped = False
             disc = True
-        return Block(data, start_index=start + self._offset, discontinuity=disc)
+        stamp = got.time if isinstance(got, Block) and not self.loop else None
+        return Block(data, start_index=start + self._offset, discontinuity=disc, time=stamp)
 
     def acquire(self) -> NDArray[Any] | Block | None:
         """The next chunk of ``chunk_size`` frames, paced by ``speed``; see the class docs."""

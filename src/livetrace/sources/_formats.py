@@ -118,6 +118,8 @@ class FrameFile:
     description: str = ""
     positioned: bool = False
     """The reader's blocks carry recorded positions: the source always returns Blocks."""
+    clock: str = "nominal"
+    """``"device"`` when the reader's blocks carry the recorded time of their first sample."""
     extra_health: dict[str, Any] = field(default_factory=dict)
 
 
