@@ -94,27 +94,25 @@ def _sq(d: NDArray[Any]) -> NDArray[np.float64]:
     return sq
 
 
-def _sum_sq(d: NDArray[Any]) -> NDArray[np.float64]:
-    """``sum(|d|**2)`` over the last axis, by numpy's pairwise sum (alignment-independent)."""
-    out: NDArray[np.float64] = np.add.reduce(_sq(d), axis=-1)
+def _join(mean: NDArray[np.float64]) -> NDArray[Any]:
+    """(C,) means from their stacked rows (C, p): real (p = 1) or real and imaginary (p = 2)."""
+    if mean.shape[1] == 1:
+        return mean[:, 0]
+    out: NDArray[Any] = np.ascontiguousarray(mean).view(np.complex128)[:, 0]
     return out
 
 
-def _combine_equal(
-    mean: NDArray[Any], m2: NDArray[Any], mn: NDArray[Any], mx: NDArray[Any], size: int
-) -> _Summary:
-    """Combine block summaries, each (C, n_blocks), that each hold ``size`` samples."""
-    nb = mean.shape[1]
-    total_mean = np.add.reduce(mean, axis=1) / nb
-    dev = mean - total_mean[:, None]
-    total_m2 = np.add.reduce(m2, axis=1) + size * _sum_sq(dev)
-    return _Summary(
-        nb * size,
-        total_mean,
-        total_m2,
-        np.minimum.reduce(mn, axis=1),
-        np.maximum.reduce(mx, axis=1),
-    )
+def _combine_equal(v: NDArray[np.float64], size: int) -> _Summary:
+    """Combine stacked block summaries ``v`` (C, p + 3, n_blocks), each of ``size`` samples."""
+    p = v.shape[1] - 3
+    nb = v.shape[2]
+    sums = np.add.reduce(v[:, : p + 1], axis=2)
+    mean = sums[:, :p] / nb
+    dev = v[:, :p] - mean[:, :, None]
+    m2 = sums[:, p] + size * np.add.reduce(dev * dev, axis=(1, 2))
+    mn = np.minimum.reduce(v[:, p + 1], axis=1)
+    mx = np.maximum.reduce(v[:, p + 2], axis=1)
+    return _Summary(nb * size, _join(mean), m2, mn, mx)
 
 
 def _merge(a: _Summary | None, b: _Summary | None) -> _Summary | None:
@@ -182,20 +180,18 @@ class RealtimeAnalyzer:
         self._partial: NDArray[Any] | None = None  # current incomplete block, (C, BLOCK)
         nb = self._window_size // BLOCK + 2
         self._nb = nb
-        # block summaries: a ring of nb per channel, (C, nb); and the open cumulative group
-        self._b_mean: NDArray[Any] = np.empty((c, nb))
-        self._b_m2: NDArray[Any] = np.empty((c, nb))
-        self._b_min: NDArray[Any] = np.empty((c, nb))
-        self._b_max: NDArray[Any] = np.empty((c, nb))
-        self._g_mean: NDArray[Any] = np.empty((c, GROUP))
-        self._g_m2: NDArray[Any] = np.empty((c, GROUP))
-        self._g_min: NDArray[Any] = np.empty((c, GROUP))
-        self._g_max: NDArray[Any] = np.empty((c, GROUP))
+        # Block summaries stacked per channel as rows: the mean of x-K (p = 1 row, or 2 for
+        # complex: real and imaginary part), M2, min, max; a ring of nb blocks for the window,
+        # stored twice (block b at b % nb and b % nb + nb) so that the blocks of any window
+        # are one contiguous slice; and the open group of GROUP blocks for the cumulative total.
+        self._p = 1
+        self._ring: NDArray[np.float64] = np.empty((c, 4, 2 * nb))
+        self._group: NDArray[np.float64] = np.empty((c, 4, GROUP))
         self._total: _Summary | None = None
 
     # ---------------------------------------------------------------- analyser face
     def update(self, chunk: NDArray[Any] | WaveformTrace) -> None:
-        """Same as :meth:`accumulate` (the name every analyser of :mod:`livetrace.analysis` uses)."""
+        """Same as :meth:`accumulate`: the name every analyser of :mod:`livetrace.analysis` uses."""
         self.accumulate(chunk)
 
     @property
@@ -240,8 +236,9 @@ class RealtimeAnalyzer:
         self._work_dtype = work_dtype
         self._raw = np.empty((c, self._window_size), dtype=raw_dtype)
         self._partial = np.empty((c, BLOCK), dtype=raw_dtype)
-        self._b_mean = np.empty((c, self._nb), dtype=work_dtype)
-        self._g_mean = np.empty((c, GROUP), dtype=work_dtype)
+        self._p = p = 2 if self._complex else 1
+        self._ring = np.empty((c, p + 3, 2 * self._nb))
+        self._group = np.empty((c, p + 3, GROUP))
         self._k = np.zeros(c, dtype=work_dtype)
 
     def _work_for(self, n_items: int) -> NDArray[Any]:
@@ -317,8 +314,8 @@ class RealtimeAnalyzer:
 
     def _summarize(
         self, parts: list[NDArray[Any]], n_blocks: int, size: int
-    ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
-        """Per-block (mean of x-K, M2, min, max), each (C, n_blocks), of raw samples.
+    ) -> NDArray[np.float64]:
+        """Stacked summaries (C, p + 3, n_blocks) of blocks of raw samples (see ``_ring``).
 
         ``parts`` are (C, n_blocks, length) arrays of the store dtype whose concatenation along
         the last axis is the ``size`` samples of each block. Two-pass in the space shifted by
@@ -326,37 +323,33 @@ class RealtimeAnalyzer:
         is ~1e-16 of that and contributes ~1e-32 relative to M2 (no correction term needed).
         """
         c = self._n_channels
+        p = self._p
         d = self._work_for(c * n_blocks * size).reshape(c, n_blocks, size)
+        out = np.empty((c, p + 3, n_blocks))
+        k: Any = self._k[0] if c == 1 else self._k[:, None, None]
         if len(parts) == 1:
             np.copyto(d, parts[0])
         else:
             off = 0
-            for p in parts:
-                np.copyto(d[:, :, off : off + p.shape[2]], p)
-                off += p.shape[2]
-        if self._complex:
-            mag = np.abs(d)
-            mn = np.minimum.reduce(mag, axis=2)
-            mx = np.maximum.reduce(mag, axis=2)
-        elif len(parts) == 1:  # min/max in the store dtype (cheaper for float32); same values
-            mn = np.minimum.reduce(parts[0], axis=2)
-            mx = np.maximum.reduce(parts[0], axis=2)
-        else:
-            mn = np.minimum.reduce(d, axis=2)
-            mx = np.maximum.reduce(d, axis=2)
-        k = self._k
-        if c == 1:
-            np.subtract(d, k[0], out=d)
-        else:
-            np.subtract(d, k[:, None, None], out=d)
+            for part in parts:
+                np.copyto(d[:, :, off : off + part.shape[2]], part)
+                off += part.shape[2]
+        # min/max of the float64 copies: the same values as of the raw samples
+        mag = np.abs(d) if self._complex else d
+        out[:, p + 1] = np.minimum.reduce(mag, axis=2)
+        out[:, p + 2] = np.maximum.reduce(mag, axis=2)
+        np.subtract(d, k, out=d)
         mean = np.add.reduce(d, axis=2)
         mean /= size
         np.subtract(d, mean[:, :, None], out=d)
         if self._complex:
-            m2 = np.add.reduce(_sq(d), axis=2)
+            out[:, 0] = mean.real
+            out[:, 1] = mean.imag
+            out[:, 2] = np.add.reduce(_sq(d), axis=2)
         else:
-            m2 = np.vecdot(d, d)
-        return mean, m2, mn.astype(np.float64, copy=False), mx.astype(np.float64, copy=False)
+            out[:, 0] = mean
+            out[:, 1] = np.vecdot(d, d)
+        return out
 
     def _push_blocks(self, x: NDArray[Any]) -> None:
         partial = self._partial
@@ -372,53 +365,40 @@ class RealtimeAnalyzer:
             i = take
             if fill + take < BLOCK:
                 return
-            self._add_blocks(block_no, *self._summarize([partial[:, None, :]], 1, BLOCK))
+            self._add_blocks(block_no, self._summarize([partial[:, None, :]], 1, BLOCK))
             block_no += 1
         n_full = (n - i) // BLOCK
         if n_full:
             blocks = x[:, i : i + n_full * BLOCK].reshape(c, n_full, BLOCK)
-            self._add_blocks(block_no, *self._summarize([blocks], n_full, BLOCK))
+            self._add_blocks(block_no, self._summarize([blocks], n_full, BLOCK))
             i += n_full * BLOCK
         rest = n - i
         if rest:
             partial[:, :rest] = x[:, i:]
 
-    def _add_blocks(
-        self,
-        first: int,
-        mean: NDArray[Any],
-        m2: NDArray[Any],
-        mn: NDArray[Any],
-        mx: NDArray[Any],
-    ) -> None:
-        """Store per-block summaries (each (C, count)) for blocks ``first`` onwards."""
-        count = mean.shape[1]
+    def _add_blocks(self, first: int, summaries: NDArray[np.float64]) -> None:
+        """Store stacked summaries (C, p + 3, count) of blocks ``first`` onwards."""
+        count = summaries.shape[2]
         nb = self._nb
         keep = min(count, nb)
         lo = (first + count - keep) % nb
+        kept = summaries[:, :, count - keep :]
         if lo + keep <= nb:
-            idx: Any = slice(lo, lo + keep)
+            self._ring[:, :, lo : lo + keep] = kept
+            self._ring[:, :, lo + nb : lo + nb + keep] = kept
         else:
-            idx = np.arange(first + count - keep, first + count) % nb
-        src = slice(count - keep, count)
-        self._b_mean[:, idx] = mean[:, src]
-        self._b_m2[:, idx] = m2[:, src]
-        self._b_min[:, idx] = mn[:, src]
-        self._b_max[:, idx] = mx[:, src]
+            idx = np.arange(lo, lo + keep) % nb
+            self._ring[:, :, idx] = kept
+            self._ring[:, :, idx + nb] = kept
         # cumulative: fold complete groups of GROUP blocks in a fixed order
         j = 0
         while j < count:
             g = (first + j) % GROUP
             take = min(GROUP - g, count - j)
-            sl = slice(j, j + take)
-            self._g_mean[:, g : g + take] = mean[:, sl]
-            self._g_m2[:, g : g + take] = m2[:, sl]
-            self._g_min[:, g : g + take] = mn[:, sl]
-            self._g_max[:, g : g + take] = mx[:, sl]
+            self._group[:, :, g : g + take] = summaries[:, :, j : j + take]
             j += take
             if g + take == GROUP:
-                group = _combine_equal(self._g_mean, self._g_m2, self._g_min, self._g_max, BLOCK)
-                self._total = _merge(self._total, group)
+                self._total = _merge(self._total, _combine_equal(self._group, BLOCK))
 
     # ---------------------------------------------------------------- results
     def _finish(self, n: int, mean_d: Any, m2: Any, mn: Any, mx: Any) -> Statistics:
@@ -427,9 +407,9 @@ class RealtimeAnalyzer:
             # Python floats: the same IEEE operations as the array path, without numpy's
             # per-call cost (and without warnings: inf - inf is NaN quietly)
             k = self._k[0].item()
-            d0 = mean_d[0].item()
-            mean = d0 + k
-            var = m2[0].item() / n
+            d0 = mean_d[0]
+            mean = (d0.item() if isinstance(d0, np.generic) else d0) + k
+            var = float(m2[0]) / n
             std = math.sqrt(var)
             lo, hi = float(mn[0]), float(mx[0])
             if isinstance(mean, complex):
@@ -469,6 +449,14 @@ class RealtimeAnalyzer:
                     parts.append(raw[:, None, :b])
         return parts
 
+    def _raw_summary(
+        self, parts: list[NDArray[Any]], n: int
+    ) -> tuple[int, NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
+        """(n, mean of x-K, M2, min, max), each (C,), of ``n`` raw samples given in ``parts``."""
+        p = self._p
+        s = self._summarize(parts, 1, n)[:, :, 0]
+        return n, _join(s[:, :p]), s[:, p], s[:, p + 1], s[:, p + 2]
+
     def get_statistics(self) -> Statistics:
         """Statistics over the last ``window_size`` samples (fewer before the window fills).
 
@@ -486,34 +474,64 @@ class RealtimeAnalyzer:
         first_full = -(-start // BLOCK)
         last_full = end // BLOCK
         if first_full >= last_full:
-            parts = self._range_parts(((start, end),))
-            mean, m2, mn, mx = self._summarize(parts, 1, end - start)
-            return self._finish(end - start, mean[:, 0], m2[:, 0], mn[:, 0], mx[:, 0])
+            return self._finish(*self._raw_summary(self._range_parts(((start, end),)), end - start))
         # every block fully inside the window, and the raw samples at both ends, combined in
         # one weighted step about the window's mean
+        p = self._p
         m = last_full - first_full
-        lo, hi = first_full % self._nb, last_full % self._nb
-        sl: Any = slice(lo, hi) if lo < hi else np.arange(first_full, last_full) % self._nb
-        b_mean = self._b_mean[:, sl]
+        lo = first_full % self._nb
+        if self._n_channels == 1:
+            return self._window_one_channel(start, end, first_full, last_full)
+        v = self._ring[:, :, lo : lo + m]
         n_edge = (first_full * BLOCK - start) + (end - last_full * BLOCK)
         n = m * BLOCK + n_edge
-        s_mean = np.add.reduce(b_mean, axis=1)
-        m2 = np.add.reduce(self._b_m2[:, sl], axis=1)
-        mn = np.minimum.reduce(self._b_min[:, sl], axis=1)
-        mx = np.maximum.reduce(self._b_max[:, sl], axis=1)
+        sums = np.add.reduce(v[:, : p + 1], axis=2)
+        mn = np.minimum.reduce(v[:, p + 1], axis=1)
+        mx = np.maximum.reduce(v[:, p + 2], axis=1)
         if n_edge:
             parts = self._range_parts(((start, first_full * BLOCK), (last_full * BLOCK, end)))
-            e_mean, e_m2, e_mn, e_mx = self._summarize(parts, 1, n_edge)
-            e_mean = e_mean[:, 0]
-            mean = (s_mean * BLOCK + e_mean * n_edge) / n
-            dev_e = e_mean - mean
-            m2 += e_m2[:, 0] + n_edge * _sq(dev_e)
-            np.minimum(mn, e_mn[:, 0], out=mn)
-            np.maximum(mx, e_mx[:, 0], out=mx)
+            e = self._summarize(parts, 1, n_edge)[:, :, 0]
+            mean = (sums[:, :p] * BLOCK + e[:, :p] * n_edge) / n
+            dev_e = e[:, :p] - mean
+            m2 = sums[:, p] + e[:, p] + n_edge * np.add.reduce(dev_e * dev_e, axis=1)
+            np.minimum(mn, e[:, p + 1], out=mn)
+            np.maximum(mx, e[:, p + 2], out=mx)
         else:
-            mean = s_mean / m
-        m2 += BLOCK * _sum_sq(b_mean - mean[:, None])
-        return self._finish(n, mean, m2, mn, mx)
+            mean = sums[:, :p] / m
+            m2 = sums[:, p]
+        dev = v[:, :p] - mean[:, :, None]
+        m2 += BLOCK * np.add.reduce(dev * dev, axis=(1, 2))
+        return self._finish(n, _join(mean), m2, mn, mx)
+
+    def _window_one_channel(
+        self, start: int, end: int, first_full: int, last_full: int
+    ) -> Statistics:
+        """:meth:`_window_statistics` for one channel: the same combination, with Python floats
+        for the per-query scalars and a dozen numpy calls in all (the query's cost is calls)."""
+        p = self._p
+        m = last_full - first_full
+        lo = first_full % self._nb
+        v = self._ring[0, :, lo : lo + m]  # (p + 3, m)
+        sums = np.add.reduce(v[: p + 1], axis=1).tolist()
+        mn = float(np.minimum.reduce(v[p + 1]))
+        mx = float(np.maximum.reduce(v[p + 2]))
+        n_edge = (first_full * BLOCK - start) + (end - last_full * BLOCK)
+        n = m * BLOCK + n_edge
+        m2 = sums[p]
+        if n_edge:
+            parts = self._range_parts(((start, first_full * BLOCK), (last_full * BLOCK, end)))
+            e = self._summarize(parts, 1, n_edge)[0, :, 0].tolist()
+            mean = [(sums[r] * BLOCK + e[r] * n_edge) / n for r in range(p)]
+            dev_e = [e[r] - mean[r] for r in range(p)]
+            m2 = m2 + e[p] + n_edge * sum(dv * dv for dv in dev_e)
+            mn = e[p + 1] if math.isnan(e[p + 1]) or e[p + 1] < mn else mn
+            mx = e[p + 2] if math.isnan(e[p + 2]) or e[p + 2] > mx else mx
+        else:
+            mean = [sums[r] / m for r in range(p)]
+        dev = v[:p] - np.array(mean)[:, None]
+        m2 = m2 + BLOCK * float(np.add.reduce(dev * dev, axis=None))
+        mean_d = complex(mean[0], mean[1]) if p == 2 else mean[0]
+        return self._finish(n, [mean_d], [m2], [mn], [mx])
 
     def get_cumulative_statistics(self) -> Statistics:
         """Statistics over every sample since construction or ``reset()``.
@@ -529,15 +547,12 @@ class RealtimeAnalyzer:
         total = self._total
         g = (self._count // BLOCK) % GROUP
         if g:
-            open_group = _combine_equal(
-                self._g_mean[:, :g], self._g_m2[:, :g], self._g_min[:, :g], self._g_max[:, :g], BLOCK
-            )
-            total = _merge(total, open_group)
+            total = _merge(total, _combine_equal(self._group[:, :, :g], BLOCK))
         fill = self._count % BLOCK
         if fill:
             assert self._partial is not None
-            mean, m2, mn, mx = self._summarize([self._partial[:, None, :fill]], 1, fill)
-            total = _merge(total, _Summary(fill, mean[:, 0], m2[:, 0], mn[:, 0], mx[:, 0]))
+            part = _Summary(*self._raw_summary([self._partial[:, None, :fill]], fill))
+            total = _merge(total, part)
         assert total is not None
         return self._finish(total.n, total.mean, total.m2, total.min, total.max)
 
