@@ -39,6 +39,7 @@ __all__ = ["RealtimeAnalyzer", "Statistics"]
 
 BLOCK = 4096
 GROUP = 16
+_BATCH = 32  # blocks summarised per call: 1 MiB of float64 work at most
 _ALIGN = 64  # bytes: the start of the work array, so each block's dot sees one alignment
 
 
@@ -334,8 +335,9 @@ class RealtimeAnalyzer:
             for part in parts:
                 np.copyto(d[:, :, off : off + part.shape[2]], part)
                 off += part.shape[2]
-        # min/max of the float64 copies: the same values as of the raw samples
-        mag = np.abs(d) if self._complex else d
+        # min/max of the raw samples when they are one array (fewer bytes to read), else of
+        # the float64 copies: the same values either way
+        mag = np.abs(d) if self._complex else parts[0] if len(parts) == 1 else d
         out[:, p + 1] = np.minimum.reduce(mag, axis=2)
         out[:, p + 2] = np.maximum.reduce(mag, axis=2)
         np.subtract(d, k, out=d)
@@ -368,10 +370,15 @@ class RealtimeAnalyzer:
             self._add_blocks(block_no, self._summarize([partial[:, None, :]], 1, BLOCK))
             block_no += 1
         n_full = (n - i) // BLOCK
-        if n_full:
-            blocks = x[:, i : i + n_full * BLOCK].reshape(c, n_full, BLOCK)
-            self._add_blocks(block_no, self._summarize([blocks], n_full, BLOCK))
-            i += n_full * BLOCK
+        while n_full:
+            # at most _BATCH blocks at a time, so that the passes over the work array stay in
+            # the CPU's cache (results do not depend on the batching: blocks are independent)
+            nb = min(n_full, _BATCH)
+            blocks = x[:, i : i + nb * BLOCK].reshape(c, nb, BLOCK)
+            self._add_blocks(block_no, self._summarize([blocks], nb, BLOCK))
+            block_no += nb
+            i += nb * BLOCK
+            n_full -= nb
         rest = n - i
         if rest:
             partial[:, :rest] = x[:, i:]
