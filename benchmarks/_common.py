@@ -184,9 +184,7 @@ def print_report(title: str, ratios: list[Ratio], rows: list[Row]) -> None:
     sys.stdout.flush()
 
 
-def main(
-    title: str, run: Callable[[bool], tuple[list[Ratio], list[Row]]], doc: str | None
-) -> None:
+def main(title: str, run: Callable[[bool], tuple[list[Ratio], list[Row]]], doc: str | None) -> None:
     """Command line of a benchmark script: ``--quick`` for a short smoke run."""
     parser = argparse.ArgumentParser(description=(doc or title).strip().splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short runs (a few seconds)")

@@ -15,7 +15,6 @@ import numpy as np
 import scipy.signal as sps
 
 from _common import Ratio, Row, best_rate, main
-
 from livetrace import TraceMetadata, WaveformTrace
 from livetrace.analysis import Decimator, MinMaxDecimator, Spectrum, StreamingFilter
 

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from _common import Ratio, Row, best_rate, main
-
 from livetrace.analysis import (
     EdgeTrigger,
     FrequencyCounter,
@@ -23,6 +22,7 @@ from livetrace.analysis import (
     RuntTrigger,
     WindowTrigger,
 )
+
 CHUNK = 65536
 RATE = 1e6
 TARGET = 50e6

@@ -31,8 +31,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
-from _common import Ratio, Row, aligned_empty, alternate, main
 
+from _common import Ratio, Row, aligned_empty, alternate, main
 from livetrace import (
     RealtimeAnalyzer,
     RealtimeBuffer,
@@ -266,7 +266,9 @@ def run(quick: bool = False) -> tuple[list[Ratio], list[Row]]:
                 target=target,
             )
         )
-        rows.append(Row(f"bare floor misaligned by 16 B (4K trap), {chunk}", r["trap"] / 1e6, "MS/s"))
+        rows.append(
+            Row(f"bare floor misaligned by 16 B (4K trap), {chunk}", r["trap"] / 1e6, "MS/s")
+        )
 
     # statistics
     for dtype, target in (("float32", 150.0), ("float64", 100.0)):

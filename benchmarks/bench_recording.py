@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from _common import Ratio, Row, main
-
 from livetrace import RealtimeStream, SimulatedSource, TraceMetadata, WaveformTrace
 from livetrace.sinks import Recorder
 from livetrace.sources import SourceInfo
@@ -36,7 +35,9 @@ def _recorder_rate(path: Path, chunks: list[WaveformTrace], n_total: int) -> flo
     i = 0
     while n < n_total:
         # a fresh chunk each time, positioned as the stream would deliver it
-        c = WaveformTrace(chunks[i % len(chunks)].data, TraceMetadata(sample_rate=50e6, start_index=n))
+        c = WaveformTrace(
+            chunks[i % len(chunks)].data, TraceMetadata(sample_rate=50e6, start_index=n)
+        )
         rec.write(c)
         n += len(c)
         i += 1
@@ -47,6 +48,7 @@ def _recorder_rate(path: Path, chunks: list[WaveformTrace], n_total: int) -> flo
 
 def _h5py_rate(path: Path, data: np.ndarray, n_total: int) -> float:
     import h5py
+
     t0 = time.perf_counter()
     with h5py.File(path, "w", libver="latest") as f:
         ds = f.create_dataset("x", shape=(0, 1), maxshape=(None, 1), dtype="f4", chunks=(262144, 1))

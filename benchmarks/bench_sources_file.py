@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import shutil
+import sys
 import tempfile
 import time
 
 import numpy as np
 from scipy.io import wavfile
 
-import re
-import shutil
-import sys
-
 from _common import Ratio, Row, best_rate, main
-
 from livetrace import EndOfStream, RealtimeStream
 from livetrace.sources import FileSource, ProcessSource
 from livetrace.testing import ArraySource
@@ -163,7 +161,9 @@ def run(quick: bool = False) -> tuple[list[Ratio], list[Row]]:
             )
         )
         ratios.append(
-            Ratio("npy replay stream / bare memmap copy loop", rate / 1e6, bare_rate / 1e6, "memmap")
+            Ratio(
+                "npy replay stream / bare memmap copy loop", rate / 1e6, bare_rate / 1e6, "memmap"
+            )
         )
         ratios.append(
             Ratio("npy replay stream / in-memory array stream", rate / 1e6, mem_rate / 1e6, "array")
@@ -201,7 +201,9 @@ def run(quick: bool = False) -> tuple[list[Ratio], list[Row]]:
         )
         rows.append(Row("np.loadtxt on the same text (reference)", loadtxt_rate, "M values/s"))
         ratios.append(
-            Ratio("FileSource CSV / np.loadtxt", text_rate, loadtxt_rate, "np.loadtxt", "M values/s")
+            Ratio(
+                "FileSource CSV / np.loadtxt", text_rate, loadtxt_rate, "np.loadtxt", "M values/s"
+            )
         )
 
         # -- sigrok-cli -O analog text -------------------------------------------------
@@ -243,9 +245,7 @@ def run(quick: bool = False) -> tuple[list[Ratio], list[Row]]:
                     note=f"{vals.size} values, 2 channels, from cat",
                 )
             )
-            rows.append(
-                Row("line-by-line regex + float (reference)", ref_rate, "M values/s")
-            )
+            rows.append(Row("line-by-line regex + float (reference)", ref_rate, "M values/s"))
             ratios.append(
                 Ratio(
                     "sigrok text / line-by-line parser",
