@@ -164,6 +164,7 @@ class RealtimeBuffer:
             (self._size,) if self._n_channels == 1 else (self._size, self._n_channels)
         )
         self._ring = aligned_empty(shape, self._dtype)
+        self._ndim = len(shape)
         self._row_bytes = self._dtype.itemsize * self._n_channels
         self._ring_addr = int(self._ring.ctypes.data)
         self._pool = OutputPool()
@@ -172,6 +173,9 @@ class RealtimeBuffer:
         self._reset_state()
         self._closed = False
         self._interrupt_gen = 0
+        # threads inside self._cond.wait(): without any, a write or read need not notify
+        # (both are counted and tested under the lock)
+        self._waiting = 0
 
     def _reset_state(self) -> None:
         self._head = 0  # stored-sequence number of the next sample to store
@@ -226,14 +230,19 @@ class RealtimeBuffer:
         :meth:`interrupt` was called since.
         """
         cfg = self.config
-        samples = coerce_samples(
-            data,
-            self._dtype,
-            self._n_channels,
-            cfg.scale,
-            cfg.offset,
-            validate=cfg.enable_validation,
-        )
+        if type(data) is np.ndarray and data.dtype == self._dtype and data.ndim == self._ndim:
+            samples = data  # already what the ring stores (coerce_samples would return it)
+            if self._n_channels > 1 and data.shape[1] != self._n_channels:
+                samples = coerce_samples(data, self._dtype, self._n_channels)  # raises
+        else:
+            samples = coerce_samples(
+                data,
+                self._dtype,
+                self._n_channels,
+                cfg.scale,
+                cfg.offset,
+                validate=cfg.enable_validation,
+            )
         n = len(samples)
         with self._cond:
             if self._closed:
@@ -288,8 +297,17 @@ class RealtimeBuffer:
                 )
             else:  # block
                 n = self._write_blocking(samples, first, discontinuity, timeout, interrupt_gen)
-            self._cond.notify_all()
+            if self._waiting:
+                self._cond.notify_all()
             return n
+
+    def _wait(self, remaining: float) -> None:
+        """Wait on the condition (the lock held) for at most ``remaining`` seconds."""
+        self._waiting += 1
+        try:
+            self._cond.wait(min(remaining, 3600.0))
+        finally:
+            self._waiting -= 1
 
     def _write_blocking(
         self,
@@ -319,7 +337,8 @@ class RealtimeBuffer:
                 k = min(free, n - done)
                 self._store(samples[done : done + k], first + done, disc and done == 0)
                 done += k
-                self._cond.notify_all()
+                if self._waiting:
+                    self._cond.notify_all()
                 continue
             if gen != self._interrupt_gen:
                 self._unwrite(n - done, disc and done == 0)
@@ -332,7 +351,7 @@ class RealtimeBuffer:
                     f"{done} of {n} samples written",
                     written=done,
                 )
-            self._cond.wait(min(remaining, 3600.0))
+            self._wait(remaining)
         return done
 
     def _unwrite(self, n_unwritten: int, disc: bool) -> None:
@@ -416,9 +435,11 @@ class RealtimeBuffer:
             while True:
                 if self._closed:
                     raise BufferClosedError("cannot read from a closed RealtimeBuffer")
-                self._take_leading_mark()
+                marks = self._marks
+                if marks and marks[0][0] == self._tail:
+                    self._take_leading_mark()
                 avail = self._head - self._tail
-                limit = self._marks[0][0] - self._tail if self._marks else avail
+                limit = marks[0][0] - self._tail if marks else avail
                 if limit >= n_samples or (limit < avail and limit > 0):
                     return self._take(min(n_samples, limit), out)
                 if self._ended and avail:
@@ -437,7 +458,7 @@ class RealtimeBuffer:
                     if avail:
                         return self._take(min(n_samples, limit), out)
                     raise BufferTimeoutError("No data available")
-                self._cond.wait(min(remaining, 3600.0))
+                self._wait(remaining)
 
     def _take_leading_mark(self) -> None:
         marks = self._marks
@@ -454,6 +475,9 @@ class RealtimeBuffer:
             if n * self._row_bytes >= _POOL_MIN_BYTES:
                 src_addr = self._ring_addr + pos * self._row_bytes
                 dst = self._pool.empty(shape, self._dtype, src_addr)
+            elif pos + n <= self._size:  # small and contiguous: one call allocates and copies
+                dst = self._ring[pos : pos + n].copy()
+                return self._advance(dst, n)
             else:
                 dst = np.empty(shape, self._dtype)
         else:
@@ -467,6 +491,10 @@ class RealtimeBuffer:
             k = self._size - pos
             dst[:k] = self._ring[pos:]
             dst[k:] = self._ring[: n - k]
+        return self._advance(dst, n)
+
+    def _advance(self, dst: NDArray[Any], n: int) -> BufferRead:
+        """Consume the ``n`` samples copied into ``dst`` and describe them."""
         block = BufferRead(dst, self._tail_abs, self._pending_gap, self._pending_disc)
         if self._pending_disc:
             self._n_disc += 1
@@ -475,7 +503,8 @@ class RealtimeBuffer:
         self._tail += n
         self._tail_abs += n
         self._total_read += n
-        self._cond.notify_all()
+        if self._waiting:
+            self._cond.notify_all()
         return block
 
     # ------------------------------------------------------------------ control
