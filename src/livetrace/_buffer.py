@@ -173,9 +173,13 @@ class RealtimeBuffer:
         self._reset_state()
         self._closed = False
         self._interrupt_gen = 0
-        # threads inside self._cond.wait(): without any, a write or read need not notify
-        # (both are counted and tested under the lock)
-        self._waiting = 0
+        # What each thread blocked in self._cond.wait() waits for: readers the number of
+        # samples they asked for, writers room for a quarter of the capacity (or the rest of
+        # their write). A write or read notifies only when that is there, so that a stream
+        # whose writer is held back by the reader hands over every few chunks instead of
+        # every chunk; the lists are changed and read under the lock.
+        self._reader_needs: list[int] = []
+        self._writer_needs: list[int] = []
 
     def _reset_state(self) -> None:
         self._head = 0  # stored-sequence number of the next sample to store
@@ -297,17 +301,23 @@ class RealtimeBuffer:
                 )
             else:  # block
                 n = self._write_blocking(samples, first, discontinuity, timeout, interrupt_gen)
-            if self._waiting:
-                self._cond.notify_all()
+            if self._reader_needs:
+                self._wake_readers()
             return n
 
-    def _wait(self, remaining: float) -> None:
-        """Wait on the condition (the lock held) for at most ``remaining`` seconds."""
-        self._waiting += 1
+    def _wait(self, remaining: float, needs: list[int], need: int) -> None:
+        """Wait on the condition (the lock held) for at most ``remaining`` seconds, noting in
+        ``needs`` what would make waking this thread worth it."""
+        needs.append(need)
         try:
             self._cond.wait(min(remaining, 3600.0))
         finally:
-            self._waiting -= 1
+            needs.remove(need)
+
+    def _wake_readers(self) -> None:
+        """After a store: wake readers when one can now return (enough samples, or a mark)."""
+        if self._head - self._tail >= min(self._reader_needs) or self._marks:
+            self._cond.notify_all()
 
     def _write_blocking(
         self,
@@ -337,8 +347,8 @@ class RealtimeBuffer:
                 k = min(free, n - done)
                 self._store(samples[done : done + k], first + done, disc and done == 0)
                 done += k
-                if self._waiting:
-                    self._cond.notify_all()
+                if self._reader_needs:
+                    self._wake_readers()
                 continue
             if gen != self._interrupt_gen:
                 self._unwrite(n - done, disc and done == 0)
@@ -351,7 +361,7 @@ class RealtimeBuffer:
                     f"{done} of {n} samples written",
                     written=done,
                 )
-            self._wait(remaining)
+            self._wait(remaining, self._writer_needs, min(n - done, max(1, self._capacity // 4)))
         return done
 
     def _unwrite(self, n_unwritten: int, disc: bool) -> None:
@@ -458,7 +468,7 @@ class RealtimeBuffer:
                     if avail:
                         return self._take(min(n_samples, limit), out)
                     raise BufferTimeoutError("No data available")
-                self._wait(remaining)
+                self._wait(remaining, self._reader_needs, min(n_samples, self._capacity))
 
     def _take_leading_mark(self) -> None:
         marks = self._marks
@@ -503,7 +513,9 @@ class RealtimeBuffer:
         self._tail += n
         self._tail_abs += n
         self._total_read += n
-        if self._waiting:
+        if self._writer_needs and (
+            self._capacity - (self._head - self._tail) >= min(self._writer_needs)
+        ):
             self._cond.notify_all()
         return block
 
