@@ -342,3 +342,20 @@ def test_window_of_many_blocks_wrapping_the_summary_ring() -> None:
             np.testing.assert_allclose(s.std, w.std(axis=0), rtol=1e-10)
             np.testing.assert_array_equal(s.min, w.min(axis=0))
             np.testing.assert_array_equal(s.max, w.max(axis=0))
+
+
+@pytest.mark.parametrize("window", [3, 5000, 3 * BLOCK + 5])
+def test_one_channel_inf_and_nan_as_numpy(window: int) -> None:
+    """The one-channel query path (Python floats) treats inf and NaN as the array path."""
+    for bad, mean, rms in ((np.inf, np.inf, np.inf), (np.nan, np.nan, np.nan)):
+        an = analyzer(window)
+        x = np.ones(4 * BLOCK)
+        x[-2] = bad
+        an.accumulate(x)
+        s = an.get_statistics()
+        np.testing.assert_array_equal([s.mean, s.rms, s.max], [mean, rms, bad])
+        assert math.isnan(s.std)
+        multi = analyzer(window, n_channels=2)
+        multi.accumulate(np.column_stack([x, x]))
+        m = multi.get_statistics()
+        np.testing.assert_array_equal([m.mean[0], m.rms[0], m.max[0]], [mean, rms, bad])

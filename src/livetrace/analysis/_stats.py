@@ -353,6 +353,29 @@ class RealtimeAnalyzer:
             out[:, 1] = np.vecdot(d, d)
         return out
 
+    def _summary_one(self, parts: list[NDArray[Any]], n: int) -> tuple[float, float, float, float]:
+        """(mean of x-K, M2, min, max) of ``n`` real samples of one channel, as Python floats.
+
+        The same two-pass as :meth:`_summarize` on 1-D arrays: eight numpy calls, for the
+        raw-sample ranges every window query sums (the query's cost is its calls).
+        """
+        d = self._work_for(n)
+        if len(parts) == 1:
+            seg = parts[0].reshape(-1)
+            np.copyto(d, seg)
+            mn, mx = np.minimum.reduce(seg), np.maximum.reduce(seg)
+        else:
+            off = 0
+            for part in parts:
+                m = part.size
+                np.copyto(d[off : off + m], part.reshape(-1))
+                off += m
+            mn, mx = np.minimum.reduce(d), np.maximum.reduce(d)
+        np.subtract(d, self._k[0], out=d)
+        mean = float(np.add.reduce(d)) / n
+        np.subtract(d, mean, out=d)
+        return mean, float(np.dot(d, d)), float(mn), float(mx)
+
     def _push_blocks(self, x: NDArray[Any]) -> None:
         partial = self._partial
         assert partial is not None
@@ -481,7 +504,11 @@ class RealtimeAnalyzer:
         first_full = -(-start // BLOCK)
         last_full = end // BLOCK
         if first_full >= last_full:
-            return self._finish(*self._raw_summary(self._range_parts(((start, end),)), end - start))
+            parts = self._range_parts(((start, end),))
+            if self._n_channels == 1 and not self._complex:
+                mean, m2, mn, mx = self._summary_one(parts, end - start)
+                return self._finish(end - start, [mean], [m2], [mn], [mx])
+            return self._finish(*self._raw_summary(parts, end - start))
         # every block fully inside the window, and the raw samples at both ends, combined in
         # one weighted step about the window's mean
         p = self._p
@@ -527,7 +554,11 @@ class RealtimeAnalyzer:
         m2 = sums[p]
         if n_edge:
             parts = self._range_parts(((start, first_full * BLOCK), (last_full * BLOCK, end)))
-            e = self._summarize(parts, 1, n_edge)[0, :, 0].tolist()
+            e = (
+                list(self._summary_one(parts, n_edge))
+                if p == 1
+                else self._summarize(parts, 1, n_edge)[0, :, 0].tolist()
+            )
             mean = [(sums[r] * BLOCK + e[r] * n_edge) / n for r in range(p)]
             dev_e = [e[r] - mean[r] for r in range(p)]
             m2 = m2 + e[p] + n_edge * sum(dv * dv for dv in dev_e)
