@@ -359,3 +359,18 @@ def test_one_channel_inf_and_nan_as_numpy(window: int) -> None:
         multi.accumulate(np.column_stack([x, x]))
         m = multi.get_statistics()
         np.testing.assert_array_equal([m.mean[0], m.rms[0], m.max[0]], [mean, rms, bad])
+
+
+@pytest.mark.parametrize("group", [1, 3])
+def test_cumulative_across_folded_groups(monkeypatch: pytest.MonkeyPatch, group: int) -> None:
+    """The cumulative total folds groups of blocks (4 Mi samples by default); with small groups
+    many folds happen here: still chunking-invariant and equal to numpy."""
+    from livetrace.analysis import _stats
+
+    monkeypatch.setattr(_stats, "GROUP", group)
+    x = 1e3 + np.random.default_rng(group).normal(0, 1.0, 11 * BLOCK + 321)
+    whole, split = analyzer(5000), analyzer(5000)
+    whole.accumulate(x)
+    feed(split, x, [5, BLOCK + 3, 4 * BLOCK, 7 * BLOCK + 11])
+    assert whole.get_cumulative_statistics() == split.get_cumulative_statistics()
+    assert_matches(split.get_cumulative_statistics(), x)

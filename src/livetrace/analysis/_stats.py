@@ -38,7 +38,7 @@ from .._types import WaveformTrace
 __all__ = ["RealtimeAnalyzer", "Statistics"]
 
 BLOCK = 4096
-GROUP = 16
+GROUP = 1024  # blocks folded into the cumulative total at a time (4 Mi samples)
 _BATCH = 32  # blocks summarised per call: 1 MiB of float64 work at most
 _ALIGN = 64  # bytes: the start of the work array, so each block's dot sees one alignment
 
