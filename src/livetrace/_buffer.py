@@ -174,10 +174,11 @@ class RealtimeBuffer:
         self._closed = False
         self._interrupt_gen = 0
         # What each thread blocked in self._cond.wait() waits for: readers the number of
-        # samples they asked for, writers room for a quarter of the capacity (or the rest of
-        # their write). A write or read notifies only when that is there, so that a stream
-        # whose writer is held back by the reader hands over every few chunks instead of
-        # every chunk; the lists are changed and read under the lock.
+        # samples they asked for, writers room for the rest of their write and at least a
+        # quarter of the capacity (the reader still has three quarters buffered). A write or
+        # read notifies only when that is there, so that a stream whose writer is held back
+        # by the reader hands over every few chunks instead of every chunk; a reader about
+        # to wait wakes a waiting writer whenever there is room. Changed under the lock.
         self._reader_needs: list[int] = []
         self._writer_needs: list[int] = []
 
@@ -361,7 +362,8 @@ class RealtimeBuffer:
                     f"{done} of {n} samples written",
                     written=done,
                 )
-            self._wait(remaining, self._writer_needs, min(n - done, max(1, self._capacity // 4)))
+            need = min(self._capacity, max(n - done, self._capacity // 4))
+            self._wait(remaining, self._writer_needs, need)
         return done
 
     def _unwrite(self, n_unwritten: int, disc: bool) -> None:
@@ -468,6 +470,10 @@ class RealtimeBuffer:
                     if avail:
                         return self._take(min(n_samples, limit), out)
                     raise BufferTimeoutError("No data available")
+                if self._writer_needs and avail < self._capacity:
+                    # a writer waits for more room than there is while this reader waits for
+                    # more samples: let the writer fill the room it has (no deadlock)
+                    self._cond.notify_all()
                 self._wait(remaining, self._reader_needs, min(n_samples, self._capacity))
 
     def _take_leading_mark(self) -> None:
