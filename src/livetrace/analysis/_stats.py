@@ -177,6 +177,7 @@ class RealtimeAnalyzer:
         self._store: np.dtype[Any] = np.dtype(np.float64)  # dtype of the raw samples kept
         self._work_dtype: np.dtype[Any] = np.dtype(np.float64)
         self._work: NDArray[Any] = np.empty(0)
+        self._ones_cache: NDArray[np.float64] = np.ones(BLOCK)
         self._raw: NDArray[Any] | None = None  # last W raw samples, ring, (C, W)
         self._partial: NDArray[Any] | None = None  # current incomplete block, (C, BLOCK)
         nb = self._window_size // BLOCK + 2
@@ -253,6 +254,13 @@ class RealtimeAnalyzer:
             work = raw[start : start + size * dt.itemsize].view(dt)
             self._work = work
         return work[:n_items]
+
+    def _ones(self, size: int) -> NDArray[np.float64]:
+        """``size`` ones, for sums as dot products."""
+        ones = self._ones_cache
+        if ones.size < size:
+            ones = self._ones_cache = np.ones(max(size, BLOCK))
+        return ones[:size]
 
     def _set_reference(self, x: NDArray[Any]) -> None:
         """Fix K per channel at the first finite sample ever seen.
@@ -341,7 +349,9 @@ class RealtimeAnalyzer:
         out[:, p + 1] = np.minimum.reduce(mag, axis=2)
         out[:, p + 2] = np.maximum.reduce(mag, axis=2)
         np.subtract(d, k, out=d)
-        mean = np.add.reduce(d, axis=2)
+        # real sums as dot products with ones (one BLAS call, fewer instructions than the
+        # pairwise sum; vecdot would conjugate complex samples)
+        mean = np.add.reduce(d, axis=2) if self._complex else np.vecdot(d, self._ones(size))
         mean /= size
         np.subtract(d, mean[:, :, None], out=d)
         if self._complex:
