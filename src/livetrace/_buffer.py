@@ -249,7 +249,7 @@ class RealtimeBuffer:
                 validate=cfg.enable_validation,
             )
         n = len(samples)
-        with self._cond:
+        with self._lock:  # the condition's own lock, entered without a Python call
             if self._closed:
                 raise BufferClosedError("cannot write to a closed RealtimeBuffer")
             if self._ended:
@@ -441,7 +441,7 @@ class RealtimeBuffer:
         if n_samples <= 0:
             raise ValueError("n_samples must be positive")
         wait = self.config.timeout if timeout is None else timeout
-        with self._cond:
+        with self._lock:  # the condition's own lock
             gen = self._interrupt_gen if interrupt_gen is None else interrupt_gen
             deadline: float | None = None
             while True:
