@@ -296,8 +296,11 @@ class RealtimeAnalyzer:
         if not self._k_done:
             self._set_reference(x)
         self._push_raw(x)
-        with np.errstate(invalid="ignore", over="ignore"):  # inf/NaN give NaN/inf, quietly
+        if self._count % BLOCK + n < BLOCK:  # no block completes: copies only, no arithmetic
             self._push_blocks(x)
+        else:
+            with np.errstate(invalid="ignore", over="ignore"):  # inf/NaN give NaN/inf quietly
+                self._push_blocks(x)
         self._count += n
 
     def _push_raw(self, x: NDArray[Any]) -> None:
