@@ -98,7 +98,7 @@ def drain_stream(src: Any, n: int) -> float:
 def one_run(kind: str, n: int, c: int) -> float:
     import pylsl
 
-    from livetrace.transport._lsl import LslSource
+    from livetrace.sources import LslSource
 
     name = f"bench-{uuid.uuid4().hex[:8]}"
     ctx = mp.get_context("spawn")
@@ -128,24 +128,28 @@ def one_run(kind: str, n: int, c: int) -> float:
 
 def main() -> None:
     _configure()
-    from livetrace._bench._common import Row, print_rows
+    from _common import Ratio, Row, print_report
 
     n = int(float(sys.argv[1])) if len(sys.argv) > 1 else 1_000_000
     if n % STREAM_CHUNK:
         raise SystemExit(f"N must be a multiple of {STREAM_CHUNK}")
     c = int(sys.argv[2]) if len(sys.argv) > 2 else 8
     rows = []
+    best: dict[str, float] = {}
     for kind in ("pylsl pull_chunk loop", "LslSource.acquire loop", "LslSource -> RealtimeStream"):
         rates = [one_run(kind, n, c) for _ in range(3)]
+        best[kind] = max(rates) / 1e6
         rows.append(
             Row(
                 f"{kind} ({c} ch float32)",
-                max(rates) / 1e6,
+                best[kind],
                 "M samples/s",
                 note=f"runs: {', '.join(f'{r / 1e6:.2f}' for r in rates)}",
             )
         )
-    print_rows(f"LSL inlet drain, {n} samples x {c} channels, loopback", rows)
+    ref = "pylsl pull_chunk loop"
+    ratios = [Ratio(k, best[k], best[ref], ref, unit="M samples/s") for k in best if k != ref]
+    print_report(f"LSL inlet drain, {n} samples x {c} channels, loopback", ratios, rows)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def _spawn(url: str, paused: bool, seconds: float, spectrum: bool) -> subprocess
 
 # ---------------------------------------------------------------------- measurements
 def bench_decimation(n: int = 1 << 22, bucket: int = 1000, repeat: int = 7) -> tuple[float, float]:
-    from livetrace.web._decimate import minmax_buckets
+    from livetrace.web import minmax_buckets
 
     # channel-major, as the scope stores samples (numpy's fastest layout for this)
     data = np.random.default_rng(0).standard_normal((2, n)).astype(np.float32)

@@ -164,6 +164,7 @@ class RealtimeBuffer:
             (self._size,) if self._n_channels == 1 else (self._size, self._n_channels)
         )
         self._ring = aligned_empty(shape, self._dtype)
+        self._ndim = len(shape)
         self._row_bytes = self._dtype.itemsize * self._n_channels
         self._ring_addr = int(self._ring.ctypes.data)
         self._pool = OutputPool()
@@ -172,6 +173,14 @@ class RealtimeBuffer:
         self._reset_state()
         self._closed = False
         self._interrupt_gen = 0
+        # What each thread blocked in self._cond.wait() waits for: readers the number of
+        # samples they asked for, writers room for the rest of their write and at least a
+        # quarter of the capacity (the reader still has three quarters buffered). A write or
+        # read notifies only when that is there, so that a stream whose writer is held back
+        # by the reader hands over every few chunks instead of every chunk; a reader about
+        # to wait wakes a waiting writer whenever there is room. Changed under the lock.
+        self._reader_needs: list[int] = []
+        self._writer_needs: list[int] = []
 
     def _reset_state(self) -> None:
         self._head = 0  # stored-sequence number of the next sample to store
@@ -229,16 +238,21 @@ class RealtimeBuffer:
         :meth:`interrupt` was called since.
         """
         cfg = self.config
-        samples = coerce_samples(
-            data,
-            self._dtype,
-            self._n_channels,
-            cfg.scale,
-            cfg.offset,
-            validate=cfg.enable_validation,
-        )
+        if type(data) is np.ndarray and data.dtype == self._dtype and data.ndim == self._ndim:
+            samples = data  # already what the ring stores (coerce_samples would return it)
+            if self._n_channels > 1 and data.shape[1] != self._n_channels:
+                samples = coerce_samples(data, self._dtype, self._n_channels)  # raises
+        else:
+            samples = coerce_samples(
+                data,
+                self._dtype,
+                self._n_channels,
+                cfg.scale,
+                cfg.offset,
+                validate=cfg.enable_validation,
+            )
         n = len(samples)
-        with self._cond:
+        with self._lock:  # the condition's own lock, entered without a Python call
             if self._closed:
                 raise BufferClosedError("cannot write to a closed RealtimeBuffer")
             if self._ended:
@@ -291,8 +305,23 @@ class RealtimeBuffer:
                 )
             else:  # block
                 n = self._write_blocking(samples, first, discontinuity, timeout, interrupt_gen)
-            self._cond.notify_all()
+            if self._reader_needs:
+                self._wake_readers()
             return n
+
+    def _wait(self, remaining: float, needs: list[int], need: int) -> None:
+        """Wait on the condition (the lock held) for at most ``remaining`` seconds, noting in
+        ``needs`` what would make waking this thread worth it."""
+        needs.append(need)
+        try:
+            self._cond.wait(min(remaining, 3600.0))
+        finally:
+            needs.remove(need)
+
+    def _wake_readers(self) -> None:
+        """After a store: wake readers when one can now return (enough samples, or a mark)."""
+        if self._head - self._tail >= min(self._reader_needs) or self._marks:
+            self._cond.notify_all()
 
     def _write_blocking(
         self,
@@ -322,7 +351,8 @@ class RealtimeBuffer:
                 k = min(free, n - done)
                 self._store(samples[done : done + k], first + done, disc and done == 0)
                 done += k
-                self._cond.notify_all()
+                if self._reader_needs:
+                    self._wake_readers()
                 continue
             if gen != self._interrupt_gen:
                 self._unwrite(n - done, disc and done == 0)
@@ -335,7 +365,8 @@ class RealtimeBuffer:
                     f"{done} of {n} samples written",
                     written=done,
                 )
-            self._cond.wait(min(remaining, 3600.0))
+            need = min(self._capacity, max(n - done, self._capacity // 4))
+            self._wait(remaining, self._writer_needs, need)
         return done
 
     def _unwrite(self, n_unwritten: int, disc: bool) -> None:
@@ -419,15 +450,17 @@ class RealtimeBuffer:
         if n_samples <= 0:
             raise ValueError("n_samples must be positive")
         wait = self.config.timeout if timeout is None else timeout
-        with self._cond:
+        with self._lock:  # the condition's own lock
             gen = self._interrupt_gen if interrupt_gen is None else interrupt_gen
             deadline: float | None = None
             while True:
                 if self._closed:
                     raise BufferClosedError("cannot read from a closed RealtimeBuffer")
-                self._take_leading_mark()
+                marks = self._marks
+                if marks and marks[0][0] == self._tail:
+                    self._take_leading_mark()
                 avail = self._head - self._tail
-                limit = self._marks[0][0] - self._tail if self._marks else avail
+                limit = marks[0][0] - self._tail if marks else avail
                 if limit >= n_samples or (limit < avail and limit > 0):
                     return self._take(min(n_samples, limit), out)
                 if self._ended and avail:
@@ -451,7 +484,11 @@ class RealtimeBuffer:
                     if avail:
                         return self._take(min(n_samples, limit), out)
                     raise BufferTimeoutError("No data available")
-                self._cond.wait(min(remaining, 3600.0))
+                if self._writer_needs and avail < self._capacity:
+                    # a writer waits for more room than there is while this reader waits for
+                    # more samples: let the writer fill the room it has (no deadlock)
+                    self._cond.notify_all()
+                self._wait(remaining, self._reader_needs, min(n_samples, self._capacity))
 
     def _take_leading_mark(self) -> None:
         marks = self._marks
@@ -468,6 +505,9 @@ class RealtimeBuffer:
             if n * self._row_bytes >= _POOL_MIN_BYTES:
                 src_addr = self._ring_addr + pos * self._row_bytes
                 dst = self._pool.empty(shape, self._dtype, src_addr)
+            elif pos + n <= self._size:  # small and contiguous: one call allocates and copies
+                dst = self._ring[pos : pos + n].copy()
+                return self._advance(dst, n)
             else:
                 dst = np.empty(shape, self._dtype)
         else:
@@ -481,6 +521,10 @@ class RealtimeBuffer:
             k = self._size - pos
             dst[:k] = self._ring[pos:]
             dst[k:] = self._ring[: n - k]
+        return self._advance(dst, n)
+
+    def _advance(self, dst: NDArray[Any], n: int) -> BufferRead:
+        """Consume the ``n`` samples copied into ``dst`` and describe them."""
         block = BufferRead(dst, self._tail_abs, self._pending_gap, self._pending_disc)
         if self._pending_disc:
             self._n_disc += 1
@@ -492,7 +536,10 @@ class RealtimeBuffer:
         arrivals = self._arrivals
         while arrivals and arrivals[0][0] <= self._tail:
             arrivals.popleft()
-        self._cond.notify_all()
+        if self._writer_needs and (
+            self._capacity - (self._head - self._tail) >= min(self._writer_needs)
+        ):
+            self._cond.notify_all()
         return block
 
     # ------------------------------------------------------------------ control

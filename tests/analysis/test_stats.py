@@ -269,3 +269,108 @@ def test_inf_gives_numpys_rms_and_mean_without_warnings(window: int) -> None:
         np.testing.assert_array_equal(s.mean, [np.inf, np.nan, -np.inf])
         np.testing.assert_array_equal(s.max, [np.inf, np.nan, 1.0])
         assert np.isnan(s.std).all()
+
+
+# ---------------------------------------------------------------- paths added for speed
+@settings(max_examples=25, deadline=None)
+@given(
+    window=st.integers(1, 3 * BLOCK),
+    n=st.integers(1, 4 * BLOCK),
+    cuts=st.lists(st.integers(0, 10**6), max_size=8),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_multichannel_and_complex_results_identical_however_chunked(
+    window: int, n: int, cuts: list[int], seed: int
+) -> None:
+    """The array path (several channels, complex) is chunking-invariant like the one-channel
+    path, and agrees with it channel by channel."""
+    rng = np.random.default_rng(seed)
+    x = 1e6 + rng.normal(0, 1.0, (n, 2))
+    whole, split = analyzer(window, n_channels=2), analyzer(window, n_channels=2)
+    whole.accumulate(x)
+    feed(split, x, cuts)
+    for a, b in ((whole.get_statistics(), split.get_statistics()),):
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key])
+    one = analyzer(window)
+    one.accumulate(x[:, 1].copy())
+    s1, s2 = one.get_statistics(), split.get_statistics()
+    for key in ("mean", "std", "rms", "variance"):
+        assert s1[key] == pytest.approx(s2[key][1], rel=1e-12), key
+    assert (s1.min, s1.max) == (s2.min[1], s2.max[1])
+    z = x[:, 0] + 1j * x[:, 1]
+    zw, zs = analyzer(window, dtype="complex128"), analyzer(window, dtype="complex128")
+    zw.accumulate(z)
+    feed(zs, z, cuts)
+    assert zw.get_statistics() == zs.get_statistics()
+    assert zw.get_cumulative_statistics() == zs.get_cumulative_statistics()
+    w = z[-window:]
+    assert zs.get_statistics().std == pytest.approx(np.std(w), rel=1e-9)
+
+
+def test_analyser_face_update_result_reset() -> None:
+    """``update``/``result``/``reset``: the contract of every livetrace analyser."""
+    an = analyzer(10)
+    assert an.result.n_samples == 0
+    assert math.isnan(an.result.mean)
+    with pytest.raises(ValueError, match="No data accumulated yet"):
+        an.get_statistics()  # the seed's behaviour stays
+    an.update(WaveformTrace(np.arange(20.0), TraceMetadata(sample_rate=1.0)))
+    assert an.result == an.get_statistics()
+    assert (an.result.min, an.result.max) == (10.0, 19.0)
+    an.reset()
+    assert an.result.n_samples == 0
+    multi = analyzer(10, n_channels=3)
+    assert multi.result.n_samples == 0
+    assert np.isnan(multi.result.mean).all()
+    assert multi.result.mean.shape == (3,)
+
+
+def test_window_of_many_blocks_wrapping_the_summary_ring() -> None:
+    """Queries whose blocks wrap around the ring of block summaries, both paths."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(5.0, 2.0, (40 * BLOCK + 123, 2))
+    for channels in (1, 2):
+        an = analyzer(5 * BLOCK + 77, n_channels=channels)
+        data = x[:, 0] if channels == 1 else x
+        for pos in range(0, len(x), 3 * BLOCK + 5):
+            an.accumulate(data[pos : pos + 3 * BLOCK + 5])
+            end = min(pos + 3 * BLOCK + 5, len(x))
+            w = data[max(0, end - an.window_size) : end]
+            s = an.get_statistics()
+            np.testing.assert_allclose(s.mean, w.mean(axis=0), rtol=1e-12)
+            np.testing.assert_allclose(s.std, w.std(axis=0), rtol=1e-10)
+            np.testing.assert_array_equal(s.min, w.min(axis=0))
+            np.testing.assert_array_equal(s.max, w.max(axis=0))
+
+
+@pytest.mark.parametrize("window", [3, 5000, 3 * BLOCK + 5])
+def test_one_channel_inf_and_nan_as_numpy(window: int) -> None:
+    """The one-channel query path (Python floats) treats inf and NaN as the array path."""
+    for bad, mean, rms in ((np.inf, np.inf, np.inf), (np.nan, np.nan, np.nan)):
+        an = analyzer(window)
+        x = np.ones(4 * BLOCK)
+        x[-2] = bad
+        an.accumulate(x)
+        s = an.get_statistics()
+        np.testing.assert_array_equal([s.mean, s.rms, s.max], [mean, rms, bad])
+        assert math.isnan(s.std)
+        multi = analyzer(window, n_channels=2)
+        multi.accumulate(np.column_stack([x, x]))
+        m = multi.get_statistics()
+        np.testing.assert_array_equal([m.mean[0], m.rms[0], m.max[0]], [mean, rms, bad])
+
+
+@pytest.mark.parametrize("group", [1, 3])
+def test_cumulative_across_folded_groups(monkeypatch: pytest.MonkeyPatch, group: int) -> None:
+    """The cumulative total folds groups of blocks (4 Mi samples by default); with small groups
+    many folds happen here: still chunking-invariant and equal to numpy."""
+    from livetrace.analysis import _stats
+
+    monkeypatch.setattr(_stats, "GROUP", group)
+    x = 1e3 + np.random.default_rng(group).normal(0, 1.0, 11 * BLOCK + 321)
+    whole, split = analyzer(5000), analyzer(5000)
+    whole.accumulate(x)
+    feed(split, x, [5, BLOCK + 3, 4 * BLOCK, 7 * BLOCK + 11])
+    assert whole.get_cumulative_statistics() == split.get_cumulative_statistics()
+    assert_matches(split.get_cumulative_statistics(), x)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -434,6 +436,67 @@ def test_bench_quick(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "== recording" in r.stdout
     assert "MB/s" in r.stdout
+    # ratios first, the machine recorded
+    assert r.stdout.index("-- ratios") < r.stdout.index("-- figures")
+    assert "machine: " in r.stdout
+    assert "numpy " in r.stdout
+
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def test_bench_help_lists_the_benchmark_scripts(tmp_path: Path) -> None:
+    r = lt("bench", "--help", cwd=tmp_path)
+    assert r.returncode == 0
+    names = sorted(p.stem.removeprefix("bench_") for p in BENCHMARKS.glob("bench_*.py"))
+    assert "core" in names
+    listing = " ".join(r.stdout.split())
+    assert ", ".join(names) in listing
+
+
+def test_bench_unknown_name_lists_the_available_ones(tmp_path: Path) -> None:
+    r = lt("bench", "--only", "nosuch", cwd=tmp_path)
+    assert r.returncode != 0
+    assert "no benchmark nosuch; available: analysis_dsp" in r.stderr
+
+
+def test_bench_without_a_checkout_says_where_the_benchmarks_are(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Installed from a wheel there is no benchmarks/ folder: say where they live."""
+    from click.testing import CliRunner
+
+    from livetrace._cli import app
+
+    monkeypatch.setattr(app, "_benchmarks_dir", lambda: None)
+    r = CliRunner().invoke(app.cli, ["bench", "--quick"])
+    assert r.exit_code != 0
+    assert "benchmarks/ folder of livetrace's source repository" in r.output
+
+
+def test_benchmarks_use_only_public_names() -> None:
+    """The benchmark scripts import livetrace's public namespaces only, never its private
+    modules, so they run against any install and keep working when the inside moves."""
+    public = {
+        "livetrace",
+        "livetrace.analysis",
+        "livetrace.sources",
+        "livetrace.sinks",
+        "livetrace.recording",
+        "livetrace.testing",
+        "livetrace.web",
+    }
+    for script in sorted(BENCHMARKS.glob("*.py")):
+        tree = ast.parse(script.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if node.module.split(".")[0] == "livetrace":
+                    assert node.module in public, f"{script.name}: from {node.module} import"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.split(".")[0] == "livetrace":
+                        assert alias.name in public, f"{script.name}: import {alias.name}"
+        assert not re.search(r"livetrace\._(?!_)", script.read_text(encoding="utf-8")), script.name
 
 
 def test_record_of_an_unpaced_source_loses_nothing_by_default(tmp_path: Path) -> None:

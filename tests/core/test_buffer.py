@@ -606,3 +606,30 @@ def test_concurrent_positioned_writer_and_reader_under_block_policy() -> None:
             assert not b.discontinuity
         expected_next = b.start_index + len(b.data)
     assert buf.get_stats().source_gap == sum(3 for i in range(300) if i % 5 == 0 and i)
+
+
+@pytest.mark.parametrize(("read_size", "write_size"), [(60, 100), (64, 7), (37, 100), (1, 200)])
+def test_blocked_reader_and_writer_never_wait_for_each_other(
+    read_size: int, write_size: int
+) -> None:
+    """A blocked writer is woken only when enough room is free (hand-offs every few chunks),
+    but never while a reader waits for samples the writer could still store."""
+    buf = make(64, overflow="block", timeout=5.0)
+    total = 6_000
+    got: list[np.ndarray] = []
+
+    def reader() -> None:
+        n = 0
+        while n < total:
+            blk = buf.read_block(read_size, timeout=5.0)
+            got.append(blk.data)
+            n += len(blk.data)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    for start in range(0, total, write_size):
+        stop = min(start + write_size, total)
+        buf.write(np.arange(start, stop, dtype=float))
+    t.join(10)
+    assert not t.is_alive()
+    np.testing.assert_array_equal(np.concatenate(got), np.arange(total, dtype=float))

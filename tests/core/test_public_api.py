@@ -15,6 +15,7 @@ SUBPACKAGES = [
     "livetrace.sinks",
     "livetrace.recording",
     "livetrace.testing",
+    "livetrace.web",
 ]
 
 SEED_NAMES = {
@@ -67,7 +68,9 @@ def test_package_is_typed() -> None:
     assert (Path(livetrace.__file__).parent / "py.typed").exists()
 
 
-@pytest.mark.parametrize("sub", [s for s in SUBPACKAGES if s != "livetrace.testing"])
+@pytest.mark.parametrize(
+    "sub", [s for s in SUBPACKAGES if s not in ("livetrace.testing", "livetrace.web")]
+)
 def test_lazy_names_are_also_visible_to_type_checkers(sub: str) -> None:
     """Every lazily imported name is imported under TYPE_CHECKING from the same module."""
     import ast

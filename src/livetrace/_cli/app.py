@@ -12,9 +12,9 @@ import importlib
 import json
 import math
 import os
-import pkgutil
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -1155,45 +1155,72 @@ def devices(as_json: bool) -> None:
 
 
 # ---------------------------------------------------------------------------------- bench
-@cli.command(context_settings=_CONTEXT)
+_NO_BENCHMARKS = (
+    "the benchmarks are not part of the installed package: they are the scripts in the "
+    "benchmarks/ folder of livetrace's source repository. Run `livetrace bench` from a "
+    "checkout of it (with livetrace installed from that checkout), or run a script directly: "
+    "python benchmarks/bench_core.py --quick"
+)
+
+
+def _benchmarks_dir() -> Path | None:
+    """``benchmarks/`` of the checkout this livetrace was imported from (src layout), if any."""
+    from .._version import __file__ as package_init
+
+    root = Path(package_init).resolve().parents[2]  # <root>/src/livetrace/_version.py
+    folder = root / "benchmarks"
+    return folder if (folder / "_common.py").is_file() else None
+
+
+def _benchmark_names(folder: Path | None) -> list[str]:
+    if folder is None:
+        return []
+    return sorted(p.stem.removeprefix("bench_") for p in folder.glob("bench_*.py"))
+
+
+def _bench_epilog() -> str:
+    folder = _benchmarks_dir()
+    names = _benchmark_names(folder)
+    if not names:
+        return "Benchmarks: none here; " + _NO_BENCHMARKS
+    return f"Benchmarks (in {folder}): {', '.join(names)}"
+
+
+@cli.command(context_settings=_CONTEXT, epilog=_bench_epilog())
 @click.option("--quick", is_flag=True, help="Short runs (a few seconds each).")
-@click.option("--only", multiple=True, help="Run only these benchmark modules (repeatable).")
+@click.option("--only", multiple=True, help="Run only these benchmarks (repeatable).")
 def bench(quick: bool, only: tuple[str, ...]) -> None:
-    """Run the benchmarks (every module of livetrace._bench with a run()) and print figures.
+    """Run the benchmark scripts of a source checkout (benchmarks/bench_*.py) and print their
+    figures, each beside a reference measured in the same run.
 
     \b
     Examples:
       livetrace bench --quick
       livetrace bench --only recording
     """
-    from .. import _bench
-    from .._bench._common import print_rows
-
-    names = sorted(
-        m.name for m in pkgutil.iter_modules(_bench.__path__) if not m.name.startswith("_")
-    )
+    folder = _benchmarks_dir()
+    names = _benchmark_names(folder)
+    if folder is None or not names:
+        raise click.ClickException(_NO_BENCHMARKS)
     unknown = sorted(set(only) - set(names))
     if unknown:
         raise click.BadParameter(
-            f"no benchmark module {', '.join(unknown)}; available: {', '.join(names)}",
+            f"no benchmark {', '.join(unknown)}; available: {', '.join(names)}",
             param_hint="--only",
         )
     failed: list[str] = []
     for name in names:
         if only and name not in only:
             continue
-        module = importlib.import_module(f"livetrace._bench.{name}")
-        run = getattr(module, "run", None)
-        if not callable(run):
-            continue
-        try:
-            rows = run(quick=quick)
-        except Exception as exc:
-            failed.append(name)
-            print(f"livetrace: error: benchmark {name} failed: {exc}", file=sys.stderr)
-            continue
-        print_rows(name, rows)
         sys.stdout.flush()
+        script = folder / f"bench_{name}.py"
+        done = subprocess.run([sys.executable, str(script), *(["--quick"] if quick else [])])
+        if done.returncode != 0:
+            failed.append(name)
+            print(
+                f"livetrace: error: benchmark {name} failed (exit status {done.returncode})",
+                file=sys.stderr,
+            )
     if failed:
         raise click.ClickException(f"{len(failed)} benchmark(s) failed: {', '.join(failed)}")
 

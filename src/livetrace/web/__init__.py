@@ -15,6 +15,7 @@ Example (not run here: it serves until the stream stops)::
     stream.run()
 """
 
+from ._decimate import minmax_buckets
 from ._scope import Scope
 
-__all__ = ["Scope"]
+__all__ = ["Scope", "minmax_buckets"]

@@ -1,1 +1,0 @@
-"""Benchmarks behind ``benchmarks/*.py`` and ``livetrace bench`` (figures measured side by side)."""
