@@ -26,7 +26,8 @@ from ._errors import (
     EndOfStream,
     LivetraceError,
 )
-from ._result import OutputPool, ResultMapping, aligned_empty
+from ._memory import OutputPool, aligned_empty
+from ._result import ResultMapping
 
 __all__ = ["BufferRead", "BufferStats", "RealtimeBuffer", "coerce_samples"]
 

@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "_config": 1,
     "_protocols": 1,
     "_result": 1,
+    "_memory": 1,
     "_lazy": 1,
     "_version": 1,
     # 2. mechanisms: the ring buffer, pacing, analysis

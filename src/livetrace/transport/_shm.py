@@ -29,6 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, EndOfStream, SourceError, SourceUnavailableError
+from .._memory import aligned_empty
 from .._protocols import Block, RealtimeSource, SourceInfo
 from .._types import WaveformTrace
 from ..sources._uri import ParsedURI, to_int
@@ -841,7 +842,9 @@ class ShmSource(RealtimeSource):
             return view
         n = b - a
         if out is None:
-            out = _aligned_empty((n, *seg.data.shape[1:]), seg.dtype, seg.data[s:].ctypes.data)
+            out = aligned_empty(
+                (n, *seg.data.shape[1:]), seg.dtype, like_address=seg.data[s:].ctypes.data
+            )
         else:
             out = out[:n]
         if s < e:
@@ -927,18 +930,6 @@ class ShmSource(RealtimeSource):
         self._off = 0
         self._expect = None  # renumbered at the first samples, marked as a discontinuity
         self._min_index = 0
-
-
-def _aligned_empty(shape: tuple[int, ...], dtype: np.dtype[Any], like: int) -> NDArray[Any]:
-    """An empty array whose address has the same offset in its 4 KiB page as ``like``.
-
-    Copies between addresses a small odd offset apart within a page run several times slower
-    on some CPUs (4K aliasing); matching the page offset avoids it.
-    """
-    nbytes = int(np.prod(shape)) * dtype.itemsize
-    raw = np.empty(nbytes + 8192, np.uint8)
-    skip = (like - raw.ctypes.data) % 4096
-    return raw[skip : skip + nbytes].view(dtype).reshape(shape)
 
 
 def _start_param(text: str) -> str | int:
