@@ -27,7 +27,7 @@ def aligned_empty(
     """``np.empty`` whose address has the same page offset as ``like_address``.
 
     Copies between arrays whose addresses differ by a small non-multiple of 64 modulo 4096 run
-    up to 10x slower on these CPUs (4K aliasing; see PERF-NOTES). Without ``like_address`` the
+    up to 10x slower on some CPUs (4K aliasing). Without ``like_address`` the
     array gets the page offset numpy gives large allocations, so arrays users allocate and our
     ring line up.
     """
