@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .._errors import ConfigurationError
 from ..sources._formats import FORMATS, FrameFile
 from ._segments import FormatReader
@@ -85,17 +83,4 @@ def open_format_frames(
 ) -> FrameFile:
     """Open ``path`` read as ``fmt`` (one of :data:`FORMATS`) for :class:`FileSource`."""
     reader = open_reader(path, fmt, sample_rate, options)
-    info = reader.info
-    return FrameFile(
-        reader,
-        info.sample_rate,
-        np.dtype(info.dtype),
-        info.n_channels,
-        names=info.channel_names,
-        units=info.units,
-        scale=info.scale,
-        offset=info.offset,
-        start_time=info.start_time,
-        description=info.description,
-        positioned=True,
-    )
+    return FrameFile.described(reader, reader.info)

@@ -68,21 +68,8 @@ def open_recording(path: Path) -> FrameFile:
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         reason = exc.strerror or str(exc)
         raise SourceUnavailableError(f"cannot replay '{path}': {reason}") from exc
-    info = reader.info
-    return FrameFile(
-        RecordingFrames(reader),
-        info.sample_rate,
-        np.dtype(info.dtype),
-        info.n_channels,
-        names=info.channel_names,
-        units=info.units,
-        scale=info.scale,
-        offset=info.offset,
-        start_time=info.start_time,
-        description=info.description,
-        positioned=True,
-        clock="device" if len(reader.clock) else "nominal",
-    )
+    clock = "device" if len(reader.clock) else "nominal"
+    return FrameFile.described(RecordingFrames(reader), reader.info, clock=clock)
 
 
 class RecordingSource(FileSource):

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceError
-from .._protocols import Block
+from .._protocols import Block, SourceInfo
 from ..formats._iq import IQ_FORMATS
 from ._raw import parse_dtype
 from ._text import TextParser
@@ -121,6 +121,26 @@ class FrameFile:
     clock: str = "nominal"
     """``"device"`` when the reader's blocks carry the recorded time of their first sample."""
     extra_health: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def described(
+        cls, reader: FrameReader, info: SourceInfo, *, clock: str = "nominal"
+    ) -> FrameFile:
+        """A positioned reader that describes its samples with a :class:`SourceInfo`."""
+        return cls(
+            reader,
+            info.sample_rate,
+            np.dtype(info.dtype),
+            info.n_channels,
+            names=info.channel_names,
+            units=info.units,
+            scale=info.scale,
+            offset=info.offset,
+            start_time=info.start_time,
+            description=info.description,
+            positioned=True,
+            clock=clock,
+        )
 
 
 class _PreadReader:
