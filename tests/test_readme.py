@@ -15,6 +15,8 @@ BLOCKS = re.findall(r"<!-- readme-test -->\n```python\n(.*?)```", README.read_te
 
 def test_readme_has_marked_examples() -> None:
     assert len(BLOCKS) >= 3
+    # every Python example of the README is one of them: none can rot unseen
+    assert README.read_text().count("```python") == len(BLOCKS)
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
