@@ -432,3 +432,24 @@ def test_megabytes_of_stderr_without_newlines_keep_the_message_short() -> None:
     assert len(message) < 4000
     quoted = message.split("last lines of stderr:")[1]
     assert quoted.count("\n") <= 5
+
+
+@pytest.mark.skipif(shutil.which("sigrok-cli") is None, reason="needs sigrok-cli")
+def test_sigrok_scheme_reads_a_device_and_keeps_debians_clean_exit_quirk_clean() -> None:
+    src = open_source("sigrok:demo?sample_rate=1000&channels=A0,A1&samples=300")
+    stream = RealtimeStream.from_source(src, chunk_size=100, max_latency=None)
+    with stream:
+        chunks = list(stream)
+    assert stream.state == "finished"  # status 1 after a complete capture: not a failure
+    assert sum(len(c) for c in chunks) == 300
+    assert chunks[0].data.shape == (100, 2)
+    assert chunks[0].metadata.units == ("V", "V")
+    assert chunks[0].metadata.channel_names == ("A0", "A1")
+
+
+@pytest.mark.skipif(shutil.which("sigrok-cli") is None, reason="needs sigrok-cli")
+def test_sigrok_real_failure_is_a_failure() -> None:
+    src = open_source("sigrok:nosuchdriver?sample_rate=1000&channels=A0&samples=10")
+    stream = RealtimeStream.from_source(src, chunk_size=10, max_latency=None)
+    with stream, pytest.raises(SourceError, match="Driver nosuchdriver not found"):
+        list(stream)

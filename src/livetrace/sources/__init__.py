@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the lazy names, for type checkers and IDEs
     from ._audio import AudioSource as AudioSource
     from ._file import FileSource as FileSource
     from ._process import ProcessSource as ProcessSource
+    from ._process import SigrokSource as SigrokSource
     from ._serial import SerialSource as SerialSource
     from ._socket import TcpSource as TcpSource
     from ._socket import UdpSource as UdpSource
@@ -39,6 +40,7 @@ _LAZY: dict[str, str] = {
     "ArraySource": "._array",
     "FileSource": "._file",
     "ProcessSource": "._process",
+    "SigrokSource": "._process",
     "TcpSource": "._socket",
     "UdpSource": "._socket",
     "SerialSource": "._serial",

@@ -53,6 +53,11 @@ SCHEMES: dict[str, SchemeInfo] = {
         "?dtype=float32&sample_rate=48000",
         "run a program and stream its stdout (raw binary or text lines)",
     ),
+    "sigrok": SchemeInfo(
+        "livetrace.sources._process:sigrok_from_uri",
+        "sigrok:demo?sample_rate=1000&channels=A0&samples=1000",
+        "a sigrok device through sigrok-cli -O analog (Debian 0.7.2's exit status handled)",
+    ),
     "tcp": SchemeInfo(
         "livetrace.sources._socket:tcp_from_uri",
         "tcp://127.0.0.1:9000?dtype=int16&channels=2&sample_rate=1e6",
