@@ -856,7 +856,7 @@ def test_tcp_survives_an_instrument_reboot() -> None:
         server.join(DEADLINE)
     assert seen_reconnecting
     assert got == [(0, False), (100, True)]  # the splice is flagged
-    assert stream.health().source["reconnects"] == 1
+    assert stream.health().source["reconnects"] >= 1  # (a late reconnect may also land)
 
 
 def test_tcp_without_reconnect_finishes_on_a_clean_close() -> None:
