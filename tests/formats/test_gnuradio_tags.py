@@ -79,6 +79,11 @@ def test_real_flowgraph_tags(flowgraph: str) -> None:
     starts = np.cumsum([0] + [len(b.data) for b in blocks[:-1]])
     assert [b.start_index for b in blocks] == starts.tolist()
     assert src.timestamps() == [(0, 1700000000.25), (500, 1700000100.5)]
+    # each block carrying an rx_time tag is stamped with its first item's device time
+    stamped = [(b.start_index, b.time) for b in blocks if b.time is not None]
+    assert stamped[0] == (0, 1700000000.25)
+    for start, t in stamped[1:]:
+        assert t == pytest.approx(1700000100.5 - (500 - start) / 1000)
     health = src.health()
     assert health["rx_rate"] == 2000.0
     assert health["rx_freq"] == 433.92e6

@@ -83,4 +83,6 @@ def open_format_frames(
 ) -> FrameFile:
     """Open ``path`` read as ``fmt`` (one of :data:`FORMATS`) for :class:`FileSource`."""
     reader = open_reader(path, fmt, sample_rate, options)
-    return FrameFile.described(reader, reader.info)
+    # device times recorded in the file (rx_time, core:datetime) feed the stream's clock map
+    clock = "device" if reader.timestamps() else "nominal"
+    return FrameFile.described(reader, reader.info, clock=clock)

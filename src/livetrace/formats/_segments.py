@@ -15,7 +15,6 @@ POSIX time)`` pairs the file records) and ``health()`` (counters about the file)
 
 from __future__ import annotations
 
-import mmap
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from .._errors import SourceError
 from .._protocols import Block, SourceInfo
 
 __all__ = ["FormatReader", "Segment", "SegmentReader"]
@@ -69,8 +69,9 @@ class SegmentReader:
     stored dtype ``stored`` (any byte order), turned into samples by ``convert`` (default:
     native byte order).
 
-    The file is memory-mapped once; ``read(n)`` copies at most ``n`` frames of the current
-    segment out of the map.
+    ``read(n)`` reads at most ``n`` frames of the current segment with ``pread`` (never a
+    memory map: a file truncated under a mapped read would kill the process with SIGBUS); a
+    file that shrank is a :class:`~livetrace.SourceError` naming it.
     """
 
     def __init__(
@@ -99,13 +100,10 @@ class SegmentReader:
         for seg in self.segments:
             if seg.offset < 0 or seg.offset + seg.n_frames * self._frame > size:
                 raise ValueError(f"segment {seg} lies outside the {size}-byte file {path}")
-        self._map: NDArray[np.uint8] | None = None
-        if size and any(seg.n_frames for seg in self.segments):
-            mm: NDArray[np.uint8] = np.memmap(path, dtype=np.uint8, mode="r")
-            raw = getattr(mm, "_mmap", None)
-            if raw is not None and hasattr(mmap, "MADV_SEQUENTIAL"):
-                raw.madvise(mmap.MADV_SEQUENTIAL)
-            self._map = mm
+        self._fd: int | None = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        self._stamp_at = dict(self._stamps)  # segment start index -> its device time
         self._seg = 0
         self._pos = 0
 
@@ -133,22 +131,27 @@ class SegmentReader:
         self._pos = 0
 
     def close(self) -> None:
-        self._map = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
         self._seg = len(self.segments)
 
     def read(self, n: int) -> Block:
         while self._seg < len(self.segments) and self._pos >= self.segments[self._seg].n_frames:
             self._seg += 1
             self._pos = 0
-        if self._seg >= len(self.segments) or self._map is None:
+        if self._seg >= len(self.segments) or self._fd is None:
             return Block(self._empty(), None, False)
         seg = self.segments[self._seg]
         k = min(n, seg.n_frames - self._pos)
         begin = seg.offset + self._pos * self._frame
-        raw = self._map[begin : begin + k * self._frame]
-        items = raw.view(self.stored) if begin % self.stored.alignment == 0 else None
-        if items is None:  # an unaligned segment (attached headers of odd length): copy first
-            items = np.frombuffer(raw.tobytes(), dtype=self.stored)
+        raw = os.pread(self._fd, k * self._frame, begin)
+        if len(raw) < k * self._frame:
+            raise SourceError(
+                f"{self.path}: the file shrank while it was replayed: {k * self._frame} bytes "
+                f"were expected at offset {begin}, {len(raw)} were there"
+            )
+        items = np.frombuffer(raw, dtype=self.stored)
         frames = items.reshape(k, self.channels) if self.channels > 1 else items
         if self.convert is not None:
             data = self.convert(frames)
@@ -156,7 +159,9 @@ class SegmentReader:
             data = np.asarray(frames)
         else:
             data = frames.astype(frames.dtype.newbyteorder("="))
-        block = Block(data, seg.start_index + self._pos, seg.discontinuity and self._pos == 0)
+        first = seg.start_index + self._pos
+        stamp = self._stamp_at.get(first)  # a device time recorded for this segment's start
+        block = Block(data, first, seg.discontinuity and self._pos == 0, stamp)
         self._pos += k
         return block
 

@@ -244,7 +244,15 @@ class ZmqSource(PolledSource):
         self._samples += len(data)
         disc = self._disc_next or restarted
         self._disc_next = False
-        return Block(data, start, disc)
+        stamp: float | None = None
+        for tag in tags:  # an rx_time tag: the device's time of an item, for the clock map
+            value = tag.value
+            if tag.key == "rx_time" and isinstance(value, tuple) and len(value) == 2:
+                secs, frac = value
+                if isinstance(secs, int) and isinstance(frac, float):
+                    stamp = secs + frac - (tag.offset - offset) / self.sample_rate
+                    break
+        return Block(data, start, disc, stamp)
 
     def __repr__(self) -> str:
         return f"ZmqSource({self.address!r}, pattern={self.pattern!r}, bind={self.bind})"
