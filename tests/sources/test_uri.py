@@ -193,3 +193,23 @@ def test_scale_offset_and_unit_describe_integer_counts() -> None:
     assert (info.scale, info.offset, info.units) == (0.5, 1.0, ("mV",))
     two = open_source("udp://127.0.0.1:9001?dtype=int16&channels=2&sample_rate=1e3&unit=V,A")
     assert two.info.units == ("V", "A")
+
+
+@pytest.mark.parametrize("scheme", ["sim", "file", "exec", "tcp", "udp", "serial", "sigrok"])
+def test_every_parameter_a_scheme_takes_is_listed(scheme: str, tmp_path: Path) -> None:
+    """``livetrace sources`` lists scheme_parameters(): it must name every parameter the
+    scheme's factory takes (checked by running the factory on its example)."""
+    from livetrace.sources._uri import SCHEMES, ParsedURI, _load, scheme_parameters
+
+    example = SCHEMES[scheme].example
+    if scheme == "file":
+        np.save(tmp_path / "capture.npy", np.zeros(4))
+        example = f"file:{tmp_path / 'capture.npy'}?sample_rate=10"
+    parsed = ParsedURI.parse(example)
+    source = _load(SCHEMES[scheme].factory)(parsed)
+    close = getattr(source, "close", None)
+    if callable(close):
+        close()
+    listed = set(scheme_parameters(scheme))
+    assert set(parsed.accepted) <= listed, set(parsed.accepted) - listed
+    assert {"scale", "offset", "unit"} <= listed

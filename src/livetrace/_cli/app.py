@@ -1058,22 +1058,31 @@ def export(file: str, output: str, fmt: str | None, int16: bool, overwrite: bool
 # ---------------------------------------------------------------------------------- sources
 @cli.command(context_settings=_CONTEXT)
 def sources() -> None:
-    """List the source URI schemes, each with an example.
+    """List the source URI schemes, each with its parameters and an example.
 
     \b
     Example:
       livetrace sources
     """
-    from ..sources._uri import SCHEMES, _plugin_schemes
+    import textwrap
 
-    rows = [(name, s.example, s.description) for name, s in sorted(SCHEMES.items())]
+    from ..sources._uri import SCHEMES, _plugin_schemes, scheme_parameters
+
+    rows = [
+        (name, s.example, s.description, ", ".join(scheme_parameters(name)))
+        for name, s in sorted(SCHEMES.items())
+    ]
     for name, ep in sorted(_plugin_schemes().items()):
         if name not in SCHEMES:
-            rows.append((name, f"{name}:...", f"plug-in ({ep.value})"))
+            rows.append((name, f"{name}:...", f"plug-in ({ep.value})", "see the plug-in"))
     width = max(len(r[0]) for r in rows)
-    for name, example, description in rows:
+    pad = " " * (width + 4)
+    for name, example, description, params in rows:
         click.echo(f"{name:<{width}}  {description}")
-        click.echo(f"{'':<{width}}    e.g. livetrace monitor '{example}'")
+        click.echo(
+            textwrap.fill(f"parameters: {params}", 96, initial_indent=pad, subsequent_indent=pad)
+        )
+        click.echo(f"{pad}e.g. livetrace monitor '{example}'")
 
 
 # ---------------------------------------------------------------------------------- devices

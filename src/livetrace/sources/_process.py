@@ -552,7 +552,7 @@ class SigrokSource(ProcessSource):
 
 
 def sigrok_from_uri(parsed: ParsedURI) -> SigrokSource:
-    """``sigrok:DRIVER?sample_rate=1000&channels=A0,A1&samples=N&config=k=v;k=v&unit=V``
+    """``sigrok:DRIVER?sample_rate=1000&channels=A0,A1&samples=N&config=k=v;k=v&units=V,V&speed=..``
     (``samplerate`` is accepted for ``sample_rate``, as sigrok spells it)."""
     p = parsed
     if not p.target:
@@ -573,7 +573,8 @@ def sigrok_from_uri(parsed: ParsedURI) -> SigrokSource:
 
 def from_uri(parsed: ParsedURI) -> ProcessSource:
     """``exec:COMMAND LINE?sample_rate=48000&dtype=float32&format=raw|text|sigrok&channels=1
-    &byteorder=little&chunk_bytes=65536&delimiters=..&names=A0,A1&ok_status=0,1&speed=1``.
+    &byteorder=little&chunk_bytes=65536&delimiters=..&names=A0,A1&ok_status=0,1&speed=1
+    &realtime=0|1&argv=..``.
 
     ``speed=1`` (or ``realtime=1``) paces a program that writes a synthetic or recorded signal
     as fast as it can (``sox ... synth``) to real time, as files and the simulator are; a live

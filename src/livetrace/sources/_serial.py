@@ -299,7 +299,7 @@ class SerialSource(PolledSource):
 
 def from_uri(parsed: ParsedURI) -> SerialSource:
     """``serial:///dev/ttyUSB0?sample_rate=..&baudrate=115200&format=text|raw&dtype=..
-    &channels=..&byteorder=little&delimiters=..&timeout=0.05``."""
+    &channels=..&byteorder=little&delimiters=..&timeout=0.05&probe_timeout=5``."""
     port = parsed.target
     if not port:
         raise ConfigurationError(

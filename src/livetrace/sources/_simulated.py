@@ -363,7 +363,9 @@ class SimulatedSource(RealtimeSource):
 
 def from_uri(parsed: ParsedURI) -> SimulatedSource:
     """``sim:TYPE?frequency=..&sample_rate=..&amplitude=..&noise_level=..&offset=..&seed=..
-    &chunk_size=..&channels=..&realtime=0|1&dtype=float32|float64&samples=N``."""
+    &chunk_size=..&channels=..&realtime=0|1&dtype=float32|float64&samples=N&phase=..
+    &duty_cycle=..&chirp_end=..&chirp_duration=..``; TYPE is one of sine, square, triangle,
+    sawtooth, noise, chirp, multitone, mixed, dc."""
     kind = parsed.target or "sine"
     p = parsed
     seed = p.take("seed", to_int, None)

@@ -22,7 +22,14 @@ from urllib.parse import parse_qsl
 from .._errors import ConfigurationError
 from .._protocols import RealtimeSource
 
-__all__ = ["SCHEMES", "ParsedURI", "SchemeInfo", "available_schemes", "open_source"]
+__all__ = [
+    "SCHEMES",
+    "ParsedURI",
+    "SchemeInfo",
+    "available_schemes",
+    "open_source",
+    "scheme_parameters",
+]
 
 T = TypeVar("T")
 
@@ -254,6 +261,23 @@ def _plugin_schemes() -> dict[str, Any]:
 def available_schemes() -> list[str]:
     """Built-in and plug-in scheme names, sorted."""
     return sorted(set(SCHEMES) | set(_plugin_schemes()))
+
+
+_COMMON = ("scale", "offset", "unit")
+_PARAM = re.compile(r"(?<![\w.])([a-z][a-z0-9_]*)=")
+
+
+def scheme_parameters(scheme: str) -> tuple[str, ...]:
+    """The URI parameters a built-in scheme takes (from its factory's documented template),
+    then ``scale``, ``offset`` and ``unit``, which every scheme takes for integer counts."""
+    info = SCHEMES.get(scheme)
+    if info is None:
+        raise ConfigurationError(
+            f"unknown source scheme {scheme!r}; built-in: {', '.join(SCHEMES)}"
+        )
+    doc = (_load(info.factory).__doc__ or "").split("\n\n")[0]
+    names = list(dict.fromkeys(_PARAM.findall(doc)))
+    return (*names, *(c for c in _COMMON if c not in names))
 
 
 def _load(spec: str) -> Callable[[ParsedURI], RealtimeSource]:

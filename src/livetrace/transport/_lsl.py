@@ -390,7 +390,7 @@ class LslPublisher:
 
 def from_uri(parsed: Any) -> LslSource:
     """``lsl:name=NAME`` or ``lsl:type=TYPE`` (or ``lsl:?predicate=...``), with
-    ``timeout``, ``sample_rate``, ``chunk_size``, ``max_buflen``, ``gap_threshold``."""
+    ``timeout=5&sample_rate=..&chunk_size=..&max_buflen=..&gap_threshold=..``."""
     from ..sources._uri import to_int
 
     target = parsed.target
