@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 
 import numpy as np
 import pytest
@@ -284,3 +285,22 @@ def test_live_view_shows_a_complex_stream() -> None:
     assert ch.frequency == pytest.approx(100.0, rel=1e-6)
     assert ch.peak_frequency == pytest.approx(-100.0, rel=1e-3)
     np.testing.assert_array_equal(ch.samples, x.real[-800:].astype(np.float64))
+
+
+def test_a_silent_source_is_shown_on_the_status_line() -> None:
+    from livetrace.testing import BlockingSource
+
+    view = LiveView()
+    src = BlockingSource()
+    stream = RealtimeStream.from_source(src, analyzers=[view])
+    with stream:
+        assert src.entered.wait(10)
+        deadline = time.monotonic() + 10
+        while stream.health().idle_seconds < 2.2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        snap = snapshot(stream, view, t0=0.0)
+    console = Console(record=True, width=80, color_system=None)
+    console.print(render(snap, width=80))
+    text = console.export_text()
+    assert "silent 2 s" in text
+    assert snap.to_dict()["idle_seconds"] >= 2.0

@@ -484,6 +484,7 @@ class Snapshot:
             "source_gap": h.source_gap,
             "discontinuities": h.discontinuities,
             "input_rate": round(h.input_rate, 3),
+            "idle_seconds": round(h.idle_seconds, 3),
             "buffer_fill": h.buffer_fill,
             "buffer_capacity": h.buffer_capacity,
             "source_errors": h.source_errors,
@@ -580,6 +581,10 @@ def _pack(fields: list[tuple[str, str]], width: int) -> list[Any]:
     return lines
 
 
+SILENT_AFTER = 2.0
+"""Seconds without a sample after which the status line says the source is silent."""
+
+
 def render(snap: Snapshot, width: int = 80, height: int = 4) -> Any:
     """A rich renderable of ``snap`` ``width`` columns wide: the source in the title, a status
     block, then per channel its numbers and a min/max trace ``height`` rows tall; the window,
@@ -600,6 +605,12 @@ def render(snap: Snapshot, width: int = 80, height: int = 4) -> Any:
         (f"gaps {h.discontinuities}", ""),
         (f"source errors {h.source_errors}", "bold red" if h.source_errors else ""),
     ]
+    if h.idle_seconds >= SILENT_AFTER:  # the source delivered nothing for a while: say so
+        status.insert(1, (f"silent {h.idle_seconds:.0f} s", "bold red"))
+    reconnecting = h.source.get("reconnecting") if isinstance(h.source, dict) else None
+    if reconnecting:
+        attempts = h.source.get("reconnect_attempts", 0)
+        status.insert(1, (f"reconnecting ({attempts} attempts)", "bold red"))
     if snap.total is not None:
         pct = 100.0 * snap.position / snap.total if snap.total > 0 else 100.0
         status.insert(
