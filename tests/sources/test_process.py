@@ -453,3 +453,19 @@ def test_sigrok_real_failure_is_a_failure() -> None:
     stream = RealtimeStream.from_source(src, chunk_size=10, max_latency=None)
     with stream, pytest.raises(SourceError, match="Driver nosuchdriver not found"):
         list(stream)
+
+
+@pytest.mark.skipif(shutil.which("sox") is None, reason="needs sox")
+def test_a_synthetic_program_is_paced_to_real_time_with_speed_1() -> None:
+    """sox writes a synthesised signal as fast as it can: speed=1 delivers it live."""
+    uri = (
+        "exec:sox -n -t raw -e float -b 32 -r 8000 -c 1 - synth 0.6 sine 1000"
+        "?dtype=float32&sample_rate=8000&speed=1"
+    )
+    stream = RealtimeStream.from_source(open_source(uri), chunk_size=400)
+    t0 = time.monotonic()
+    with stream:
+        n = sum(len(c) for c in stream)
+    took = time.monotonic() - t0
+    assert n == 4800
+    assert took >= 0.5  # 0.6 s of signal took about 0.6 s, not the few ms sox needs

@@ -57,7 +57,7 @@ SCHEMES: dict[str, SchemeInfo] = {
     "exec": SchemeInfo(
         "livetrace.sources._process:from_uri",
         "exec:sox -n -t raw -e float -b 32 -r 48000 -c 1 - synth 10 sine 1000"
-        "?dtype=float32&sample_rate=48000",
+        "?dtype=float32&sample_rate=48000&speed=1",
         "run a program and stream its stdout (raw binary or text lines)",
     ),
     "sigrok": SchemeInfo(
