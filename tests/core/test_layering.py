@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     # 2. mechanisms: the ring buffer, pacing, analysis
     "_buffer": 2,
     "_pacing": 2,
+    "_fileio": 2,
     "_clock": 2,
     "analysis": 2,
     # 3. the stream and its consumer pipeline

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from .._errors import SourceError
+from .._fileio import open_sequential, pread_into
 from .._protocols import Block, SourceInfo
 
 __all__ = ["FormatReader", "Segment", "SegmentReader"]
@@ -100,9 +100,7 @@ class SegmentReader:
         for seg in self.segments:
             if seg.offset < 0 or seg.offset + seg.n_frames * self._frame > size:
                 raise ValueError(f"segment {seg} lies outside the {size}-byte file {path}")
-        self._fd: int | None = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        if hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(self._fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        self._fd: int | None = open_sequential(path)
         self._stamp_at = dict(self._stamps)  # segment start index -> its device time
         self._seg = 0
         self._pos = 0
@@ -145,13 +143,9 @@ class SegmentReader:
         seg = self.segments[self._seg]
         k = min(n, seg.n_frames - self._pos)
         begin = seg.offset + self._pos * self._frame
-        raw = os.pread(self._fd, k * self._frame, begin)
-        if len(raw) < k * self._frame:
-            raise SourceError(
-                f"{self.path}: the file shrank while it was replayed: {k * self._frame} bytes "
-                f"were expected at offset {begin}, {len(raw)} were there"
-            )
-        items = np.frombuffer(raw, dtype=self.stored)
+        raw = np.empty(k * self._frame, dtype=np.uint8)
+        pread_into(self._fd, raw, begin, self.path)
+        items = raw.view(self.stored)
         frames = items.reshape(k, self.channels) if self.channels > 1 else items
         if self.convert is not None:
             data = self.convert(frames)

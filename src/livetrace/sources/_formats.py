@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceError
+from .._fileio import open_sequential, pread_into
 from .._protocols import Block, SourceInfo
 from ..formats._iq import IQ_FORMATS
 from ._raw import parse_dtype
@@ -174,28 +175,14 @@ class _PreadReader:
         self.fortran = fortran
         self.native = dtype if dtype.isnative else dtype.newbyteorder("=")
         self.pos = 0
-        self.fd: int | None = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self.fd: int | None = open_sequential(path)
         st = os.fstat(self.fd)
         self.identity = (st.st_dev, st.st_ino)
-        if hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(self.fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)  # read ahead
 
     def _pread(self, out: NDArray[Any], at: int) -> None:
-        view = memoryview(out.data).cast("B")
-        done = 0
-        fd = self.fd
-        if fd is None:
+        if self.fd is None:
             raise SourceError(f"FileSource: {str(self.path)!r} is closed")
-        while done < len(view):
-            got = os.preadv(fd, [view[done:]], at + done)
-            if got == 0:
-                size = os.fstat(fd).st_size
-                raise SourceError(
-                    f"FileSource: {str(self.path)!r} shrank while it was replayed: "
-                    f"{len(view)} bytes of samples were expected at offset {at}, the file now "
-                    f"has {size} bytes (truncated or rewritten by another program)"
-                )
-            done += got
+        pread_into(self.fd, out, at, self.path)
 
     def _check_same_file(self) -> None:
         """SourceError when the path now names another file (replaced under the replay)."""
