@@ -207,6 +207,7 @@ class LslSource(RealtimeSource):
             "gaps": self._gaps,
             "gap_samples": self._gap_samples,
             "time_correction": self._correction,
+            "time_correction_error": self._last_offset_error,
         }
 
     def time_correction(self, timeout: float = 2.0) -> float:
