@@ -193,6 +193,7 @@ class RealtimeBuffer:
         # (stored seq after a write, monotonic time of that write), oldest first: when the
         # oldest unread sample arrived (for max_latency)
         self._arrivals: deque[tuple[int, float]] = deque()
+        self._track_arrivals = False  # since a reader first asked for max_latency
         self._pending_gap = 0
         self._pending_disc = False
         self._total_samples = 0
@@ -393,7 +394,8 @@ class RealtimeBuffer:
             self._ring[pos:] = samples[:k]
             self._ring[: n - k] = samples[k:]
         self._head += n
-        self._arrivals.append((self._head, time.monotonic()))
+        if self._track_arrivals:
+            self._arrivals.append((self._head, time.monotonic()))
         self._written += n
         self._stored_next_abs = first_abs + n
         fill = self._head - self._tail
@@ -452,6 +454,12 @@ class RealtimeBuffer:
             raise ValueError("n_samples must be positive")
         wait = self.config.timeout if timeout is None else timeout
         with self._lock:  # the condition's own lock
+            if max_latency is not None and not self._track_arrivals:
+                # arrival times are kept from now on (a buffer read without max_latency does
+                # not pay for them); what is stored already counts as arriving now
+                self._track_arrivals = True
+                if self._head > self._tail:
+                    self._arrivals.append((self._head, time.monotonic()))
             gen = self._interrupt_gen if interrupt_gen is None else interrupt_gen
             deadline: float | None = None
             while True:
