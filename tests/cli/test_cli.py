@@ -151,9 +151,9 @@ def test_record_keeps_gaps_and_replay_reproduces_them(tmp_path: Path) -> None:
     assert gaps
     assert all(g.known and g.length > 0 for g in gaps)
     assert lost == int(idx[-1]) + 1 - n
-    r = lt("info", "g.h5", "--json", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    info = json.loads(r.stdout)
+    shown = lt("info", "g.h5", "--json", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    info = json.loads(shown.stdout)
     assert [g["start_index"] for g in info["gaps"]] == [g.start_index for g in gaps]
     assert f"{len(gaps)} gap(s)" in r.stdout
     rep = lt("replay", "g.h5", "--speed", "0", "--json", cwd=tmp_path)
