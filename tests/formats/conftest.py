@@ -3,41 +3,11 @@ soundfile, sox, pylsl)."""
 
 from __future__ import annotations
 
-import functools
 import subprocess
 from pathlib import Path
 
-import pytest
-
 SYSTEM_PYTHON = "/usr/bin/python3"
 FLOWGRAPH = Path(__file__).with_name("gnuradio_meta_flowgraph.py")
-
-
-@functools.cache
-def gnuradio_missing() -> str | None:
-    """Why GNU Radio cannot run, or None when it can."""
-    try:
-        proc = subprocess.run(
-            [SYSTEM_PYTHON, "-c", "import gnuradio.zeromq, gnuradio.blocks, pmt"],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{SYSTEM_PYTHON} cannot run: {exc}"
-    if proc.returncode:
-        return f"{SYSTEM_PYTHON} cannot import gnuradio: {proc.stderr.decode().strip()[-200:]}"
-    return None
-
-
-@pytest.fixture(scope="session")
-def gnuradio() -> None:
-    reason = gnuradio_missing()
-    if reason is not None:
-        pytest.skip(
-            f"GNU Radio 3.10 is not usable ({reason}); install it with "
-            "'apt-get install -y --no-install-recommends gnuradio' (scripts/install-test-deps)"
-        )
 
 
 def write_meta(path: Path, kind: str, n: int, *, detached: bool, max_segment: int = 10**6) -> Path:

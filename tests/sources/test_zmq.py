@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import socket
 import subprocess
 import sys
@@ -240,36 +239,6 @@ def test_bad_constructor_values() -> None:
 
 
 # ---------------------------------------------------------------------- GNU Radio interop
-@functools.cache
-def gnuradio_missing() -> str | None:
-    """Why the GNU Radio test cannot run, or None when it can."""
-    try:
-        proc = subprocess.run(
-            [SYSTEM_PYTHON, "-c", "import gnuradio.zeromq, gnuradio.blocks"],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{SYSTEM_PYTHON} cannot run: {exc}"
-    if proc.returncode:
-        return f"{SYSTEM_PYTHON} cannot import gnuradio: {proc.stderr.decode().strip()[-200:]}"
-    return None
-
-
-@pytest.fixture
-def gnuradio(request: pytest.FixtureRequest) -> None:
-    reason = gnuradio_missing()
-    if reason is None:
-        return
-    if "gnuradio" in (request.config.getoption("-m") or ""):
-        pytest.fail(f"-m gnuradio was selected but GNU Radio is not usable: {reason}")
-    pytest.skip(
-        f"GNU Radio 3.10 is not installed ({reason}); install it with "
-        "'apt-get install -y --no-install-recommends gnuradio' and run 'pytest -m gnuradio'"
-    )
-
-
 def run_flowgraph(mode: str, address: str, n_items: int, vlen: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [SYSTEM_PYTHON, str(FLOWGRAPH), mode, address, str(n_items), str(vlen)],
