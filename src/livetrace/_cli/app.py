@@ -209,6 +209,15 @@ def _stream_for(
         )
 
 
+_overflow_option = click.option(
+    "--overflow",
+    type=click.Choice(OVERFLOW_POLICIES),
+    default=None,
+    help="Buffer overflow policy (default: block when the source can wait without losing "
+    "samples - files, programs, TCP, simulator - else overwrite, drops counted).",
+)
+
+
 def _positive(name: str, value: float | None) -> None:
     if value is not None and not (math.isfinite(value) and value > 0):
         raise click.BadParameter(f"must be a number > 0, got {value}", param_hint=name)
@@ -257,13 +266,7 @@ def _dashboard_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Stop after this many seconds of signal.",
         ),
-        click.option(
-            "--overflow",
-            type=click.Choice(OVERFLOW_POLICIES),
-            default=None,
-            help="Buffer overflow policy (default: block when the source can wait without losing "
-            "samples - files, programs, TCP, simulator - else overwrite, drops counted).",
-        ),
+        _overflow_option,
         click.option(
             "--height",
             type=click.IntRange(min=1),
@@ -484,13 +487,7 @@ def _run_scope(
 @click.option(
     "--duration", type=float, default=None, help="Stop after this many seconds (wall clock)."
 )
-@click.option(
-    "--overflow",
-    type=click.Choice(OVERFLOW_POLICIES),
-    default=None,
-    help="Buffer overflow policy (default: block when the source can wait without losing "
-    "samples, else overwrite, drops counted).",
-)
+@_overflow_option
 def scope_command(uri: str, **options: Any) -> None:
     """Live oscilloscope in the browser: time view with trigger, spectrum, measurements.
 
@@ -649,13 +646,7 @@ def _flags(text: str) -> str:
 @click.option(
     "--buffer-size", type=click.IntRange(min=1), default=None, help="Buffer capacity in samples."
 )
-@click.option(
-    "--overflow",
-    type=click.Choice(OVERFLOW_POLICIES),
-    default=None,
-    help="Buffer overflow policy (default: block when the source can wait without losing "
-    "samples - files, programs, TCP, simulator - else overwrite, drops counted).",
-)
+@_overflow_option
 @click.option(
     "--flush-interval",
     type=float,
