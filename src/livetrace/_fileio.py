@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from ._errors import SourceError
 
-__all__ = ["open_sequential", "pread_into"]
+__all__ = ["check_same_file", "file_identity", "open_sequential", "pread_into"]
 
 
 def open_sequential(path: Path) -> int:
@@ -37,3 +37,17 @@ def pread_into(fd: int, out: NDArray[Any], at: int, path: Path) -> None:
                 f"has {size} bytes (truncated or rewritten by another program)"
             )
         done += got
+
+
+def file_identity(st: os.stat_result) -> tuple[int, int]:
+    """What tells one file from another at the same path: (device, inode)."""
+    return (st.st_dev, st.st_ino)
+
+
+def check_same_file(st: os.stat_result, identity: tuple[int, int], path: Path) -> None:
+    """SourceError naming ``path`` when ``st`` is not the file first opened there (replaced
+    by another program while it is replayed)."""
+    if file_identity(st) != identity:
+        raise SourceError(
+            f"FileSource: {str(path)!r} was replaced by another file while it was replayed"
+        )

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._errors import ConfigurationError, SourceError
-from .._fileio import open_sequential, pread_into
+from .._fileio import check_same_file, file_identity, open_sequential, pread_into
 from .._protocols import Block, SourceInfo
 from ..formats._iq import IQ_FORMATS
 from ._raw import parse_dtype
@@ -176,8 +176,7 @@ class _PreadReader:
         self.native = dtype if dtype.isnative else dtype.newbyteorder("=")
         self.pos = 0
         self.fd: int | None = open_sequential(path)
-        st = os.fstat(self.fd)
-        self.identity = (st.st_dev, st.st_ino)
+        self.identity = file_identity(os.fstat(self.fd))
 
     def _pread(self, out: NDArray[Any], at: int) -> None:
         if self.fd is None:
@@ -190,10 +189,7 @@ class _PreadReader:
             st = os.stat(self.path)
         except FileNotFoundError:
             return  # deleted: the open descriptor still reads the same, complete file
-        if (st.st_dev, st.st_ino) != self.identity:
-            raise SourceError(
-                f"FileSource: {str(self.path)!r} was replaced by another file while it was replayed"
-            )
+        check_same_file(st, self.identity, self.path)
 
     def read(self, n: int) -> NDArray[Any]:
         self._check_same_file()
@@ -391,12 +387,8 @@ class _TextReader:
             with open(self.path, "rb") as f:
                 st = os.fstat(f.fileno())
                 if self.identity is None:
-                    self.identity = (st.st_dev, st.st_ino)
-                elif (st.st_dev, st.st_ino) != self.identity:
-                    raise SourceError(
-                        f"FileSource: {str(self.path)!r} was replaced by another file while it "
-                        "was replayed"
-                    )
+                    self.identity = file_identity(st)
+                check_same_file(st, self.identity, self.path)
                 if st.st_size < self.offset:
                     raise SourceError(
                         f"FileSource: {str(self.path)!r} shrank while it was replayed: "
