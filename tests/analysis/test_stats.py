@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -11,7 +12,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from livetrace import RealtimeAnalyzer, RealtimeConfig, Statistics, TraceMetadata, WaveformTrace
+from livetrace.analysis import _stats
 from livetrace.analysis._stats import BLOCK
+
+
+@pytest.fixture(autouse=True, scope="module", params=["compiled", "numpy"])
+def implementation(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs with the compiled kernel and with the numpy implementation."""
+    if request.param == "compiled" and _stats._kernels is None:
+        pytest.skip("the compiled statistics kernel was not built")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LIVETRACE_NO_KERNEL", "1" if request.param == "numpy" else "")
+        yield request.param
 
 
 def analyzer(window: int, **kw: object) -> RealtimeAnalyzer:
@@ -374,3 +386,57 @@ def test_cumulative_across_folded_groups(monkeypatch: pytest.MonkeyPatch, group:
     feed(split, x, [5, BLOCK + 3, 4 * BLOCK, 7 * BLOCK + 11])
     assert whole.get_cumulative_statistics() == split.get_cumulative_statistics()
     assert_matches(split.get_cumulative_statistics(), x)
+
+
+# ---------------------------------------------------------------- the two implementations
+def test_analyser_reports_its_implementation(implementation: str) -> None:
+    an = analyzer(100)
+    assert an.compiled is (implementation == "compiled")
+    assert RealtimeAnalyzer(RealtimeConfig(sample_rate=1.0), compiled=False).compiled is False
+
+
+def test_asking_for_a_missing_kernel_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_stats, "_kernels", None)
+    with pytest.raises(ImportError, match="C compiler"):
+        RealtimeAnalyzer(RealtimeConfig(sample_rate=1.0), compiled=True)
+    assert RealtimeAnalyzer(RealtimeConfig(sample_rate=1.0)).compiled is False
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(
+    "signal",
+    ["noise", "offset", "ramp", "spikes", "nan", "inf", "both_infs", "constant"],
+)
+@pytest.mark.parametrize("window", [7, 1000, 3 * BLOCK + 17, 40_000])
+def test_compiled_and_numpy_implementations_agree(signal: str, dtype: str, window: int) -> None:
+    if _stats._kernels is None:
+        pytest.skip("the compiled statistics kernel was not built")
+    rng = np.random.default_rng(7)
+    n = 50_000
+    x = {
+        "noise": rng.normal(0.0, 1.0, n),
+        "offset": 1e6 + rng.normal(0.0, 1e-3, n),
+        "ramp": np.arange(n) * 0.5 - 3.0,
+        "spikes": np.where(rng.random(n) < 1e-3, 1e5, rng.normal(0.0, 1.0, n)),
+        "nan": np.where(np.arange(n) == n - window // 2 - 1, np.nan, rng.normal(size=n)),
+        "inf": np.where(np.arange(n) == n - 3, np.inf, rng.normal(size=n)),
+        "both_infs": np.where(
+            np.arange(n) == n - 2, -np.inf, np.where(np.arange(n) == n - 1, np.inf, 1.0)
+        ),
+        "constant": np.full(n, 2.5),
+    }[signal].astype(dtype)
+    cfg = RealtimeConfig(sample_rate=1.0, window_size=window, dtype=dtype)  # type: ignore[arg-type]
+    fast, slow = RealtimeAnalyzer(cfg, compiled=True), RealtimeAnalyzer(cfg, compiled=False)
+    cuts = [0, 1, 4095, 9000, 30_001, n]
+    for a, b in itertools.pairwise(cuts):
+        fast.accumulate(x[a:b])
+        slow.accumulate(x[a:b])
+    for f, s in (
+        (fast.get_statistics(), slow.get_statistics()),
+        (fast.get_cumulative_statistics(), slow.get_cumulative_statistics()),
+    ):
+        assert f.n_samples == s.n_samples
+        for key in ("min", "max", "peak_to_peak"):
+            assert f[key] == s[key] or (math.isnan(f[key]) and math.isnan(s[key])), key
+        for key in ("mean", "std", "variance", "rms"):
+            assert f[key] == pytest.approx(s[key], rel=1e-12, abs=1e-300, nan_ok=True), key

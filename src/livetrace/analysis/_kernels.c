@@ -1,0 +1,443 @@
+/* Compiled kernel for the rolling statistics (livetrace.analysis._stats).
+ *
+ * For consecutive blocks of real samples (float32 or float64), each block's mean of (x - k),
+ * M2 = sum((x - k - mean)^2) (two passes) and exact min and max, in one call that releases the
+ * GIL. Sums use eight accumulators in a fixed order, so a block's result depends only on its
+ * samples (never on where they sit in memory or how the stream was chunked). NaN and inf follow
+ * numpy: any NaN makes min, max, mean and M2 NaN; inf gives inf/NaN as IEEE arithmetic does.
+ * Built as an optional extension: without it livetrace uses its numpy implementation.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+
+typedef struct {
+    double mean, m2, min, max;
+} summary;
+
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(LT_PORTABLE)
+#include <emmintrin.h>
+#define LT_SSE2 1
+#endif
+
+/* Whole-block results from the accumulated lanes; the NaN rule of numpy for min/max. */
+#define FINISH()                                                                              \
+    do {                                                                                      \
+        if (sum != sum) { /* NaN, or +inf and -inf: min/max are NaN only if a NaN is there */ \
+            for (i = 0; i < n; i++) {                                                         \
+                if (x[i] != x[i]) {                                                           \
+                    mn = mx = NAN;                                                            \
+                    break;                                                                    \
+                }                                                                             \
+            }                                                                                 \
+        }                                                                                     \
+        out->mean = mean;                                                                     \
+        out->min = mn;                                                                        \
+        out->max = mx;                                                                        \
+    } while (0)
+
+static double
+sum8(const double *s)
+{
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+#ifdef LT_SSE2
+/* Eight lanes: samples i + 0..7 of each group of eight go to lanes 0..7, in order. */
+static void
+summary_f32(const float *x, Py_ssize_t n, double k, summary *out)
+{
+    __m128d kk = _mm_set1_pd(k);
+    __m128d s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    __m128 lo = _mm_set1_ps(INFINITY), hi = _mm_set1_ps(-INFINITY);
+    double s[8], mn, mx, mean, sum, tail = 0.0, tq = 0.0;
+    float l4[4], h4[4];
+    Py_ssize_t i = 0, m = n - n % 8;
+    for (; i < m; i += 8) {
+        __m128 a = _mm_loadu_ps(x + i), b = _mm_loadu_ps(x + i + 4);
+        lo = _mm_min_ps(lo, _mm_min_ps(a, b));
+        hi = _mm_max_ps(hi, _mm_max_ps(a, b));
+        s0 = _mm_add_pd(s0, _mm_sub_pd(_mm_cvtps_pd(a), kk));
+        s1 = _mm_add_pd(s1, _mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(a, a)), kk));
+        s2 = _mm_add_pd(s2, _mm_sub_pd(_mm_cvtps_pd(b), kk));
+        s3 = _mm_add_pd(s3, _mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(b, b)), kk));
+    }
+    _mm_storeu_ps(l4, lo);
+    _mm_storeu_ps(h4, hi);
+    mn = l4[0];
+    mx = h4[0];
+    for (int j = 1; j < 4; j++) {
+        mn = l4[j] < mn ? l4[j] : mn;
+        mx = h4[j] > mx ? h4[j] : mx;
+    }
+    for (; i < n; i++) {
+        double a = (double)x[i];
+        tail += a - k;
+        mn = a < mn ? a : mn;
+        mx = a > mx ? a : mx;
+    }
+    _mm_storeu_pd(s, s0);
+    _mm_storeu_pd(s + 2, s1);
+    _mm_storeu_pd(s + 4, s2);
+    _mm_storeu_pd(s + 6, s3);
+    sum = sum8(s) + tail;
+    mean = sum / (double)n;
+    __m128d cm = _mm_set1_pd(mean);
+    s0 = s1 = s2 = s3 = _mm_setzero_pd();
+    for (i = 0; i < m; i += 8) {
+        __m128 a = _mm_loadu_ps(x + i), b = _mm_loadu_ps(x + i + 4);
+        __m128d d0 = _mm_sub_pd(_mm_sub_pd(_mm_cvtps_pd(a), kk), cm);
+        __m128d d1 = _mm_sub_pd(_mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(a, a)), kk), cm);
+        __m128d d2 = _mm_sub_pd(_mm_sub_pd(_mm_cvtps_pd(b), kk), cm);
+        __m128d d3 = _mm_sub_pd(_mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(b, b)), kk), cm);
+        s0 = _mm_add_pd(s0, _mm_mul_pd(d0, d0));
+        s1 = _mm_add_pd(s1, _mm_mul_pd(d1, d1));
+        s2 = _mm_add_pd(s2, _mm_mul_pd(d2, d2));
+        s3 = _mm_add_pd(s3, _mm_mul_pd(d3, d3));
+    }
+    for (; i < n; i++) {
+        double d = ((double)x[i] - k) - mean;
+        tq += d * d;
+    }
+    _mm_storeu_pd(s, s0);
+    _mm_storeu_pd(s + 2, s1);
+    _mm_storeu_pd(s + 4, s2);
+    _mm_storeu_pd(s + 6, s3);
+    out->m2 = sum8(s) + tq;
+    FINISH();
+}
+
+static void
+summary_f64(const double *x, Py_ssize_t n, double k, summary *out)
+{
+    __m128d kk = _mm_set1_pd(k);
+    __m128d s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    __m128d lo = _mm_set1_pd(INFINITY), hi = _mm_set1_pd(-INFINITY), lo2 = lo, hi2 = hi;
+    double s[8], l2[4], h2[4], mn, mx, mean, sum, tail = 0.0, tq = 0.0;
+    Py_ssize_t i = 0, m = n - n % 8;
+    for (; i < m; i += 8) {
+        __m128d a = _mm_loadu_pd(x + i), b = _mm_loadu_pd(x + i + 2);
+        __m128d c = _mm_loadu_pd(x + i + 4), d = _mm_loadu_pd(x + i + 6);
+        lo = _mm_min_pd(lo, _mm_min_pd(a, b));
+        hi = _mm_max_pd(hi, _mm_max_pd(a, b));
+        lo2 = _mm_min_pd(lo2, _mm_min_pd(c, d));
+        hi2 = _mm_max_pd(hi2, _mm_max_pd(c, d));
+        s0 = _mm_add_pd(s0, _mm_sub_pd(a, kk));
+        s1 = _mm_add_pd(s1, _mm_sub_pd(b, kk));
+        s2 = _mm_add_pd(s2, _mm_sub_pd(c, kk));
+        s3 = _mm_add_pd(s3, _mm_sub_pd(d, kk));
+    }
+    _mm_storeu_pd(l2, lo);
+    _mm_storeu_pd(l2 + 2, lo2);
+    _mm_storeu_pd(h2, hi);
+    _mm_storeu_pd(h2 + 2, hi2);
+    mn = l2[0];
+    mx = h2[0];
+    for (int j = 1; j < 4; j++) {
+        mn = l2[j] < mn ? l2[j] : mn;
+        mx = h2[j] > mx ? h2[j] : mx;
+    }
+    for (; i < n; i++) {
+        double a = x[i];
+        tail += a - k;
+        mn = a < mn ? a : mn;
+        mx = a > mx ? a : mx;
+    }
+    _mm_storeu_pd(s, s0);
+    _mm_storeu_pd(s + 2, s1);
+    _mm_storeu_pd(s + 4, s2);
+    _mm_storeu_pd(s + 6, s3);
+    sum = sum8(s) + tail;
+    mean = sum / (double)n;
+    __m128d cm = _mm_set1_pd(mean);
+    s0 = s1 = s2 = s3 = _mm_setzero_pd();
+    for (i = 0; i < m; i += 8) {
+        __m128d d0 = _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(x + i), kk), cm);
+        __m128d d1 = _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(x + i + 2), kk), cm);
+        __m128d d2 = _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(x + i + 4), kk), cm);
+        __m128d d3 = _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(x + i + 6), kk), cm);
+        s0 = _mm_add_pd(s0, _mm_mul_pd(d0, d0));
+        s1 = _mm_add_pd(s1, _mm_mul_pd(d1, d1));
+        s2 = _mm_add_pd(s2, _mm_mul_pd(d2, d2));
+        s3 = _mm_add_pd(s3, _mm_mul_pd(d3, d3));
+    }
+    for (; i < n; i++) {
+        double d = (x[i] - k) - mean;
+        tq += d * d;
+    }
+    _mm_storeu_pd(s, s0);
+    _mm_storeu_pd(s + 2, s1);
+    _mm_storeu_pd(s + 4, s2);
+    _mm_storeu_pd(s + 6, s3);
+    out->m2 = sum8(s) + tq;
+    FINISH();
+}
+
+#else /* portable C: the same lanes and order */
+#define DEFINE_SUMMARY(NAME, T)                                                               \
+    static void NAME(const T *x, Py_ssize_t n, double k, summary *out)                        \
+    {                                                                                         \
+        double s[8] = {0, 0, 0, 0, 0, 0, 0, 0}, q[8] = {0, 0, 0, 0, 0, 0, 0, 0};              \
+        double mn = INFINITY, mx = -INFINITY, mean, sum, tail = 0.0, tq = 0.0;                \
+        Py_ssize_t i = 0, j, m = n - n % 8;                                                   \
+        for (; i < m; i += 8) {                                                               \
+            for (j = 0; j < 8; j++) {                                                         \
+                double a = (double)x[i + j];                                                  \
+                s[j] += a - k;                                                                \
+                mn = a < mn ? a : mn;                                                         \
+                mx = a > mx ? a : mx;                                                         \
+            }                                                                                 \
+        }                                                                                     \
+        for (; i < n; i++) {                                                                  \
+            double a = (double)x[i];                                                          \
+            tail += a - k;                                                                    \
+            mn = a < mn ? a : mn;                                                             \
+            mx = a > mx ? a : mx;                                                             \
+        }                                                                                     \
+        sum = sum8(s) + tail;                                                                 \
+        mean = sum / (double)n;                                                               \
+        for (i = 0; i < m; i += 8) {                                                          \
+            for (j = 0; j < 8; j++) {                                                         \
+                double d = ((double)x[i + j] - k) - mean;                                     \
+                q[j] += d * d;                                                                \
+            }                                                                                 \
+        }                                                                                     \
+        for (; i < n; i++) {                                                                  \
+            double d = ((double)x[i] - k) - mean;                                             \
+            tq += d * d;                                                                      \
+        }                                                                                     \
+        out->m2 = sum8(q) + tq;                                                               \
+        FINISH();                                                                             \
+    }
+
+DEFINE_SUMMARY(summary_f32, float)
+DEFINE_SUMMARY(summary_f64, double)
+#endif
+
+/* The sample type of a buffer: 4 (float32), 8 (float64) or 0 (anything else). */
+static int
+sample_kind(const Py_buffer *view)
+{
+    const char *f = view->format;
+    if (f == NULL) {
+        return 0;
+    }
+    if (*f == '@' || *f == '=' || (*f == '<' && PY_LITTLE_ENDIAN) || (*f == '>' && !PY_LITTLE_ENDIAN)) {
+        f++;
+    }
+    if (f[0] == 'f' && f[1] == '\0' && view->itemsize == 4) {
+        return 4;
+    }
+    if (f[0] == 'd' && f[1] == '\0' && view->itemsize == 8) {
+        return 8;
+    }
+    return 0;
+}
+
+static int
+get_samples(PyObject *obj, Py_buffer *view, int *kind)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        return -1;
+    }
+    *kind = sample_kind(view);
+    if (*kind == 0) {
+        PyErr_Format(PyExc_TypeError,
+                     "samples must be a contiguous float32 or float64 buffer in native byte "
+                     "order, got format '%s'",
+                     view->format ? view->format : "B");
+        PyBuffer_Release(view);
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(blocks_doc,
+             "blocks(samples, k, size, out)\n--\n\n"
+             "Summarise consecutive blocks of ``size`` samples: for block b, write the mean of\n"
+             "``x - k`` to ``out[b]``, M2 to ``out[nb + b]``, min to ``out[2*nb + b]`` and max\n"
+             "to ``out[3*nb + b]`` (``nb = len(samples) // size``; ``out``: float64, at least\n"
+             "4 * nb items). ``samples``: contiguous float32 or float64, a multiple of ``size``.");
+
+static PyObject *
+blocks(PyObject *self, PyObject *args)
+{
+    PyObject *samples_obj, *out_obj;
+    double k;
+    Py_ssize_t size;
+    Py_buffer xv, ov;
+    int kind;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OdnO:blocks", &samples_obj, &k, &size, &out_obj)) {
+        return NULL;
+    }
+    if (size <= 0) {
+        PyErr_SetString(PyExc_ValueError, "size must be positive");
+        return NULL;
+    }
+    if (get_samples(samples_obj, &xv, &kind) < 0) {
+        return NULL;
+    }
+    Py_ssize_t n = xv.len / xv.itemsize;
+    if (n % size != 0) {
+        PyBuffer_Release(&xv);
+        PyErr_Format(PyExc_ValueError, "%zd samples are not a whole number of %zd-sample blocks",
+                     n, size);
+        return NULL;
+    }
+    Py_ssize_t nb = n / size;
+    if (PyObject_GetBuffer(out_obj, &ov, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(&xv);
+        return NULL;
+    }
+    if (sample_kind(&ov) != 8 || ov.len / 8 < 4 * nb) {
+        PyBuffer_Release(&xv);
+        PyBuffer_Release(&ov);
+        PyErr_Format(PyExc_ValueError, "out must be a writable float64 buffer of at least %zd items",
+                     4 * nb);
+        return NULL;
+    }
+    double *o = (double *)ov.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t b = 0; b < nb; b++) {
+        summary r;
+        if (kind == 4) {
+            summary_f32((const float *)xv.buf + b * size, size, k, &r);
+        }
+        else {
+            summary_f64((const double *)xv.buf + b * size, size, k, &r);
+        }
+        o[b] = r.mean;
+        o[nb + b] = r.m2;
+        o[2 * nb + b] = r.min;
+        o[3 * nb + b] = r.max;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&xv);
+    PyBuffer_Release(&ov);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(one_doc,
+             "one(samples, k)\n--\n\n"
+             "``(mean of x - k, M2, min, max)`` of all of ``samples`` (contiguous float32 or\n"
+             "float64, at least one), as Python floats.");
+
+static PyObject *
+one(PyObject *self, PyObject *args)
+{
+    PyObject *samples_obj;
+    double k;
+    Py_buffer xv;
+    int kind;
+    summary r;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "Od:one", &samples_obj, &k)) {
+        return NULL;
+    }
+    if (get_samples(samples_obj, &xv, &kind) < 0) {
+        return NULL;
+    }
+    Py_ssize_t n = xv.len / xv.itemsize;
+    if (n == 0) {
+        PyBuffer_Release(&xv);
+        PyErr_SetString(PyExc_ValueError, "no samples");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 4) {
+        summary_f32((const float *)xv.buf, n, k, &r);
+    }
+    else {
+        summary_f64((const double *)xv.buf, n, k, &r);
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&xv);
+    return Py_BuildValue("(dddd)", r.mean, r.m2, r.min, r.max);
+}
+
+PyDoc_STRVAR(window_doc,
+             "window(summaries, lo, m, size, edge)\n--\n\n"
+             "Combine blocks ``lo .. lo + m - 1`` of ``summaries`` (float64, rows: mean of x - k,\n"
+             "M2, min, max; as written by ``blocks``) of ``size`` samples each, and ``edge`` (a\n"
+             "``(n, mean, M2, min, max)`` of raw samples, or None), into ``(n, mean, M2, min,\n"
+             "max)``: one weighted step about the combined mean. NaN in any min/max wins.");
+
+static PyObject *
+window(PyObject *self, PyObject *args)
+{
+    PyObject *sum_obj, *edge_obj;
+    Py_ssize_t lo, m, size, n_edge = 0;
+    double e_mean = 0.0, e_m2 = 0.0, e_min = 0.0, e_max = 0.0;
+    Py_buffer sv;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OnnnO:window", &sum_obj, &lo, &m, &size, &edge_obj)) {
+        return NULL;
+    }
+    if (edge_obj != Py_None &&
+        !PyArg_ParseTuple(edge_obj, "ndddd:window", &n_edge, &e_mean, &e_m2, &e_min, &e_max)) {
+        return NULL;
+    }
+    if (PyObject_GetBuffer(sum_obj, &sv, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        return NULL;
+    }
+    Py_ssize_t width = sv.len / 32;
+    if (sample_kind(&sv) != 8 || sv.len % 32 != 0 || lo < 0 || m < 1 || lo + m > width ||
+        size < 1 || n_edge < 0) {
+        PyBuffer_Release(&sv);
+        PyErr_SetString(PyExc_ValueError,
+                        "summaries must be float64 (4, width) with 0 <= lo < lo + m <= width");
+        return NULL;
+    }
+    const double *mean_b = (const double *)sv.buf + lo, *m2_b = mean_b + width;
+    const double *min_b = m2_b + width, *max_b = min_b + width;
+    double sum_mean = 0.0, sum_m2 = 0.0, mn = min_b[0], mx = max_b[0];
+    int nan_lo = 0, nan_hi = 0;
+    for (Py_ssize_t b = 0; b < m; b++) {
+        sum_mean += mean_b[b];
+        sum_m2 += m2_b[b];
+        nan_lo |= min_b[b] != min_b[b];
+        nan_hi |= max_b[b] != max_b[b];
+        mn = min_b[b] < mn ? min_b[b] : mn;
+        mx = max_b[b] > mx ? max_b[b] : mx;
+    }
+    Py_ssize_t n = m * size + n_edge;
+    double mean, m2 = sum_m2, dev = 0.0;
+    if (n_edge) {
+        mean = (sum_mean * (double)size + e_mean * (double)n_edge) / (double)n;
+        double de = e_mean - mean;
+        m2 += e_m2 + (double)n_edge * (de * de);
+        nan_lo |= e_min != e_min;
+        nan_hi |= e_max != e_max;
+        mn = e_min < mn ? e_min : mn;
+        mx = e_max > mx ? e_max : mx;
+    }
+    else {
+        mean = sum_mean / (double)m;
+    }
+    for (Py_ssize_t b = 0; b < m; b++) {
+        double d = mean_b[b] - mean;
+        dev += d * d;
+    }
+    m2 += (double)size * dev;
+    PyBuffer_Release(&sv);
+    return Py_BuildValue("(ndddd)", n, mean, m2, nan_lo ? NAN : mn, nan_hi ? NAN : mx);
+}
+
+static PyMethodDef methods[] = {
+    {"blocks", blocks, METH_VARARGS, blocks_doc},
+    {"one", one, METH_VARARGS, one_doc},
+    {"window", window, METH_VARARGS, window_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_kernels", "Compiled statistics kernels (optional).", -1, methods,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__kernels(void)
+{
+    return PyModule_Create(&module);
+}
