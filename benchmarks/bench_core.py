@@ -101,16 +101,23 @@ def _buffer_step(chunk: int, slots: int) -> Callable[[], int]:
 # ----------------------------------------------------------------------------- statistics
 def _stats_steps(dtype: str, chunk: int, window: int) -> dict[str, Callable[[], int]]:
     data = np.random.default_rng(1).standard_normal(chunk * 64).astype(dtype)
-    an = RealtimeAnalyzer(
-        RealtimeConfig(sample_rate=RATE, window_size=window, buffer_size=window, dtype=dtype)
-    )
-    i = [0, 0, 0]
+    cfg = RealtimeConfig(sample_rate=RATE, window_size=window, buffer_size=window, dtype=dtype)
+    an = RealtimeAnalyzer(cfg)  # the compiled kernel when it was built
+    an_numpy = RealtimeAnalyzer(cfg, compiled=False)
+    i = [0, 0, 0, 0]
 
     def ours() -> int:
         k = i[0]
         an.accumulate(data[k * chunk : (k + 1) * chunk])
         an.get_statistics()
         i[0] = (k + 1) % 64
+        return chunk
+
+    def ours_numpy() -> int:
+        k = i[3]
+        an_numpy.accumulate(data[k * chunk : (k + 1) * chunk])
+        an_numpy.get_statistics()
+        i[3] = (k + 1) % 64
         return chunk
 
     def reductions() -> int:  # the floor: one pass of each reduction over the chunk
@@ -141,7 +148,10 @@ def _stats_steps(dtype: str, chunk: int, window: int) -> dict[str, Callable[[], 
         i[2] = (k + 1) % 64
         return chunk
 
-    return {"ours": ours, "reductions": reductions, "naive": naive}
+    steps = {"ours": ours, "reductions": reductions, "naive": naive}
+    if an.compiled:
+        steps["numpy"] = ours_numpy
+    return steps
 
 
 # ----------------------------------------------------------------------------- end to end
@@ -283,7 +293,19 @@ def run(quick: bool = False) -> tuple[list[Ratio], list[Row]]:
         ratios.append(
             Ratio(f"{name} / naive", r["ours"] / 1e6, r["naive"] / 1e6, "two-pass over window")
         )
-        rows.append(Row(name, r["ours"] / 1e6, "MS/s", target=target))
+        rows.append(
+            Row(
+                name,
+                r["ours"] / 1e6,
+                "MS/s",
+                target=target,
+                note="compiled kernel" if "numpy" in r else "numpy implementation (no kernel)",
+            )
+        )
+        if "numpy" in r:
+            rows.append(
+                Row("  same, numpy implementation (compiled=False)", r["numpy"] / 1e6, "MS/s")
+            )
 
     # end to end vs GNU Radio, alternating
     n = (20 if quick else 200) * (1 << 20)
