@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -440,3 +443,31 @@ def test_compiled_and_numpy_implementations_agree(signal: str, dtype: str, windo
             assert f[key] == s[key] or (math.isnan(f[key]) and math.isnan(s[key])), key
         for key in ("mean", "std", "variance", "rms"):
             assert f[key] == pytest.approx(s[key], rel=1e-12, abs=1e-300, nan_ok=True), key
+
+
+def test_kernel_gives_the_same_bits_with_and_without_avx2() -> None:
+    """The AVX2 and SSE2 versions of the kernel use the same lanes in the same order."""
+    if _stats._kernels is None:
+        pytest.skip("the compiled statistics kernel was not built")
+    code = (
+        "import sys, numpy as np\n"
+        "from livetrace.analysis import _kernels\n"
+        "out = []\n"
+        "for dt in ('float32', 'float64'):\n"
+        "    x = (np.random.default_rng(3).standard_normal(3 * 4096 + 13) * 3 + 1e3).astype(dt)\n"
+        "    o = np.empty(12)\n"
+        "    _kernels.blocks(x[: 3 * 4096], 0.25, 4096, o)\n"
+        "    out += [*o.tolist(), *_kernels.one(x, 0.25)]\n"
+        "print(repr([v.hex() for v in out]))\n"
+    )
+    results = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "LIVETRACE_NO_AVX2": flag},
+        ).stdout
+        for flag in ("", "1")
+    ]
+    assert results[0] == results[1]

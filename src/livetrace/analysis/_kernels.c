@@ -10,6 +10,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stdlib.h>
 
 typedef struct {
     double mean, m2, min, max;
@@ -173,6 +174,119 @@ summary_f64(const double *x, Py_ssize_t n, double k, summary *out)
     FINISH();
 }
 
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+/* The same eight lanes and order as the SSE2 versions, four doubles per register: the results
+ * are bit for bit those of summary_f32/summary_f64, faster on CPUs with AVX2. */
+#include <immintrin.h>
+#define LT_AVX2 1
+
+__attribute__((target("avx2"))) static void
+summary_f32_avx2(const float *x, Py_ssize_t n, double k, summary *out)
+{
+    __m256d kk = _mm256_set1_pd(k);
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    __m256 lo = _mm256_set1_ps(INFINITY), hi = _mm256_set1_ps(-INFINITY);
+    double s[8], mn, mx, mean, sum, tail = 0.0, tq = 0.0;
+    float l8[8], h8[8];
+    Py_ssize_t i = 0, m = n - n % 8;
+    for (; i < m; i += 8) {
+        __m256 a = _mm256_loadu_ps(x + i);
+        lo = _mm256_min_ps(lo, a);
+        hi = _mm256_max_ps(hi, a);
+        s0 = _mm256_add_pd(s0, _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)), kk));
+        s1 = _mm256_add_pd(s1, _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)), kk));
+    }
+    _mm256_storeu_ps(l8, lo);
+    _mm256_storeu_ps(h8, hi);
+    mn = l8[0];
+    mx = h8[0];
+    for (int j = 1; j < 8; j++) {
+        mn = l8[j] < mn ? l8[j] : mn;
+        mx = h8[j] > mx ? h8[j] : mx;
+    }
+    for (; i < n; i++) {
+        double a = (double)x[i];
+        tail += a - k;
+        mn = a < mn ? a : mn;
+        mx = a > mx ? a : mx;
+    }
+    _mm256_storeu_pd(s, s0);
+    _mm256_storeu_pd(s + 4, s1);
+    sum = sum8(s) + tail;
+    mean = sum / (double)n;
+    __m256d cm = _mm256_set1_pd(mean);
+    s0 = s1 = _mm256_setzero_pd();
+    for (i = 0; i < m; i += 8) {
+        __m256 a = _mm256_loadu_ps(x + i);
+        __m256d d0 = _mm256_sub_pd(
+            _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)), kk), cm);
+        __m256d d1 = _mm256_sub_pd(
+            _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)), kk), cm);
+        s0 = _mm256_add_pd(s0, _mm256_mul_pd(d0, d0));
+        s1 = _mm256_add_pd(s1, _mm256_mul_pd(d1, d1));
+    }
+    for (; i < n; i++) {
+        double d = ((double)x[i] - k) - mean;
+        tq += d * d;
+    }
+    _mm256_storeu_pd(s, s0);
+    _mm256_storeu_pd(s + 4, s1);
+    out->m2 = sum8(s) + tq;
+    FINISH();
+}
+
+__attribute__((target("avx2"))) static void
+summary_f64_avx2(const double *x, Py_ssize_t n, double k, summary *out)
+{
+    __m256d kk = _mm256_set1_pd(k);
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    __m256d lo = _mm256_set1_pd(INFINITY), hi = _mm256_set1_pd(-INFINITY);
+    double s[8], l4[4], h4[4], mn, mx, mean, sum, tail = 0.0, tq = 0.0;
+    Py_ssize_t i = 0, m = n - n % 8;
+    for (; i < m; i += 8) {
+        __m256d a = _mm256_loadu_pd(x + i), b = _mm256_loadu_pd(x + i + 4);
+        lo = _mm256_min_pd(lo, _mm256_min_pd(a, b));
+        hi = _mm256_max_pd(hi, _mm256_max_pd(a, b));
+        s0 = _mm256_add_pd(s0, _mm256_sub_pd(a, kk));
+        s1 = _mm256_add_pd(s1, _mm256_sub_pd(b, kk));
+    }
+    _mm256_storeu_pd(l4, lo);
+    _mm256_storeu_pd(h4, hi);
+    mn = l4[0];
+    mx = h4[0];
+    for (int j = 1; j < 4; j++) {
+        mn = l4[j] < mn ? l4[j] : mn;
+        mx = h4[j] > mx ? h4[j] : mx;
+    }
+    for (; i < n; i++) {
+        double a = x[i];
+        tail += a - k;
+        mn = a < mn ? a : mn;
+        mx = a > mx ? a : mx;
+    }
+    _mm256_storeu_pd(s, s0);
+    _mm256_storeu_pd(s + 4, s1);
+    sum = sum8(s) + tail;
+    mean = sum / (double)n;
+    __m256d cm = _mm256_set1_pd(mean);
+    s0 = s1 = _mm256_setzero_pd();
+    for (i = 0; i < m; i += 8) {
+        __m256d d0 = _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i), kk), cm);
+        __m256d d1 = _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i + 4), kk), cm);
+        s0 = _mm256_add_pd(s0, _mm256_mul_pd(d0, d0));
+        s1 = _mm256_add_pd(s1, _mm256_mul_pd(d1, d1));
+    }
+    for (; i < n; i++) {
+        double d = (x[i] - k) - mean;
+        tq += d * d;
+    }
+    _mm256_storeu_pd(s, s0);
+    _mm256_storeu_pd(s + 4, s1);
+    out->m2 = sum8(s) + tq;
+    FINISH();
+}
+#endif
+
 #else /* portable C: the same lanes and order */
 #define DEFINE_SUMMARY(NAME, T)                                                               \
     static void NAME(const T *x, Py_ssize_t n, double k, summary *out)                        \
@@ -213,6 +327,10 @@ summary_f64(const double *x, Py_ssize_t n, double k, summary *out)
 DEFINE_SUMMARY(summary_f32, float)
 DEFINE_SUMMARY(summary_f64, double)
 #endif
+
+/* The implementations used: chosen once, when the module is imported. */
+static void (*f32_impl)(const float *, Py_ssize_t, double, summary *) = summary_f32;
+static void (*f64_impl)(const double *, Py_ssize_t, double, summary *) = summary_f64;
 
 /* The sample type of a buffer: 4 (float32), 8 (float64) or 0 (anything else). */
 static int
@@ -302,10 +420,10 @@ blocks(PyObject *self, PyObject *args)
     for (Py_ssize_t b = 0; b < nb; b++) {
         summary r;
         if (kind == 4) {
-            summary_f32((const float *)xv.buf + b * size, size, k, &r);
+            f32_impl((const float *)xv.buf + b * size, size, k, &r);
         }
         else {
-            summary_f64((const double *)xv.buf + b * size, size, k, &r);
+            f64_impl((const double *)xv.buf + b * size, size, k, &r);
         }
         o[b] = r.mean;
         o[nb + b] = r.m2;
@@ -346,10 +464,10 @@ one(PyObject *self, PyObject *args)
     }
     Py_BEGIN_ALLOW_THREADS
     if (kind == 4) {
-        summary_f32((const float *)xv.buf, n, k, &r);
+        f32_impl((const float *)xv.buf, n, k, &r);
     }
     else {
-        summary_f64((const double *)xv.buf, n, k, &r);
+        f64_impl((const double *)xv.buf, n, k, &r);
     }
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&xv);
@@ -439,5 +557,12 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__kernels(void)
 {
+#ifdef LT_AVX2
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && !getenv("LIVETRACE_NO_AVX2")) {
+        f32_impl = summary_f32_avx2;
+        f64_impl = summary_f64_avx2;
+    }
+#endif
     return PyModule_Create(&module);
 }

@@ -16,7 +16,8 @@ the window (not all-time).
 
 Speed: real samples are summarised by a small compiled kernel (``_kernels.c``, built by
 ``pip install`` when a C compiler is there) that makes both passes over each block in the CPU's
-cache without the GIL, in a fixed order of eight lanes. Without it (or with
+cache without the GIL, in a fixed order of eight lanes (SSE2, or AVX2 where the CPU has it, with
+bit-identical results; ``LIVETRACE_NO_AVX2=1`` keeps SSE2). Without it (or with
 ``LIVETRACE_NO_KERNEL=1`` in the environment, or ``compiled=False``), and for complex samples,
 every summary is computed in a reused, 64-byte-aligned float64 (or complex128) work array, a few
 whole-array numpy calls per chunk whatever the number of blocks in it (copy, shift, sum, centre,
@@ -409,12 +410,8 @@ class RealtimeAnalyzer:
         The same two-pass as :meth:`_summarize` on 1-D arrays: eight numpy calls, for the
         raw-sample ranges every window query sums (the query's cost is its calls).
         """
-        if self._kernel:
-            seg = (
-                np.ascontiguousarray(parts[0]).reshape(-1)
-                if len(parts) == 1
-                else np.concatenate([part.reshape(-1) for part in parts])
-            )
+        if self._kernel:  # parts are rows of the raw ring or of the partial block: contiguous
+            seg = parts[0] if len(parts) == 1 else np.concatenate([p.reshape(-1) for p in parts])
             return _kernels.one(seg, float(self._k[0]))
         d = self._work_for(n)
         if len(parts) == 1:
@@ -553,6 +550,8 @@ class RealtimeAnalyzer:
         """
         if self._count == 0:
             raise ValueError("No data accumulated yet")
+        if self._kernel and self._n_channels == 1:  # no numpy arithmetic: nothing to silence
+            return self._window_statistics()
         with np.errstate(invalid="ignore", over="ignore"):  # inf/NaN give NaN/inf, quietly
             return self._window_statistics()
 
