@@ -471,3 +471,11 @@ def test_kernel_gives_the_same_bits_with_and_without_avx2() -> None:
         for flag in ("", "1")
     ]
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("dtype", [">f4", ">f8", "<f4"])
+def test_any_byte_order_of_the_configured_dtype(dtype: str) -> None:
+    x = np.random.default_rng(5).normal(2.0, 1.0, 3 * BLOCK + 11).astype(dtype)
+    an = analyzer(BLOCK + 7, dtype=dtype)
+    feed(an, x, [5, BLOCK, 2 * BLOCK + 3])
+    assert_matches(an.get_statistics(), x[-(BLOCK + 7) :].astype(np.float64), rel=1e-12)

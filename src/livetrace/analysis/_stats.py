@@ -258,6 +258,7 @@ class RealtimeAnalyzer:
             )
         else:
             raw_dtype = cfg_dtype if cfg_dtype.kind == "f" else np.dtype(np.float64)
+        raw_dtype = raw_dtype.newbyteorder("=")  # a big-endian config stores native samples
         work_dtype = np.dtype(np.complex128 if raw_dtype.kind == "c" else np.float64)
         c = self._n_channels
         self._complex = raw_dtype.kind == "c"
