@@ -279,3 +279,15 @@ def test_minmax_in_a_stream():
     ref_min, ref_max = reference(raw[: n // bucket * bucket], bucket)
     np.testing.assert_array_equal(np.concatenate([r.mins for r in got]), ref_min)
     np.testing.assert_array_equal(np.concatenate([r.maxs for r in got]), ref_max)
+
+
+def test_minmax_nan_stays_in_its_bucket_and_channel() -> None:
+    x = np.arange(64.0).reshape(32, 2)
+    x[9, 1] = np.nan
+    mm = MinMaxDecimator(bucket=8)
+    mm.update(x)
+    r = mm.take()
+    assert np.isnan(r.mins[1, 1]) and np.isnan(r.maxs[1, 1])
+    assert not np.isnan(np.delete(r.mins.ravel(), 3)).any()
+    np.testing.assert_array_equal(r.mins[:, 0], x[::8, 0])
+    np.testing.assert_array_equal(r.maxs[:, 0], x[7::8, 0])

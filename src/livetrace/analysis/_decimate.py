@@ -260,6 +260,24 @@ class MinMaxResult(ResultMapping):
 _Buckets = tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]
 
 
+def _bucket_extrema(body: NDArray[Any], k: int, bs: int) -> tuple[NDArray[Any], NDArray[Any]]:
+    """Min and max of each of the ``k`` consecutive buckets of ``bs`` rows of ``body``
+    (``(k * bs, channels)``), as ``(k, channels)`` arrays; NaN propagates as in ``min``.
+
+    ``reduceat`` over contiguous samples: several channels are made channel-major first (a
+    reduction across the middle axis of ``(k, bs, channels)`` is tens of times slower).
+    """
+    starts = np.arange(0, k * bs, bs)
+    if body.shape[1] == 1:
+        flat = body[:, 0]
+        return np.minimum.reduceat(flat, starts)[:, None], np.maximum.reduceat(flat, starts)[
+            :, None
+        ]
+    t = np.ascontiguousarray(body.T)
+    mins = np.ascontiguousarray(np.minimum.reduceat(t, starts, axis=1).T)
+    return mins, np.ascontiguousarray(np.maximum.reduceat(t, starts, axis=1).T)
+
+
 class MinMaxDecimator:
     """Peak-detect decimation: min and max of every ``bucket`` samples, per channel.
 
@@ -396,13 +414,7 @@ class MinMaxDecimator:
                 b0 += 1
             k = (n - i) // bs
             if k:
-                body = x[i : i + k * bs]
-                if x.shape[1] == 1:
-                    blocks = body.reshape(k, bs)
-                    mins, maxs = blocks.min(axis=1)[:, None], blocks.max(axis=1)[:, None]
-                else:
-                    blocks3 = body.reshape(k, bs, x.shape[1])
-                    mins, maxs = blocks3.min(axis=1), blocks3.max(axis=1)
+                mins, maxs = _bucket_extrema(x[i : i + k * bs], k, bs)
                 starts = (np.arange(b0, b0 + k, dtype=np.int64)) * bs
                 parts.append((mins, maxs, starts, np.full(k, bs, dtype=np.int64)))
                 i += k * bs
