@@ -13,7 +13,8 @@ a ratio first:
   65536-sample chunks, window 1000), iterating with ``get_statistics()`` every chunk, over GNU
   Radio 3.10's ``sig_source_f -> head -> moving_average_ff(1000) -> null_sink`` run as a child
   process by Debian's ``/usr/bin/python3`` (``not available`` without GNU Radio); also with a
-  ``Recorder`` to local disk and with a ``MinMaxDecimator`` attached, and the CPU time of the
+  ``Recorder`` to local disk, with a ``MinMaxDecimator`` and with the web ``Scope`` (as a sink,
+  no browser) attached, and the CPU time of the
   acquisition and consumer threads over the wall time (1.0 = one core busy all along);
 - latency of a paced 1 MS/s source, write -> consumer.
 
@@ -322,10 +323,17 @@ def run(quick: bool = False) -> tuple[list[Ratio], list[Row]]:
         except ImportError:
             has_h5 = False
         gr: list[float] = []
+        try:
+            from livetrace.web import Scope
+
+            has_web = True
+        except ImportError:
+            has_web = False
         runs: dict[str, list[tuple[float, int, float, float]]] = {
             "plain": [],
             "recorder": [],
             "decimator": [],
+            "scope": [],
         }
         for _ in range(1 if quick else 3):
             g = gnuradio_rate(n)
@@ -335,6 +343,9 @@ def run(quick: bool = False) -> tuple[list[Ratio], list[Row]]:
             if has_h5:
                 runs["recorder"].append(stream_rate(n, sinks=recorder()))
             runs["decimator"].append(stream_rate(n, analyzers=[MinMaxDecimator(bucket=64)]))
+            if has_web:  # the whole web scope as a sink, no browser attached
+                with Scope(port=0) as scope:
+                    runs["scope"].append(stream_rate(n // 4, sinks=[scope]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     g_med = float(np.median(gr)) / 1e6 if gr else None
@@ -342,10 +353,12 @@ def run(quick: bool = False) -> tuple[list[Ratio], list[Row]]:
         ("plain", "end to end sim -> stream(block, f32, 65536, window 1000) + stats"),
         ("recorder", "  same + Recorder to local disk"),
         ("decimator", "  same + MinMaxDecimator(bucket=64)"),
+        ("scope", "  same + web Scope sink (envelope, stats, frequency; no browser)"),
     ):
         res = runs[key]
         if not res:
-            rows.append(Row(label, float("nan"), "MS/s", note="h5py not installed"))
+            missing = "h5py" if key == "recorder" else "aiohttp"
+            rows.append(Row(label, float("nan"), "MS/s", note=f"{missing} not installed"))
             continue
         rate = float(np.median([r[0] for r in res])) / 1e6
         gaps = sum(r[1] for r in res)

@@ -7,7 +7,6 @@ import math
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -18,15 +17,7 @@ from livetrace import RealtimeAnalyzer, RealtimeConfig, Statistics, TraceMetadat
 from livetrace.analysis import _stats
 from livetrace.analysis._stats import BLOCK
 
-
-@pytest.fixture(autouse=True, scope="module", params=["compiled", "numpy"])
-def implementation(request: pytest.FixtureRequest) -> Iterator[str]:
-    """Every test here runs with the compiled kernel and with the numpy implementation."""
-    if request.param == "compiled" and _stats._kernels is None:
-        pytest.skip("the compiled statistics kernel was not built")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LIVETRACE_NO_KERNEL", "1" if request.param == "numpy" else "")
-        yield request.param
+pytestmark = pytest.mark.usefixtures("implementation")
 
 
 def analyzer(window: int, **kw: object) -> RealtimeAnalyzer:

@@ -27,6 +27,8 @@ from livetrace.analysis import (
 
 RATE = 1000.0
 
+pytestmark = pytest.mark.usefixtures("implementation")
+
 
 # ---------------------------------------------------------------- offline references
 def interp(x, k, level, start):

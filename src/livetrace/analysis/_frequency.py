@@ -30,7 +30,7 @@ from ._base import (
     check_nonnegative,
     check_positive,
 )
-from ._trigger_core import ChannelAnalyser, EdgeDetector, column_f64
+from ._trigger_core import ChannelAnalyser, EdgeDetector
 
 __all__ = ["FrequencyCounter", "FrequencyResult"]
 
@@ -287,7 +287,7 @@ class FrequencyCounter(ChannelAnalyser):
             bounds = np.arange(cur + 1, end // gate_n + 1, dtype=np.int64) * gate_n
         pieces: list[list[tuple[NDArray[np.float64], NDArray[np.bool_]]]] = []
         for c, ch in zip(cols, chans, strict=True):
-            j, rising, t = ch.det.detect(column_f64(data, c), start)
+            j, rising, t = ch.det.detect(ch.det.column(data, c), start)
             if j.size:
                 nr = int(np.count_nonzero(rising))
                 ch.n_rise += nr

@@ -1,5 +1,7 @@
-/* Compiled kernel for the rolling statistics (livetrace.analysis._stats).
+/* Compiled kernels of livetrace.analysis: the rolling statistics (_stats.py) and the Schmitt
+ * edge detector of the frequency counter and the triggers (_trigger_core.py).
  *
+ * Statistics:
  * For consecutive blocks of real samples (float32 or float64), each block's mean of (x - k),
  * M2 = sum((x - k - mean)^2) (two passes) and exact min and max, in one call that releases the
  * GIL. Sums use eight accumulators in a fixed order, so a block's result depends only on its
@@ -11,6 +13,7 @@
 #include <Python.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     double mean, m2, min, max;
@@ -542,10 +545,191 @@ window(PyObject *self, PyObject *args)
     return Py_BuildValue("(ndddd)", n, mean, m2, nan_lo ? NAN : mn, nan_hi ? NAN : mx);
 }
 
+/* A writable, C-contiguous buffer of at least n items of the given size and format letters. */
+static int
+get_out(PyObject *obj, Py_buffer *view, Py_ssize_t n, Py_ssize_t itemsize, const char *formats,
+        const char *name)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        return -1;
+    }
+    const char *f = view->format ? view->format : "B";
+    if (*f == '@' || *f == '=' || (*f == '<' && PY_LITTLE_ENDIAN)) {
+        f++;
+    }
+    if (view->itemsize != itemsize || f[0] == '\0' || f[1] != '\0' || strchr(formats, f[0]) == NULL ||
+        view->len / itemsize < n) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_ValueError, "%s must be a writable buffer of at least %zd items", name, n);
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct {
+    int g_prev;    /* the last sample was above the level (1), not (0), none yet (-1) */
+    double before; /* the last sample */
+    int state;     /* -1 unknown, 0 low, 1 high */
+    double last_up, last_dn;
+    Py_ssize_t count;
+} schmitt_state;
+
+#ifndef SCHMITT_RUN
+#define SCHMITT_RUN 16 /* samples checked at once for "nothing happens here" */
+#endif
+
+/* Runs of SCHMITT_RUN samples that all stay on the side of the level they started on, while
+ * the state already agrees with that side, change nothing but `before`: they are checked with
+ * a vectorisable test and skipped; everything else goes through the exact per-sample rule. */
+#define DEFINE_SCHMITT(NAME, T)                                                               \
+    static void NAME(const T *x, Py_ssize_t n, long long start, double level, double lo,      \
+                     double hi, schmitt_state *st, long long *oj, unsigned char *orise,       \
+                     double *ot)                                                              \
+    {                                                                                         \
+        int g_prev = st->g_prev, state = st->state;                                           \
+        double before = st->before, last_up = st->last_up, last_dn = st->last_dn;             \
+        Py_ssize_t count = st->count, i = 0;                                                  \
+        while (i < n) {                                                                       \
+            if (i + SCHMITT_RUN <= n && g_prev == state && state >= 0) {                      \
+                int same = 1;                                                                 \
+                if (state) {                                                                  \
+                    for (int k = 0; k < SCHMITT_RUN; k++) {                                   \
+                        same &= (double)x[i + k] > level;                                     \
+                    }                                                                         \
+                }                                                                             \
+                else {                                                                        \
+                    for (int k = 0; k < SCHMITT_RUN; k++) {                                   \
+                        same &= (double)x[i + k] <= level;                                    \
+                    }                                                                         \
+                }                                                                             \
+                if (same) {                                                                   \
+                    i += SCHMITT_RUN;                                                         \
+                    before = (double)x[i - 1];                                                \
+                    continue;                                                                 \
+                }                                                                             \
+            }                                                                                 \
+            Py_ssize_t stop = i + SCHMITT_RUN < n ? i + SCHMITT_RUN : n;                      \
+            for (; i < stop; i++) {                                                           \
+                double v = (double)x[i];                                                      \
+                int g = v > level;                                                            \
+                if (g != g_prev && g_prev >= 0) {                                             \
+                    double tc = (double)(start - 1 + (long long)i) + (level - before) / (v - before); \
+                    if (g) {                                                                  \
+                        last_up = tc;                                                         \
+                    }                                                                         \
+                    else {                                                                    \
+                        last_dn = tc;                                                         \
+                    }                                                                         \
+                }                                                                             \
+                g_prev = g;                                                                   \
+                before = v;                                                                   \
+                if (v > hi) {                                                                 \
+                    if (state == 0) {                                                         \
+                        oj[count] = start + (long long)i;                                     \
+                        orise[count] = 1;                                                     \
+                        ot[count++] = last_up;                                                \
+                    }                                                                         \
+                    state = 1;                                                                \
+                }                                                                             \
+                else if (v < lo) {                                                            \
+                    if (state == 1) {                                                         \
+                        oj[count] = start + (long long)i;                                     \
+                        orise[count] = 0;                                                     \
+                        ot[count++] = last_dn;                                                \
+                    }                                                                         \
+                    state = 0;                                                                \
+                }                                                                             \
+            }                                                                                 \
+        }                                                                                     \
+        st->g_prev = g_prev;                                                                  \
+        st->before = before;                                                                  \
+        st->state = state;                                                                    \
+        st->last_up = last_up;                                                                \
+        st->last_dn = last_dn;                                                                \
+        st->count = count;                                                                    \
+    }
+
+DEFINE_SCHMITT(schmitt_f32, float)
+DEFINE_SCHMITT(schmitt_f64, double)
+
+PyDoc_STRVAR(schmitt_doc,
+             "schmitt(x, start, level, lo, hi, state, prev, last_up, last_dn, out_j, out_rising, "
+             "out_t)\n--\n\n"
+             "The Schmitt edge detector of ``_trigger_core.EdgeDetector`` over ``x`` (float32 or\n"
+             "float64), in one pass: edges go to ``out_j`` (int64 absolute indices),\n"
+             "``out_rising`` (bool) and ``out_t`` (float64 interpolated level-crossing times).\n"
+             "``state`` is -1 (unknown), 0 or 1; ``prev`` the sample before ``x`` or None;\n"
+             "``last_up``/``last_dn`` the last crossing times carried from earlier samples.\n"
+             "Returns ``(count, state, last_up, last_dn)``.");
+
+static PyObject *
+schmitt(PyObject *self, PyObject *args)
+{
+    PyObject *x_obj, *prev_obj, *j_obj, *r_obj, *t_obj;
+    long long start;
+    double level, lo, hi, last_up, last_dn, prev = 0.0;
+    int state, kind;
+    Py_buffer xv, jv, rv, tv;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OLdddiOddOOO:schmitt", &x_obj, &start, &level, &lo, &hi, &state,
+                          &prev_obj, &last_up, &last_dn, &j_obj, &r_obj, &t_obj)) {
+        return NULL;
+    }
+    int has_prev = prev_obj != Py_None;
+    if (has_prev) {
+        prev = PyFloat_AsDouble(prev_obj);
+        if (prev == -1.0 && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    if (state < -1 || state > 1) {
+        PyErr_SetString(PyExc_ValueError, "state must be -1, 0 or 1");
+        return NULL;
+    }
+    if (get_samples(x_obj, &xv, &kind) < 0) {
+        return NULL;
+    }
+    Py_ssize_t n = xv.len / xv.itemsize;
+    if (get_out(j_obj, &jv, n, 8, "lq", "out_j") < 0) {
+        PyBuffer_Release(&xv);
+        return NULL;
+    }
+    if (get_out(r_obj, &rv, n, 1, "?bB", "out_rising") < 0) {
+        PyBuffer_Release(&xv);
+        PyBuffer_Release(&jv);
+        return NULL;
+    }
+    if (get_out(t_obj, &tv, n, 8, "d", "out_t") < 0) {
+        PyBuffer_Release(&xv);
+        PyBuffer_Release(&jv);
+        PyBuffer_Release(&rv);
+        return NULL;
+    }
+    long long *oj = (long long *)jv.buf;
+    unsigned char *orise = (unsigned char *)rv.buf;
+    double *ot = (double *)tv.buf;
+    schmitt_state st = {has_prev ? (prev > level) : -1, has_prev ? prev : NAN, state, last_up,
+                        last_dn, 0};
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == 4) {
+        schmitt_f32((const float *)xv.buf, n, start, level, lo, hi, &st, oj, orise, ot);
+    }
+    else {
+        schmitt_f64((const double *)xv.buf, n, start, level, lo, hi, &st, oj, orise, ot);
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&xv);
+    PyBuffer_Release(&jv);
+    PyBuffer_Release(&rv);
+    PyBuffer_Release(&tv);
+    return Py_BuildValue("(nidd)", st.count, st.state, st.last_up, st.last_dn);
+}
+
 static PyMethodDef methods[] = {
     {"blocks", blocks, METH_VARARGS, blocks_doc},
     {"one", one, METH_VARARGS, one_doc},
     {"window", window, METH_VARARGS, window_doc},
+    {"schmitt", schmitt, METH_VARARGS, schmitt_doc},
     {NULL, NULL, 0, NULL},
 };
 

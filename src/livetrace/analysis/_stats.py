@@ -31,7 +31,6 @@ bit-identical across chunkings.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,11 +40,8 @@ from numpy.typing import NDArray
 from .._config import RealtimeConfig
 from .._result import ResultMapping
 from .._types import WaveformTrace
-
-try:
-    from . import _kernels
-except ImportError:  # built without a C compiler: the numpy implementation is used
-    _kernels = None  # type: ignore[assignment]
+from . import _compiled
+from ._compiled import kernels as _kernels
 
 __all__ = ["RealtimeAnalyzer", "Statistics"]
 
@@ -172,7 +168,7 @@ class RealtimeAnalyzer:
         self._window_size = config.effective_window
         self._n_channels = int(config.n_channels)
         if compiled is None:
-            compiled = _kernels is not None and not os.environ.get("LIVETRACE_NO_KERNEL")
+            compiled = _kernels is not None and _compiled.wanted()
         elif compiled and _kernels is None:
             raise ImportError(
                 "livetrace's compiled statistics kernel was not built (no C compiler when it "

@@ -15,7 +15,9 @@ above ``hi`` / below ``lo``) are found with numpy; that short, sorted list of st
 compressed (a position is an edge when its state differs from the previous one, the first
 compared with the state carried from the previous chunk). Level crossings are found the same
 way, and each edge picks the last one before it with ``searchsorted``. Per chunk the cost is a
-few boolean passes plus work proportional to the number of crossings.
+few boolean passes plus work proportional to the number of crossings. Where the optional
+compiled kernel was built, the same rule runs in one pass over the samples in C (without the
+GIL), with the same arithmetic for the crossing times: the results are identical.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from numpy.typing import NDArray
 
 from .._errors import ConfigurationError
 from .._protocols import SourceInfo
+from . import _compiled
 from ._base import RateResolver, check_channels, check_int
 
 __all__ = [
@@ -106,13 +109,27 @@ class EdgeDetector:
     alternate rising / falling. ``reset()`` forgets everything (used at gaps).
     """
 
-    __slots__ = ("_last_dn", "_last_up", "_prev", "_state", "hi", "hysteresis", "level", "lo")
+    __slots__ = (
+        "_kernel",
+        "_last_dn",
+        "_last_up",
+        "_out",
+        "_prev",
+        "_state",
+        "hi",
+        "hysteresis",
+        "level",
+        "lo",
+    )
 
     def __init__(self, level: float, hysteresis: float) -> None:
         self.level = float(level)
         self.hysteresis = float(hysteresis)
         self.lo = self.level - hysteresis / 2.0
         self.hi = self.level + hysteresis / 2.0
+        # the compiled detector: one pass, same rule, same arithmetic, identical results
+        self._kernel = _compiled.kernels if _compiled.wanted() else None
+        self._out: tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.float64]] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -126,6 +143,8 @@ class EdgeDetector:
     ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.float64]]:
         if x.size == 0:
             return _EMPTY_I, _EMPTY_B, _EMPTY_F
+        if self._kernel is not None and x.dtype in _KERNEL_DTYPES and x.flags.c_contiguous:
+            return self._detect_compiled(x, start)
         prev = self._prev
         level = self.level
         above = x > self.hi
@@ -171,6 +190,33 @@ class EdgeDetector:
             self._last_dn = float(crossing_times(x, prev, c_dn[-1:], start, level)[0])
         self._prev = float(x[-1])
         return j + start, rising, t
+
+    def column(self, data: NDArray[Any], channel: int) -> NDArray[Any]:
+        """Channel ``channel`` of ``(n, C)`` data as :meth:`detect` takes it: contiguous
+        float64, or float32 as it is when the compiled detector reads it (no conversion)."""
+        col = data[:, channel]
+        if self._kernel is not None and col.dtype in _KERNEL_DTYPES:
+            return np.ascontiguousarray(col)  # a view when it is contiguous already
+        return np.ascontiguousarray(col, dtype=np.float64)
+
+    def _detect_compiled(
+        self, x: NDArray[Any], start: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.float64]]:
+        assert self._kernel is not None
+        n = x.size
+        if self._out is None or self._out[0].size < n:  # reused: no allocation per chunk
+            self._out = (np.empty(n, np.int64), np.empty(n, bool), np.empty(n, np.float64))
+        j, rising, t = self._out
+        count, self._state, self._last_up, self._last_dn = self._kernel.schmitt(
+            x, start, self.level, self.lo, self.hi, self._state, self._prev,
+            self._last_up, self._last_dn, j, rising, t,
+        )  # fmt: skip
+        self._prev = float(x[-1])
+        # copies: the buffers are reused by the next call
+        return j[:count].copy(), rising[:count].copy(), t[:count].copy()
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def column_f64(data: NDArray[Any], channel: int) -> NDArray[np.float64]:
