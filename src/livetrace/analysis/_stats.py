@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._config import RealtimeConfig
+from .._memory import aligned_empty
 from .._result import ResultMapping
 from .._types import WaveformTrace
 from . import _compiled
@@ -200,7 +201,8 @@ class RealtimeAnalyzer:
         self._work_dtype: np.dtype[Any] = np.dtype(np.float64)
         self._work: NDArray[Any] = np.empty(0)
         self._ones_cache: NDArray[np.float64] = np.ones(BLOCK)
-        self._raw: NDArray[Any] | None = None  # last W raw samples, ring, (C, W)
+        self._raw: NDArray[Any] | None = None  # the last _raw_len >= W raw samples, (C, ...)
+        self._raw_len = 0
         self._partial: NDArray[Any] | None = None  # current incomplete block, (C, BLOCK)
         nb = self._window_size // BLOCK + 2
         self._nb = nb
@@ -260,7 +262,11 @@ class RealtimeAnalyzer:
         self._complex = raw_dtype.kind == "c"
         self._store = raw_dtype
         self._work_dtype = work_dtype
-        self._raw = np.empty((c, self._window_size), dtype=raw_dtype)
+        # the ring of raw samples holds the window rounded up to 1024 samples, placed at the page
+        # offset of the stream's chunks: each ring position then keeps the same page offset as
+        # the sample it stores arrives at, and copies never hit 4K aliasing (10x slower)
+        self._raw_len = -(-self._window_size // 1024) * 1024
+        self._raw = aligned_empty((c, self._raw_len), raw_dtype)
         self._partial = np.empty((c, BLOCK), dtype=raw_dtype)
         self._p = p = 2 if self._complex else 1
         self._ring = np.empty((c, p + 3, 2 * self._nb))
@@ -331,7 +337,7 @@ class RealtimeAnalyzer:
     def _push_raw(self, x: NDArray[Any]) -> None:
         raw = self._raw
         assert raw is not None
-        w = self._window_size
+        w = self._raw_len
         n = x.shape[1]
         if n >= w:
             # keep ring positions aligned with the absolute count
@@ -517,7 +523,7 @@ class RealtimeAnalyzer:
         """(C, 1, length) views of the absolute sample ranges ``[start, stop)`` in the ring."""
         raw = self._raw
         assert raw is not None
-        w = self._window_size
+        w = self._raw_len
         parts: list[NDArray[Any]] = []
         for start, stop in ranges:
             if stop <= start:
