@@ -470,3 +470,41 @@ def test_any_byte_order_of_the_configured_dtype(dtype: str) -> None:
     an = analyzer(BLOCK + 7, dtype=dtype)
     feed(an, x, [5, BLOCK, 2 * BLOCK + 3])
     assert_matches(an.get_statistics(), x[-(BLOCK + 7) :].astype(np.float64), rel=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.floats(-1e6, 1e6),
+            st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0]),
+        ),
+        min_size=1,
+        max_size=70,
+    ),
+    k=st.floats(-10.0, 10.0),
+    dtype=st.sampled_from(["float32", "float64"]),
+)
+def test_kernel_summary_of_any_length_matches_a_two_pass(
+    values: list[float], k: float, dtype: str
+) -> None:
+    """Every tail length (the kernel works in groups of eight) and every special value."""
+    kernels = _stats._kernels
+    if kernels is None:
+        pytest.skip("the compiled statistics kernel was not built")
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = np.array(values).astype(dtype)
+        d = x.astype(np.float64) - k
+        mean = float(np.sum(d) / len(d))
+        m2 = float(np.sum((d - mean) ** 2))
+    got = kernels.one(x, k)
+    if np.isnan(x).any():
+        assert all(math.isnan(v) for v in got)
+        return
+    assert got[2] == x.min()
+    assert got[3] == x.max()
+    for g, want in ((got[0], mean), (got[1], m2)):
+        if math.isfinite(want) and math.isfinite(g):
+            assert g == pytest.approx(want, rel=1e-9, abs=1e-9 * (1 + abs(want)))
+        else:
+            assert (math.isnan(g) and math.isnan(want)) or g == want
