@@ -436,8 +436,8 @@ def test_compiled_and_numpy_implementations_agree(signal: str, dtype: str, windo
             assert f[key] == pytest.approx(s[key], rel=1e-12, abs=1e-300, nan_ok=True), key
 
 
-def test_kernel_gives_the_same_bits_with_and_without_avx2() -> None:
-    """The AVX2 and SSE2 versions of the kernel use the same lanes in the same order."""
+def test_kernel_variants_give_the_same_bits() -> None:
+    """The AVX2, SSE2 and plain C versions of the kernel use the same lanes in the same order."""
     if _stats._kernels is None:
         pytest.skip("the compiled statistics kernel was not built")
     code = (
@@ -457,11 +457,11 @@ def test_kernel_gives_the_same_bits_with_and_without_avx2() -> None:
             capture_output=True,
             text=True,
             check=True,
-            env={**os.environ, "LIVETRACE_NO_AVX2": flag},
+            env={**os.environ, "LIVETRACE_KERNEL": variant},
         ).stdout
-        for flag in ("", "1")
+        for variant in ("", "sse2", "plain")
     ]
-    assert results[0] == results[1]
+    assert results[0] == results[1] == results[2]
 
 
 @pytest.mark.parametrize("dtype", [">f4", ">f8", "<f4"])

@@ -19,26 +19,15 @@ typedef struct {
     double mean, m2, min, max;
 } summary;
 
-#if (defined(__SSE2__) || defined(_M_X64)) && !defined(LT_PORTABLE)
-#include <emmintrin.h>
-#define LT_SSE2 1
-#endif
-
-/* Whole-block results from the accumulated lanes; the NaN rule of numpy for min/max. */
-#define FINISH()                                                                              \
-    do {                                                                                      \
-        if (sum != sum) { /* NaN, or +inf and -inf: min/max are NaN only if a NaN is there */ \
-            for (i = 0; i < n; i++) {                                                         \
-                if (x[i] != x[i]) {                                                           \
-                    mn = mx = NAN;                                                            \
-                    break;                                                                    \
-                }                                                                             \
-            }                                                                                 \
-        }                                                                                     \
-        out->mean = mean;                                                                     \
-        out->min = mn;                                                                        \
-        out->max = mx;                                                                        \
-    } while (0)
+/* The sums of a block go to eight lanes: sample i is added to lane i % 8, in order, and the lanes
+ * are combined as ((0+1)+(2+3))+((4+5)+(6+7)). Every implementation below (SSE2, AVX2, plain C)
+ * keeps exactly that arithmetic, so they give the same bits. Each provides, for the first m
+ * samples (m a multiple of 8): pass 1, the lane sums of x - k and the min and max; pass 2, the
+ * lane sums of (x - k - mean)^2. One driver adds the remainder and the NaN rule. */
+typedef void (*pass1_f32)(const float *, Py_ssize_t, double, double *, double *, double *);
+typedef void (*pass2_f32)(const float *, Py_ssize_t, double, double, double *);
+typedef void (*pass1_f64)(const double *, Py_ssize_t, double, double *, double *, double *);
+typedef void (*pass2_f64)(const double *, Py_ssize_t, double, double, double *);
 
 static double
 sum8(const double *s)
@@ -46,18 +35,71 @@ sum8(const double *s)
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
-#ifdef LT_SSE2
-/* Eight lanes: samples i + 0..7 of each group of eight go to lanes 0..7, in order. */
+/* min and max of `count` lane values (given as doubles) */
 static void
-summary_f32(const float *x, Py_ssize_t n, double k, summary *out)
+lanes_minmax(const double *lo, const double *hi, int count, double *mn, double *mx)
 {
-    __m128d kk = _mm_set1_pd(k);
-    __m128d s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    *mn = lo[0];
+    *mx = hi[0];
+    for (int j = 1; j < count; j++) {
+        *mn = lo[j] < *mn ? lo[j] : *mn;
+        *mx = hi[j] > *mx ? hi[j] : *mx;
+    }
+}
+
+/* plain C, for any CPU */
+#define DEFINE_PLAIN(P1, P2, T)                                                               \
+    static void P1(const T *x, Py_ssize_t m, double k, double *s, double *mn, double *mx)     \
+    {                                                                                         \
+        double lo = INFINITY, hi = -INFINITY;                                                 \
+        for (int j = 0; j < 8; j++) {                                                         \
+            s[j] = 0.0;                                                                       \
+        }                                                                                     \
+        for (Py_ssize_t i = 0; i < m; i += 8) {                                               \
+            for (int j = 0; j < 8; j++) {                                                     \
+                double a = (double)x[i + j];                                                  \
+                s[j] += a - k;                                                                \
+                lo = a < lo ? a : lo;                                                         \
+                hi = a > hi ? a : hi;                                                         \
+            }                                                                                 \
+        }                                                                                     \
+        *mn = lo;                                                                             \
+        *mx = hi;                                                                             \
+    }                                                                                         \
+    static void P2(const T *x, Py_ssize_t m, double k, double mean, double *q)                \
+    {                                                                                         \
+        for (int j = 0; j < 8; j++) {                                                         \
+            q[j] = 0.0;                                                                       \
+        }                                                                                     \
+        for (Py_ssize_t i = 0; i < m; i += 8) {                                               \
+            for (int j = 0; j < 8; j++) {                                                     \
+                double d = ((double)x[i + j] - k) - mean;                                     \
+                q[j] += d * d;                                                                \
+            }                                                                                 \
+        }                                                                                     \
+    }
+
+DEFINE_PLAIN(plain1_f32, plain2_f32, float)
+DEFINE_PLAIN(plain1_f64, plain2_f64, double)
+
+static pass1_f32 p1_f32 = plain1_f32;
+static pass2_f32 p2_f32 = plain2_f32;
+static pass1_f64 p1_f64 = plain1_f64;
+static pass2_f64 p2_f64 = plain2_f64;
+
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(LT_PORTABLE)
+#include <emmintrin.h>
+#define LT_SSE2 1
+
+/* SSE2: lanes 0-1, 2-3, 4-5, 6-7 in four registers of two doubles */
+static void
+sse2_1_f32(const float *x, Py_ssize_t m, double k, double *s, double *mn, double *mx)
+{
+    __m128d kk = _mm_set1_pd(k), s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
     __m128 lo = _mm_set1_ps(INFINITY), hi = _mm_set1_ps(-INFINITY);
-    double s[8], mn, mx, mean, sum, tail = 0.0, tq = 0.0;
     float l4[4], h4[4];
-    Py_ssize_t i = 0, m = n - n % 8;
-    for (; i < m; i += 8) {
+    double ld[4], hd[4];
+    for (Py_ssize_t i = 0; i < m; i += 8) {
         __m128 a = _mm_loadu_ps(x + i), b = _mm_loadu_ps(x + i + 4);
         lo = _mm_min_ps(lo, _mm_min_ps(a, b));
         hi = _mm_max_ps(hi, _mm_max_ps(a, b));
@@ -66,29 +108,25 @@ summary_f32(const float *x, Py_ssize_t n, double k, summary *out)
         s2 = _mm_add_pd(s2, _mm_sub_pd(_mm_cvtps_pd(b), kk));
         s3 = _mm_add_pd(s3, _mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(b, b)), kk));
     }
-    _mm_storeu_ps(l4, lo);
-    _mm_storeu_ps(h4, hi);
-    mn = l4[0];
-    mx = h4[0];
-    for (int j = 1; j < 4; j++) {
-        mn = l4[j] < mn ? l4[j] : mn;
-        mx = h4[j] > mx ? h4[j] : mx;
-    }
-    for (; i < n; i++) {
-        double a = (double)x[i];
-        tail += a - k;
-        mn = a < mn ? a : mn;
-        mx = a > mx ? a : mx;
-    }
     _mm_storeu_pd(s, s0);
     _mm_storeu_pd(s + 2, s1);
     _mm_storeu_pd(s + 4, s2);
     _mm_storeu_pd(s + 6, s3);
-    sum = sum8(s) + tail;
-    mean = sum / (double)n;
-    __m128d cm = _mm_set1_pd(mean);
-    s0 = s1 = s2 = s3 = _mm_setzero_pd();
-    for (i = 0; i < m; i += 8) {
+    _mm_storeu_ps(l4, lo);
+    _mm_storeu_ps(h4, hi);
+    for (int j = 0; j < 4; j++) {
+        ld[j] = l4[j];
+        hd[j] = h4[j];
+    }
+    lanes_minmax(ld, hd, 4, mn, mx);
+}
+
+static void
+sse2_2_f32(const float *x, Py_ssize_t m, double k, double mean, double *q)
+{
+    __m128d kk = _mm_set1_pd(k), cm = _mm_set1_pd(mean);
+    __m128d s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    for (Py_ssize_t i = 0; i < m; i += 8) {
         __m128 a = _mm_loadu_ps(x + i), b = _mm_loadu_ps(x + i + 4);
         __m128d d0 = _mm_sub_pd(_mm_sub_pd(_mm_cvtps_pd(a), kk), cm);
         __m128d d1 = _mm_sub_pd(_mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(a, a)), kk), cm);
@@ -99,27 +137,19 @@ summary_f32(const float *x, Py_ssize_t n, double k, summary *out)
         s2 = _mm_add_pd(s2, _mm_mul_pd(d2, d2));
         s3 = _mm_add_pd(s3, _mm_mul_pd(d3, d3));
     }
-    for (; i < n; i++) {
-        double d = ((double)x[i] - k) - mean;
-        tq += d * d;
-    }
-    _mm_storeu_pd(s, s0);
-    _mm_storeu_pd(s + 2, s1);
-    _mm_storeu_pd(s + 4, s2);
-    _mm_storeu_pd(s + 6, s3);
-    out->m2 = sum8(s) + tq;
-    FINISH();
+    _mm_storeu_pd(q, s0);
+    _mm_storeu_pd(q + 2, s1);
+    _mm_storeu_pd(q + 4, s2);
+    _mm_storeu_pd(q + 6, s3);
 }
 
 static void
-summary_f64(const double *x, Py_ssize_t n, double k, summary *out)
+sse2_1_f64(const double *x, Py_ssize_t m, double k, double *s, double *mn, double *mx)
 {
-    __m128d kk = _mm_set1_pd(k);
-    __m128d s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    __m128d kk = _mm_set1_pd(k), s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
     __m128d lo = _mm_set1_pd(INFINITY), hi = _mm_set1_pd(-INFINITY), lo2 = lo, hi2 = hi;
-    double s[8], l2[4], h2[4], mn, mx, mean, sum, tail = 0.0, tq = 0.0;
-    Py_ssize_t i = 0, m = n - n % 8;
-    for (; i < m; i += 8) {
+    double ld[4], hd[4];
+    for (Py_ssize_t i = 0; i < m; i += 8) {
         __m128d a = _mm_loadu_pd(x + i), b = _mm_loadu_pd(x + i + 2);
         __m128d c = _mm_loadu_pd(x + i + 4), d = _mm_loadu_pd(x + i + 6);
         lo = _mm_min_pd(lo, _mm_min_pd(a, b));
@@ -131,31 +161,23 @@ summary_f64(const double *x, Py_ssize_t n, double k, summary *out)
         s2 = _mm_add_pd(s2, _mm_sub_pd(c, kk));
         s3 = _mm_add_pd(s3, _mm_sub_pd(d, kk));
     }
-    _mm_storeu_pd(l2, lo);
-    _mm_storeu_pd(l2 + 2, lo2);
-    _mm_storeu_pd(h2, hi);
-    _mm_storeu_pd(h2 + 2, hi2);
-    mn = l2[0];
-    mx = h2[0];
-    for (int j = 1; j < 4; j++) {
-        mn = l2[j] < mn ? l2[j] : mn;
-        mx = h2[j] > mx ? h2[j] : mx;
-    }
-    for (; i < n; i++) {
-        double a = x[i];
-        tail += a - k;
-        mn = a < mn ? a : mn;
-        mx = a > mx ? a : mx;
-    }
     _mm_storeu_pd(s, s0);
     _mm_storeu_pd(s + 2, s1);
     _mm_storeu_pd(s + 4, s2);
     _mm_storeu_pd(s + 6, s3);
-    sum = sum8(s) + tail;
-    mean = sum / (double)n;
-    __m128d cm = _mm_set1_pd(mean);
-    s0 = s1 = s2 = s3 = _mm_setzero_pd();
-    for (i = 0; i < m; i += 8) {
+    _mm_storeu_pd(ld, lo);
+    _mm_storeu_pd(ld + 2, lo2);
+    _mm_storeu_pd(hd, hi);
+    _mm_storeu_pd(hd + 2, hi2);
+    lanes_minmax(ld, hd, 4, mn, mx);
+}
+
+static void
+sse2_2_f64(const double *x, Py_ssize_t m, double k, double mean, double *q)
+{
+    __m128d kk = _mm_set1_pd(k), cm = _mm_set1_pd(mean);
+    __m128d s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
+    for (Py_ssize_t i = 0; i < m; i += 8) {
         __m128d d0 = _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(x + i), kk), cm);
         __m128d d1 = _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(x + i + 2), kk), cm);
         __m128d d2 = _mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(x + i + 4), kk), cm);
@@ -165,175 +187,133 @@ summary_f64(const double *x, Py_ssize_t n, double k, summary *out)
         s2 = _mm_add_pd(s2, _mm_mul_pd(d2, d2));
         s3 = _mm_add_pd(s3, _mm_mul_pd(d3, d3));
     }
-    for (; i < n; i++) {
-        double d = (x[i] - k) - mean;
-        tq += d * d;
-    }
-    _mm_storeu_pd(s, s0);
-    _mm_storeu_pd(s + 2, s1);
-    _mm_storeu_pd(s + 4, s2);
-    _mm_storeu_pd(s + 6, s3);
-    out->m2 = sum8(s) + tq;
-    FINISH();
+    _mm_storeu_pd(q, s0);
+    _mm_storeu_pd(q + 2, s1);
+    _mm_storeu_pd(q + 4, s2);
+    _mm_storeu_pd(q + 6, s3);
 }
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-/* The same eight lanes and order as the SSE2 versions, four doubles per register: the results
- * are bit for bit those of summary_f32/summary_f64, faster on CPUs with AVX2. */
+/* AVX2, chosen at import when the CPU has it: lanes 0-3 and 4-7 in two registers */
 #include <immintrin.h>
 #define LT_AVX2 1
 
 __attribute__((target("avx2"))) static void
-summary_f32_avx2(const float *x, Py_ssize_t n, double k, summary *out)
+avx2_1_f32(const float *x, Py_ssize_t m, double k, double *s, double *mn, double *mx)
 {
-    __m256d kk = _mm256_set1_pd(k);
-    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    __m256d kk = _mm256_set1_pd(k), s0 = _mm256_setzero_pd(), s1 = s0;
     __m256 lo = _mm256_set1_ps(INFINITY), hi = _mm256_set1_ps(-INFINITY);
-    double s[8], mn, mx, mean, sum, tail = 0.0, tq = 0.0;
     float l8[8], h8[8];
-    Py_ssize_t i = 0, m = n - n % 8;
-    for (; i < m; i += 8) {
+    double ld[8], hd[8];
+    for (Py_ssize_t i = 0; i < m; i += 8) {
         __m256 a = _mm256_loadu_ps(x + i);
         lo = _mm256_min_ps(lo, a);
         hi = _mm256_max_ps(hi, a);
         s0 = _mm256_add_pd(s0, _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)), kk));
         s1 = _mm256_add_pd(s1, _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)), kk));
     }
+    _mm256_storeu_pd(s, s0);
+    _mm256_storeu_pd(s + 4, s1);
     _mm256_storeu_ps(l8, lo);
     _mm256_storeu_ps(h8, hi);
-    mn = l8[0];
-    mx = h8[0];
-    for (int j = 1; j < 8; j++) {
-        mn = l8[j] < mn ? l8[j] : mn;
-        mx = h8[j] > mx ? h8[j] : mx;
+    for (int j = 0; j < 8; j++) {
+        ld[j] = l8[j];
+        hd[j] = h8[j];
     }
-    for (; i < n; i++) {
-        double a = (double)x[i];
-        tail += a - k;
-        mn = a < mn ? a : mn;
-        mx = a > mx ? a : mx;
-    }
-    _mm256_storeu_pd(s, s0);
-    _mm256_storeu_pd(s + 4, s1);
-    sum = sum8(s) + tail;
-    mean = sum / (double)n;
-    __m256d cm = _mm256_set1_pd(mean);
-    s0 = s1 = _mm256_setzero_pd();
-    for (i = 0; i < m; i += 8) {
-        __m256 a = _mm256_loadu_ps(x + i);
-        __m256d d0 = _mm256_sub_pd(
-            _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)), kk), cm);
-        __m256d d1 = _mm256_sub_pd(
-            _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)), kk), cm);
-        s0 = _mm256_add_pd(s0, _mm256_mul_pd(d0, d0));
-        s1 = _mm256_add_pd(s1, _mm256_mul_pd(d1, d1));
-    }
-    for (; i < n; i++) {
-        double d = ((double)x[i] - k) - mean;
-        tq += d * d;
-    }
-    _mm256_storeu_pd(s, s0);
-    _mm256_storeu_pd(s + 4, s1);
-    out->m2 = sum8(s) + tq;
-    FINISH();
+    lanes_minmax(ld, hd, 8, mn, mx);
 }
 
 __attribute__((target("avx2"))) static void
-summary_f64_avx2(const double *x, Py_ssize_t n, double k, summary *out)
+avx2_2_f32(const float *x, Py_ssize_t m, double k, double mean, double *q)
 {
-    __m256d kk = _mm256_set1_pd(k);
+    __m256d kk = _mm256_set1_pd(k), cm = _mm256_set1_pd(mean);
     __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    for (Py_ssize_t i = 0; i < m; i += 8) {
+        __m256 a = _mm256_loadu_ps(x + i);
+        __m256d d0 =
+            _mm256_sub_pd(_mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)), kk), cm);
+        __m256d d1 =
+            _mm256_sub_pd(_mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)), kk), cm);
+        s0 = _mm256_add_pd(s0, _mm256_mul_pd(d0, d0));
+        s1 = _mm256_add_pd(s1, _mm256_mul_pd(d1, d1));
+    }
+    _mm256_storeu_pd(q, s0);
+    _mm256_storeu_pd(q + 4, s1);
+}
+
+__attribute__((target("avx2"))) static void
+avx2_1_f64(const double *x, Py_ssize_t m, double k, double *s, double *mn, double *mx)
+{
+    __m256d kk = _mm256_set1_pd(k), s0 = _mm256_setzero_pd(), s1 = s0;
     __m256d lo = _mm256_set1_pd(INFINITY), hi = _mm256_set1_pd(-INFINITY);
-    double s[8], l4[4], h4[4], mn, mx, mean, sum, tail = 0.0, tq = 0.0;
-    Py_ssize_t i = 0, m = n - n % 8;
-    for (; i < m; i += 8) {
+    double ld[4], hd[4];
+    for (Py_ssize_t i = 0; i < m; i += 8) {
         __m256d a = _mm256_loadu_pd(x + i), b = _mm256_loadu_pd(x + i + 4);
         lo = _mm256_min_pd(lo, _mm256_min_pd(a, b));
         hi = _mm256_max_pd(hi, _mm256_max_pd(a, b));
         s0 = _mm256_add_pd(s0, _mm256_sub_pd(a, kk));
         s1 = _mm256_add_pd(s1, _mm256_sub_pd(b, kk));
     }
-    _mm256_storeu_pd(l4, lo);
-    _mm256_storeu_pd(h4, hi);
-    mn = l4[0];
-    mx = h4[0];
-    for (int j = 1; j < 4; j++) {
-        mn = l4[j] < mn ? l4[j] : mn;
-        mx = h4[j] > mx ? h4[j] : mx;
-    }
-    for (; i < n; i++) {
-        double a = x[i];
-        tail += a - k;
-        mn = a < mn ? a : mn;
-        mx = a > mx ? a : mx;
-    }
     _mm256_storeu_pd(s, s0);
     _mm256_storeu_pd(s + 4, s1);
-    sum = sum8(s) + tail;
-    mean = sum / (double)n;
-    __m256d cm = _mm256_set1_pd(mean);
-    s0 = s1 = _mm256_setzero_pd();
-    for (i = 0; i < m; i += 8) {
+    _mm256_storeu_pd(ld, lo);
+    _mm256_storeu_pd(hd, hi);
+    lanes_minmax(ld, hd, 4, mn, mx);
+}
+
+__attribute__((target("avx2"))) static void
+avx2_2_f64(const double *x, Py_ssize_t m, double k, double mean, double *q)
+{
+    __m256d kk = _mm256_set1_pd(k), cm = _mm256_set1_pd(mean);
+    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+    for (Py_ssize_t i = 0; i < m; i += 8) {
         __m256d d0 = _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i), kk), cm);
         __m256d d1 = _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(x + i + 4), kk), cm);
         s0 = _mm256_add_pd(s0, _mm256_mul_pd(d0, d0));
         s1 = _mm256_add_pd(s1, _mm256_mul_pd(d1, d1));
     }
-    for (; i < n; i++) {
-        double d = (x[i] - k) - mean;
-        tq += d * d;
-    }
-    _mm256_storeu_pd(s, s0);
-    _mm256_storeu_pd(s + 4, s1);
-    out->m2 = sum8(s) + tq;
-    FINISH();
+    _mm256_storeu_pd(q, s0);
+    _mm256_storeu_pd(q + 4, s1);
 }
-#endif
+#endif /* AVX2 */
+#endif /* SSE2 */
 
-#else /* portable C: the same lanes and order */
-#define DEFINE_SUMMARY(NAME, T)                                                               \
+/* One block: the lanes of the first multiple of 8 samples, the rest added to lane 0's total in
+ * order, then numpy's NaN rule for min/max. */
+#define DEFINE_SUMMARY(NAME, T, P1, P2)                                                       \
     static void NAME(const T *x, Py_ssize_t n, double k, summary *out)                        \
     {                                                                                         \
-        double s[8] = {0, 0, 0, 0, 0, 0, 0, 0}, q[8] = {0, 0, 0, 0, 0, 0, 0, 0};              \
-        double mn = INFINITY, mx = -INFINITY, mean, sum, tail = 0.0, tq = 0.0;                \
-        Py_ssize_t i = 0, j, m = n - n % 8;                                                   \
-        for (; i < m; i += 8) {                                                               \
-            for (j = 0; j < 8; j++) {                                                         \
-                double a = (double)x[i + j];                                                  \
-                s[j] += a - k;                                                                \
-                mn = a < mn ? a : mn;                                                         \
-                mx = a > mx ? a : mx;                                                         \
-            }                                                                                 \
-        }                                                                                     \
-        for (; i < n; i++) {                                                                  \
+        double s[8], q[8], mn, mx, tail = 0.0, tq = 0.0;                                      \
+        Py_ssize_t i, m = n - n % 8;                                                          \
+        P1(x, m, k, s, &mn, &mx);                                                             \
+        for (i = m; i < n; i++) {                                                             \
             double a = (double)x[i];                                                          \
             tail += a - k;                                                                    \
             mn = a < mn ? a : mn;                                                             \
             mx = a > mx ? a : mx;                                                             \
         }                                                                                     \
-        sum = sum8(s) + tail;                                                                 \
-        mean = sum / (double)n;                                                               \
-        for (i = 0; i < m; i += 8) {                                                          \
-            for (j = 0; j < 8; j++) {                                                         \
-                double d = ((double)x[i + j] - k) - mean;                                     \
-                q[j] += d * d;                                                                \
-            }                                                                                 \
-        }                                                                                     \
-        for (; i < n; i++) {                                                                  \
+        double sum = sum8(s) + tail, mean = sum / (double)n;                                  \
+        P2(x, m, k, mean, q);                                                                 \
+        for (i = m; i < n; i++) {                                                             \
             double d = ((double)x[i] - k) - mean;                                             \
             tq += d * d;                                                                      \
         }                                                                                     \
+        if (sum != sum) { /* NaN, or +inf and -inf: min/max are NaN only if a NaN is there */ \
+            for (i = 0; i < n; i++) {                                                         \
+                if (x[i] != x[i]) {                                                           \
+                    mn = mx = NAN;                                                            \
+                    break;                                                                    \
+                }                                                                             \
+            }                                                                                 \
+        }                                                                                     \
+        out->mean = mean;                                                                     \
         out->m2 = sum8(q) + tq;                                                               \
-        FINISH();                                                                             \
+        out->min = mn;                                                                        \
+        out->max = mx;                                                                        \
     }
 
-DEFINE_SUMMARY(summary_f32, float)
-DEFINE_SUMMARY(summary_f64, double)
-#endif
-
-/* The implementations used: chosen once, when the module is imported. */
-static void (*f32_impl)(const float *, Py_ssize_t, double, summary *) = summary_f32;
-static void (*f64_impl)(const double *, Py_ssize_t, double, summary *) = summary_f64;
+DEFINE_SUMMARY(f32_impl, float, p1_f32, p2_f32)
+DEFINE_SUMMARY(f64_impl, double, p1_f64, p2_f64)
 
 /* The sample type of a buffer: 4 (float32), 8 (float64) or 0 (anything else). */
 static int
@@ -741,11 +721,27 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__kernels(void)
 {
+    /* LIVETRACE_KERNEL=plain / sse2 pick a slower variant (to compare their results) */
+    const char *want = getenv("LIVETRACE_KERNEL");
+    int plain = want != NULL && strcmp(want, "plain") == 0;
+    int sse2_only = want != NULL && strcmp(want, "sse2") == 0;
+    (void)plain;
+    (void)sse2_only;
+#ifdef LT_SSE2
+    if (!plain) {
+        p1_f32 = sse2_1_f32;
+        p2_f32 = sse2_2_f32;
+        p1_f64 = sse2_1_f64;
+        p2_f64 = sse2_2_f64;
+    }
+#endif
 #ifdef LT_AVX2
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && !getenv("LIVETRACE_NO_AVX2")) {
-        f32_impl = summary_f32_avx2;
-        f64_impl = summary_f64_avx2;
+    if (!plain && !sse2_only && __builtin_cpu_supports("avx2")) {
+        p1_f32 = avx2_1_f32;
+        p2_f32 = avx2_2_f32;
+        p1_f64 = avx2_1_f64;
+        p2_f64 = avx2_2_f64;
     }
 #endif
     return PyModule_Create(&module);

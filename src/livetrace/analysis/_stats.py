@@ -17,8 +17,9 @@ the window (not all-time).
 Speed: real samples are summarised by a small compiled kernel (``_kernels.c``, built by
 ``pip install`` when a C compiler is there) that makes both passes over each block in the CPU's
 cache without the GIL, in a fixed order of eight lanes (SSE2, or AVX2 where the CPU has it, with
-bit-identical results; ``LIVETRACE_NO_AVX2=1`` keeps SSE2). Without it (or with
-``LIVETRACE_NO_KERNEL=1`` in the environment, or ``compiled=False``), and for complex samples,
+bit-identical results; ``LIVETRACE_KERNEL=sse2`` or ``plain`` picks a slower variant). Without
+it (or with ``LIVETRACE_NO_KERNEL=1`` in the environment, or ``compiled=False``), and for complex
+samples,
 every summary is computed in a reused, 64-byte-aligned float64 (or complex128) work array, a few
 whole-array numpy calls per chunk whatever the number of blocks in it (copy, shift, sum, centre,
 ``vecdot``, min, max). Every block, and every edge range of a given length, is summarised at the
