@@ -143,13 +143,17 @@ def _blas() -> str:
 
 
 def machine() -> str:
-    """One line: CPU model, cores usable here, Python, numpy and its BLAS, livetrace."""
+    """One line: CPU model, cores usable here, Python, numpy and its BLAS, livetrace and its
+    compiled analysis kernel."""
     import livetrace
+    from livetrace.analysis import compiled_kernel
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    kernel = compiled_kernel() or "none (numpy)"
     return (
         f"{_cpu_model()}, {cores} cores usable, Python {platform.python_version()}, "
-        f"numpy {np.__version__} (BLAS: {_blas()}), livetrace {livetrace.__version__}"
+        f"numpy {np.__version__} (BLAS: {_blas()}), livetrace {livetrace.__version__} "
+        f"(analysis kernel: {kernel})"
     )
 
 

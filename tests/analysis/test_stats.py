@@ -384,8 +384,11 @@ def test_cumulative_across_folded_groups(monkeypatch: pytest.MonkeyPatch, group:
 
 # ---------------------------------------------------------------- the two implementations
 def test_analyser_reports_its_implementation(implementation: str) -> None:
+    from livetrace.analysis import compiled_kernel
+
     an = analyzer(100)
     assert an.compiled is (implementation == "compiled")
+    assert (compiled_kernel() in ("avx2", "sse2", "plain")) is an.compiled
     assert RealtimeAnalyzer(RealtimeConfig(sample_rate=1.0), compiled=False).compiled is False
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_namespace as _lazy_namespace
+from ._compiled import compiled_kernel as compiled_kernel
 from ._stats import RealtimeAnalyzer as RealtimeAnalyzer
 from ._stats import Statistics as Statistics
 
@@ -53,5 +54,5 @@ __all__, __getattr__, __dir__ = _lazy_namespace(
     __name__,
     _LAZY,
     globals(),
-    ["RealtimeAnalyzer", "Statistics"],
+    ["RealtimeAnalyzer", "Statistics", "compiled_kernel"],
 )

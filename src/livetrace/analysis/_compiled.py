@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["kernels", "wanted"]
+__all__ = ["compiled_kernel", "kernels", "wanted"]
 
 try:
     from . import _kernels as kernels
@@ -20,3 +20,10 @@ except ImportError:  # built without a C compiler
 def wanted() -> bool:
     """True when the kernels were built and the environment does not turn them off."""
     return kernels is not None and not os.environ.get("LIVETRACE_NO_KERNEL")
+
+
+def compiled_kernel() -> str | None:
+    """Which compiled kernel the analysers created now use: ``"avx2"``, ``"sse2"`` or
+    ``"plain"`` (C without SIMD), or None when it was not built (no C compiler at install
+    time) or ``LIVETRACE_NO_KERNEL`` is set; they then compute the same results with numpy."""
+    return str(kernels.variant) if wanted() else None

@@ -727,8 +727,10 @@ PyInit__kernels(void)
     int sse2_only = want != NULL && strcmp(want, "sse2") == 0;
     (void)plain;
     (void)sse2_only;
+    const char *variant = "plain";
 #ifdef LT_SSE2
     if (!plain) {
+        variant = "sse2";
         p1_f32 = sse2_1_f32;
         p2_f32 = sse2_2_f32;
         p1_f64 = sse2_1_f64;
@@ -742,7 +744,13 @@ PyInit__kernels(void)
         p2_f32 = avx2_2_f32;
         p1_f64 = avx2_1_f64;
         p2_f64 = avx2_2_f64;
+        variant = "avx2";
     }
 #endif
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddStringConstant(m, "variant", variant) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

@@ -1,5 +1,7 @@
 from typing import Any
 
+variant: str  # the implementation chosen at import: avx2, sse2 or plain
+
 _Summary = tuple[int, float, float, float, float]
 
 def blocks(samples: Any, k: float, size: int, out: Any, /) -> None: ...
