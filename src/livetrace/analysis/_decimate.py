@@ -270,9 +270,8 @@ def _bucket_extrema(body: NDArray[Any], k: int, bs: int) -> tuple[NDArray[Any], 
     starts = np.arange(0, k * bs, bs)
     if body.shape[1] == 1:
         flat = body[:, 0]
-        return np.minimum.reduceat(flat, starts)[:, None], np.maximum.reduceat(flat, starts)[
-            :, None
-        ]
+        mins = np.minimum.reduceat(flat, starts)
+        return mins[:, None], np.maximum.reduceat(flat, starts)[:, None]
     t = np.ascontiguousarray(body.T)
     mins = np.ascontiguousarray(np.minimum.reduceat(t, starts, axis=1).T)
     return mins, np.ascontiguousarray(np.maximum.reduceat(t, starts, axis=1).T)

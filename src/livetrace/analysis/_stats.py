@@ -17,16 +17,16 @@ the window (not all-time).
 Speed: real samples are summarised by a small compiled kernel (``_kernels.c``, built by
 ``pip install`` when a C compiler is there) that makes both passes over each block in the CPU's
 cache without the GIL, in a fixed order of eight lanes (SSE2, or AVX2 where the CPU has it, with
-bit-identical results; ``LIVETRACE_KERNEL=sse2`` or ``plain`` picks a slower variant). Without
-it (or with ``LIVETRACE_NO_KERNEL=1`` in the environment, or ``compiled=False``), and for complex
-samples,
-every summary is computed in a reused, 64-byte-aligned float64 (or complex128) work array, a few
-whole-array numpy calls per chunk whatever the number of blocks in it (copy, shift, sum, centre,
-``vecdot``, min, max). Every block, and every edge range of a given length, is summarised at the
-same alignment and with the same call sequence, so results do not depend on where the samples
-sat in memory either. ``vecdot`` vectors stay below 10,000 samples, where OpenBLAS's dot runs on
-one thread. The two implementations agree to a few units in the last place; each is
-bit-identical across chunkings.
+bit-identical results; ``LIVETRACE_KERNEL=sse2`` or ``plain`` picks a slower variant).
+
+Without it (or with ``LIVETRACE_NO_KERNEL=1`` in the environment, or ``compiled=False``), and
+for complex samples, every summary is computed in a reused, 64-byte-aligned float64 (or
+complex128) work array, a few whole-array numpy calls per chunk whatever the number of blocks in
+it (copy, shift, sum, centre, ``vecdot``, min, max). Every block, and every edge range of a
+given length, is summarised at the same alignment and with the same call sequence, so results
+do not depend on where the samples sat in memory either. ``vecdot`` vectors stay below 10,000
+samples, where OpenBLAS's dot runs on one thread. The two implementations agree to a few units
+in the last place; each is bit-identical across chunkings.
 """
 
 from __future__ import annotations
@@ -415,7 +415,7 @@ class RealtimeAnalyzer:
         raw-sample ranges every window query sums (the query's cost is its calls).
         """
         if self._kernel:  # parts are rows of the raw ring or of the partial block: contiguous
-            seg = parts[0] if len(parts) == 1 else np.concatenate([p.reshape(-1) for p in parts])
+            seg = parts[0] if len(parts) == 1 else np.concatenate([q.reshape(-1) for q in parts])
             return _kernels.one(seg, float(self._k[0]))
         d = self._work_for(n)
         if len(parts) == 1:
