@@ -1,13 +1,14 @@
 /* Compiled kernels of livetrace.analysis: the rolling statistics (_stats.py) and the Schmitt
  * edge detector of the frequency counter and the triggers (_trigger_core.py).
  *
- * Statistics:
- * For consecutive blocks of real samples (float32 or float64), each block's mean of (x - k),
- * M2 = sum((x - k - mean)^2) (two passes) and exact min and max, in one call that releases the
- * GIL. Sums use eight accumulators in a fixed order, so a block's result depends only on its
- * samples (never on where they sit in memory or how the stream was chunked). NaN and inf follow
- * numpy: any NaN makes min, max, mean and M2 NaN; inf gives inf/NaN as IEEE arithmetic does.
- * Built as an optional extension: without it livetrace uses its numpy implementation.
+ * Statistics: for consecutive blocks of real samples (float32 or float64), each block's mean of
+ * (x - k), M2 = sum((x - k - mean)^2) (two passes) and exact min and max. Sums use eight lanes
+ * in a fixed order, so a block's result depends only on its samples (never on where they sit
+ * in memory or how the stream was chunked). NaN and inf follow numpy: any NaN makes min, max,
+ * mean and M2 NaN; inf gives inf/NaN as IEEE arithmetic does.
+ *
+ * Calls on large arrays run without the GIL. Built as an optional extension: without it
+ * livetrace uses its numpy implementations, which give the same results.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -18,6 +19,17 @@
 typedef struct {
     double mean, m2, min, max;
 } summary;
+
+/* The GIL is released around work on at least this many samples (a few microseconds): for less,
+ * handing the interpreter to another thread and waiting to get it back costs more than it lets
+ * run in parallel. */
+#define RELEASE_GIL_FROM 16384
+#define BEGIN_WORK(n)                                                                         \
+    PyThreadState *_save = (n) >= RELEASE_GIL_FROM ? PyEval_SaveThread() : NULL;
+#define END_WORK()                                                                            \
+    if (_save != NULL) {                                                                      \
+        PyEval_RestoreThread(_save);                                                          \
+    }
 
 /* The sums of a block go to eight lanes: sample i is added to lane i % 8, in order, and the lanes
  * are combined as ((0+1)+(2+3))+((4+5)+(6+7)). Every implementation below (SSE2, AVX2, plain C)
@@ -399,7 +411,7 @@ blocks(PyObject *self, PyObject *args)
         return NULL;
     }
     double *o = (double *)ov.buf;
-    Py_BEGIN_ALLOW_THREADS
+    BEGIN_WORK(n)
     for (Py_ssize_t b = 0; b < nb; b++) {
         summary r;
         if (kind == 4) {
@@ -413,7 +425,7 @@ blocks(PyObject *self, PyObject *args)
         o[2 * nb + b] = r.min;
         o[3 * nb + b] = r.max;
     }
-    Py_END_ALLOW_THREADS
+    END_WORK()
     PyBuffer_Release(&xv);
     PyBuffer_Release(&ov);
     Py_RETURN_NONE;
@@ -445,14 +457,14 @@ one(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "no samples");
         return NULL;
     }
-    Py_BEGIN_ALLOW_THREADS
+    BEGIN_WORK(n)
     if (kind == 4) {
         f32_impl((const float *)xv.buf, n, k, &r);
     }
     else {
         f64_impl((const double *)xv.buf, n, k, &r);
     }
-    Py_END_ALLOW_THREADS
+    END_WORK()
     PyBuffer_Release(&xv);
     return Py_BuildValue("(dddd)", r.mean, r.m2, r.min, r.max);
 }
@@ -690,14 +702,14 @@ schmitt(PyObject *self, PyObject *args)
     double *ot = (double *)tv.buf;
     schmitt_state st = {has_prev ? (prev > level) : -1, has_prev ? prev : NAN, state, last_up,
                         last_dn, 0};
-    Py_BEGIN_ALLOW_THREADS
+    BEGIN_WORK(n)
     if (kind == 4) {
         schmitt_f32((const float *)xv.buf, n, start, level, lo, hi, &st, oj, orise, ot);
     }
     else {
         schmitt_f64((const double *)xv.buf, n, start, level, lo, hi, &st, oj, orise, ot);
     }
-    Py_END_ALLOW_THREADS
+    END_WORK()
     PyBuffer_Release(&xv);
     PyBuffer_Release(&jv);
     PyBuffer_Release(&rv);
