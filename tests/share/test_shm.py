@@ -170,6 +170,67 @@ def test_overrun_gives_exact_gaps_never_torn_data(name: str) -> None:
     print("copier", h, "viewer", viewer.health())
 
 
+def account(src: ShmSource, copy: bool) -> tuple[int, int, int, int]:
+    """Read to the end: every piece must start exactly ``gap`` after the previous one and a
+    copy or a still-valid view must hold exactly its samples. (delivered, discarded views,
+    gaps summed, longest piece)."""
+    delivered = discarded = gaps = longest = 0
+    expect = src.health()["origin"]
+    out = np.empty((1 << 16, 2)) if copy else None
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        try:
+            piece = src.read(copy=copy, out=out, timeout=0.2)
+        except EndOfStream:
+            return delivered, discarded, gaps, longest
+        if piece is None:
+            continue
+        assert piece.start_index == expect + piece.gap, (piece, expect)
+        assert piece.discontinuity or piece.gap == 0
+        gaps += piece.gap
+        expect = piece.start_index + len(piece.data)
+        longest = max(longest, len(piece.data))
+        data = piece.data.copy()
+        if piece.valid():
+            check_ramp(data, piece.start_index)
+            delivered += len(data)
+        else:
+            discarded += len(data)
+    raise AssertionError("the stream did not end in time")
+
+
+@pytest.mark.parametrize("copy", [False, True])
+def test_multi_chunk_reads_under_contention_count_every_sample(name: str, copy: bool) -> None:
+    """A publisher process laps a small ring (and its descriptor table) while this reader takes
+    many chunks per read: pieces join chunks, yet every gap is exact and delivered samples,
+    discarded views and gaps add up to exactly what was published."""
+    total = 2_000_000
+    child = Child(name, total, 300, 8192, 0.0)
+    src = ShmSource(name, start="start", max_samples=1 << 16, min_poll=0.0001, poll=0.001)
+    delivered, discarded, gaps, longest = account(src, copy)
+    assert "done" in child.finish()
+    h = src.health()
+    assert delivered + discarded + gaps == total, (delivered, discarded, gaps, h)
+    assert h["lost_samples"] == gaps
+    assert h["samples"] == delivered + discarded
+    assert delivered > 0
+    assert longest > 300  # reads joined chunks
+    print("delivered", delivered, "discarded", discarded, "gaps", gaps, "longest", longest, h)
+
+
+def test_wait_parameters(name: str) -> None:
+    with ShmPublisher(name, capacity_samples=4096) as pub:
+        pub.open(INFO)
+        with pytest.raises(ConfigurationError, match="min_poll"):
+            ShmSource(name, min_poll=0.01, poll=0.005)
+        src = ShmSource(name, min_poll=0.001, poll=0.02)
+        t0 = time.monotonic()
+        assert src.read(timeout=0.05) is None
+        assert time.monotonic() - t0 < 1.0
+        threading.Timer(0.05, src.stop).start()
+        assert src.read() is None  # a stop ends a wait without timeout
+
+
 def test_killed_publisher_is_noticed_and_a_restarted_one_reattached(name: str) -> None:
     child = Child(name, -1, 500, 1 << 16, 0.002)
     src = ShmSource(name, timeout=0.5)
