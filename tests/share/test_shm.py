@@ -59,10 +59,13 @@ def name() -> Iterator[str]:
 class Child:
     """A publisher process (tests/share/_shm_publisher.py)."""
 
-    def __init__(self, name: str, total: int, chunk: int, capacity: int, pause: float) -> None:
+    def __init__(
+        self, name: str, total: int, chunk: int, capacity: int, pause: float, descriptors: int = 64
+    ) -> None:
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2] / "src"))
+        args = [name, str(total), str(chunk), str(capacity), str(pause), str(descriptors)]
         self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), name, str(total), str(chunk), str(capacity), str(pause)],
+            [sys.executable, str(CHILD), *args],
             stdout=subprocess.PIPE,
             text=True,
             env=env,
@@ -116,10 +119,13 @@ def drain(src: ShmSource, copy: bool = True) -> tuple[int, int, int]:
 
 def test_ramp_exact_three_readers_at_their_own_pace(name: str) -> None:
     """Two readers in this process and a stream in a third: every sample, exactly, in order,
-    with the publisher's absolute indices; a big enough ring loses nothing."""
+    with the publisher's absolute indices; a ring (and descriptor table) that holds the whole
+    stream loses nothing, however late a reader starts."""
     total = 300_000
-    child = Child(name, total, 4096, 1 << 20, 0.0005)
+    child = Child(name, total, 4096, 1 << 20, 0.002, descriptors=256)
     readers = [ShmSource(name, start="start") for _ in range(2)]
+    # attached while the publisher still runs (a closed stream's segment is gone)
+    source = open_source(f"shm://{name}?from=start")
     results: list[Any] = [None, None]
 
     def run(i: int) -> None:
@@ -129,7 +135,7 @@ def test_ramp_exact_three_readers_at_their_own_pace(name: str) -> None:
     for t in threads:
         t.start()
     got: list[WaveformTrace] = []
-    stream = RealtimeStream.from_source(open_source(f"shm://{name}?from=start"), chunk_size=5000)
+    stream = RealtimeStream.from_source(source, chunk_size=5000)
     with stream:
         for chunk in stream:
             got.append(chunk)
@@ -138,7 +144,7 @@ def test_ramp_exact_three_readers_at_their_own_pace(name: str) -> None:
     assert "done 300000" in child.finish()
     # copies: everything; views: everything that stayed valid (the ring was never overrun)
     assert results[0] == (total, 0, results[0][2])
-    assert results[1][0] == total
+    assert results[1][0] == total, results
     data = np.concatenate([c.data for c in got])
     check_ramp(data.astype(np.float64), 0)
     assert len(data) == total
@@ -247,10 +253,14 @@ def test_killed_publisher_is_noticed_and_a_restarted_one_reattached(name: str) -
     while (SHM_DIR / f"livetrace-{name}").exists():
         assert time.monotonic() - killed < 10.0, "a killed publisher's segment was leaked"
         time.sleep(0.05)
-    again = Child(name, 20_000, 500, 1 << 16, 0.0)
+    # paced, so that it is still published when the reader looks (a publisher that already
+    # closed and removed its segment cannot be attached)
+    again = Child(name, 20_000, 500, 1 << 16, 0.002)
     block = None
+    started = time.monotonic()
     while block is None:
         block = src.acquire()
+        assert time.monotonic() - started < DEADLINE, "the restarted publisher was not attached"
     assert block.discontinuity
     assert src.health()["reattached"] == 1
     assert src.health()["publisher"] in ("running", "ended")  # attached (it may be done)
