@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import shlex
 import shutil
 import socket
 import statistics
@@ -57,7 +58,7 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self) -> None:
+    def __init__(self, extra: list[str] | None = None) -> None:
         exe = shutil.which("redis-server")
         if exe is None:
             raise SystemExit("redis-server is not installed (scripts/install-test-deps)")
@@ -65,7 +66,7 @@ class Server:
         self.dir = tempfile.TemporaryDirectory()
         self.proc = subprocess.Popen(
             [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir.name],
+             "--appendonly", "no", "--dir", self.dir.name, *(extra or [])],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         import redis
@@ -277,8 +278,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--instances", type=int, nargs="*", default=[1])
     ap.add_argument("--plot", default=None, help="Write a PNG of aggregate throughput here.")
+    ap.add_argument(
+        "--server-args",
+        default="",
+        help="More redis-server options, such as '--io-threads 2' (one string).",
+    )
     args = ap.parse_args()
-    servers = [Server() for _ in range(max(args.instances))]
+    servers = [Server(shlex.split(args.server_args)) for _ in range(max(args.instances))]
+    if args.server_args:
+        print(f"redis-server options added: {args.server_args}")
     table = []
     busy0, total0 = _machine_busy()
     try:
