@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
+import shlex
 import shutil
 import socket
 import statistics
@@ -33,6 +35,22 @@ import numpy as np
 CHUNK = 65536
 
 
+def _cpu() -> float:
+    """CPU seconds this process used so far (user + system)."""
+    t = os.times()
+    return t.user + t.system
+
+
+def _server_cpu(pid: int) -> float:
+    """CPU seconds process ``pid`` used so far (Linux /proc; NaN elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -40,7 +58,7 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self) -> None:
+    def __init__(self, extra: list[str] | None = None) -> None:
         exe = shutil.which("redis-server")
         if exe is None:
             raise SystemExit("redis-server is not installed (scripts/install-test-deps)")
@@ -48,7 +66,7 @@ class Server:
         self.dir = tempfile.TemporaryDirectory()
         self.proc = subprocess.Popen(
             [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir.name],
+             "--appendonly", "no", "--dir", self.dir.name, *(extra or [])],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         import redis
@@ -82,11 +100,12 @@ def _bare_writer(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
     c = redis.Redis.from_url(url)
     data = _payload().tobytes()
     go.wait()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     for k in range(entries):
         c.xadd(key, {"d": data, "i": k * CHUNK}, id=f"{k * CHUNK}-1")
     c.xadd(key, {"d": b"", "i": -1}, id=f"{entries * CHUNK}-2")
-    out_q.put(("writer", entries * CHUNK / (time.perf_counter() - t0)))
+    wall = time.perf_counter() - t0
+    out_q.put(("writer", entries * CHUNK / wall, (_cpu() - c0) / wall))
     c.close()
 
 
@@ -98,6 +117,7 @@ def _bare_reader(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
     n = 0
     t0 = None
     go.wait()
+    c0 = _cpu()
     while True:
         resp = c.xread({key: last}, count=16, block=100)
         if not resp:
@@ -105,7 +125,8 @@ def _bare_reader(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
         for entry, fields in resp[0][1]:
             last = entry
             if int(fields[b"i"]) < 0:
-                out_q.put(("reader", n / (time.perf_counter() - (t0 or 0.0)), n == entries * CHUNK))
+                wall = time.perf_counter() - (t0 or 0.0)
+                out_q.put(("reader", n / wall, n == entries * CHUNK, (_cpu() - c0) / wall))
                 c.close()
                 return
             data = np.frombuffer(fields[b"d"], np.float32)
@@ -123,12 +144,13 @@ def _lt_writer(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
     pub.open(SourceInfo(sample_rate=1e9, dtype="float32", start_time=0.0))
     data = _payload()
     go.wait()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     for k in range(entries):
         pub.write(WaveformTrace(data, TraceMetadata(1e9, start_index=k * CHUNK)))
     pub.close()
+    wall = time.perf_counter() - t0
     assert pub.health()["lost_samples"] == 0, pub.health()
-    out_q.put(("writer", entries * CHUNK / (time.perf_counter() - t0)))
+    out_q.put(("writer", entries * CHUNK / wall, (_cpu() - c0) / wall))
 
 
 def _lt_reader(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
@@ -147,6 +169,7 @@ def _lt_reader(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
     n = 0
     t0 = None
     go.wait()
+    c0 = _cpu()
     while True:
         try:
             block = src.acquire()
@@ -157,13 +180,27 @@ def _lt_reader(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
         if t0 is None:
             t0 = time.perf_counter()
         n += len(block.data)
+    wall = time.perf_counter() - (t0 or 0.0)
     lossless = n == entries * CHUNK and src.health()["lost_samples"] == 0
-    out_q.put(("reader", n / (time.perf_counter() - (t0 or 0.0)), lossless))
+    out_q.put(("reader", n / wall, lossless, (_cpu() - c0) / wall))
     src.close()
 
 
-def run(mode: str, urls: list[str], entries: int, readers: int) -> tuple[list[float], float]:
-    """Reader rates and the summed writer rate for one run on every server in ``urls``."""
+class Run:
+    """One run's figures: reader rates, summed writer rate, CPU used (cores) by the writers,
+    by each reader and by the redis-server processes."""
+
+    def __init__(self) -> None:
+        self.rates: list[float] = []
+        self.written = 0.0
+        self.writer_cpu: list[float] = []
+        self.reader_cpu: list[float] = []
+        self.server_cpu = 0.0
+
+
+def run(mode: str, servers: list[Server], entries: int, readers: int) -> Run:
+    """One run with a publisher and ``readers`` readers on every server in ``servers``."""
+    urls = [s.url for s in servers]
     ctx = mp.get_context("spawn")
     per = 1 + readers
     go = ctx.Barrier(per * len(urls) + 1)
@@ -179,16 +216,23 @@ def run(mode: str, urls: list[str], entries: int, readers: int) -> tuple[list[fl
     for p in procs:
         p.start()
     go.wait(120)
-    rates: list[float] = []
-    written = 0.0
+    s0 = [_server_cpu(s.proc.pid) for s in servers]
+    t0 = time.perf_counter()
+    out = Run()
     for _ in procs:
         got = out_q.get(timeout=300)
         if got[0] == "writer":
-            written += got[1]
+            out.written += got[1]
+            out.writer_cpu.append(got[2])
         else:
             if not got[2]:
                 raise SystemExit(f"a {mode} reader lost samples")
-            rates.append(got[1])
+            out.rates.append(got[1])
+            out.reader_cpu.append(got[3])
+    wall = time.perf_counter() - t0
+    out.server_cpu = (
+        sum(_server_cpu(s.proc.pid) - c for s, c in zip(servers, s0, strict=True)) / wall
+    )
     for p in procs:
         p.join(60)
     for url in urls:
@@ -197,7 +241,34 @@ def run(mode: str, urls: list[str], entries: int, readers: int) -> tuple[list[fl
         c = redis.Redis.from_url(url)
         c.flushall()
         c.close()
-    return rates, written
+    return out
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far (Linux /proc; NaNs elsewhere).
+
+    Other processes' load shows here: the runs' own CPU use is printed per process.
+    """
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            ticks = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return float("nan"), float("nan")
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+
+def _client_version() -> str:
+    import redis
+
+    try:
+        import hiredis
+
+        parser = "with hiredis " + getattr(hiredis, "__version__", "?")
+    except ImportError:
+        parser = "without hiredis (pure-Python reply parser)"
+    return f"{redis.__version__} {parser}"
 
 
 def main() -> None:
@@ -207,19 +278,28 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--instances", type=int, nargs="*", default=[1])
     ap.add_argument("--plot", default=None, help="Write a PNG of aggregate throughput here.")
+    ap.add_argument(
+        "--server-args",
+        default="",
+        help="More redis-server options, such as '--io-threads 2' (one string).",
+    )
     args = ap.parse_args()
-    servers = [Server() for _ in range(max(args.instances))]
+    servers = [Server(shlex.split(args.server_args)) for _ in range(max(args.instances))]
+    if args.server_args:
+        print(f"redis-server options added: {args.server_args}")
     table = []
+    busy0, total0 = _machine_busy()
     try:
         for k in args.instances:
-            urls = [s.url for s in servers[:k]]
             found: dict[str, list[float]] = {"bare": [], "livetrace": []}
             agg: dict[str, list[float]] = {"bare": [], "livetrace": []}
+            runs: dict[str, list[Run]] = {"bare": [], "livetrace": []}
             for _ in range(args.rounds):
                 for mode in ("bare", "livetrace"):
-                    rates, _ = run(mode, urls, args.entries, args.readers)
-                    found[mode] += rates
-                    agg[mode].append(sum(rates))
+                    r = run(mode, servers[:k], args.entries, args.readers)
+                    found[mode] += r.rates
+                    agg[mode].append(sum(r.rates))
+                    runs[mode].append(r)
             bare = statistics.median(found["bare"])
             lt = statistics.median(found["livetrace"])
             print(
@@ -232,10 +312,25 @@ def main() -> None:
             a_lt, a_bare = statistics.median(agg["livetrace"]), statistics.median(agg["bare"])
             print(f"  aggregate delivered:  livetrace {a_lt / 1e6:7.1f} MS/s   bare redis-py "
                   f"{a_bare / 1e6:7.1f} MS/s   ratio {a_lt / a_bare:.2f}")  # fmt: skip
+            for mode in ("livetrace", "bare"):
+                rs = runs[mode]
+                med = statistics.median
+                print(
+                    f"  {mode:<9} publisher {med(r.written for r in rs) / 1e6:6.1f} MS/s; "
+                    f"CPU (cores): publisher {med(c for r in rs for c in r.writer_cpu):.2f}, "
+                    f"each reader {med(c for r in rs for c in r.reader_cpu):.2f}, "
+                    f"redis-server {med(r.server_cpu for r in rs):.2f}"
+                )
+            print(f"  redis client: redis-py {_client_version()}")
             table.append((k, a_lt, a_bare))
     finally:
         for s in servers:
             s.close()
+    busy1, total1 = _machine_busy()
+    print(
+        f"machine CPU busy during the runs (all processes, this benchmark's and others'): "
+        f"{(busy1 - busy0) / (total1 - total0):.0%} of {mp.cpu_count()} cores"
+    )
     if args.plot and len(table) > 1:
         import matplotlib
 

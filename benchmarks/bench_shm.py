@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import statistics
 import time
 import uuid
@@ -34,16 +35,37 @@ CHUNK = 65536
 RING_CHUNKS = 128
 
 
-def _bare_writer(seg: str, seconds: float, go: Any) -> None:
+def _cpu() -> float:
+    """CPU seconds this process used so far (user + system)."""
+    t = os.times()
+    return t.user + t.system
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far (Linux /proc; NaNs elsewhere)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            ticks = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return float("nan"), float("nan")
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+
+def _bare_writer(seg: str, seconds: float, go: Any, out_q: Any) -> None:
     shm = shared_memory.SharedMemory(name=seg)  # spawn children share the parent's tracker
     ring = np.ndarray((RING_CHUNKS, CHUNK), np.float32, shm.buf)
     src = np.random.default_rng(0).standard_normal(CHUNK).astype(np.float32)
     go.wait()
-    end = time.perf_counter() + seconds
+    t0, c0 = time.perf_counter(), _cpu()
+    end = t0 + seconds
     k = 0
     while time.perf_counter() < end:
         np.copyto(ring[k % RING_CHUNKS], src)
         k += 1
+    wall = time.perf_counter() - t0
+    out_q.put(("writer", k * CHUNK / wall, (_cpu() - c0) / wall))
     del ring
     shm.close()
 
@@ -55,7 +77,7 @@ def _bare_reader(seg: str, seconds: float, go: Any, out_q: Any) -> None:
     skip = (ring.ctypes.data - raw.ctypes.data) % 4096
     out = raw[skip : skip + CHUNK * 4].view(np.float32)
     go.wait()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     end = t0 + seconds
     n = 0
     k = 0
@@ -64,12 +86,12 @@ def _bare_reader(seg: str, seconds: float, go: Any, out_q: Any) -> None:
         k += 1
         n += CHUNK
     elapsed = time.perf_counter() - t0
-    out_q.put((n / elapsed, float("nan")))
+    out_q.put(("reader", n / elapsed, float("nan"), (_cpu() - c0) / elapsed))
     del ring
     shm.close()
 
 
-def _lt_writer(name: str, seconds: float, go: Any, ready: Any) -> None:
+def _lt_writer(name: str, seconds: float, go: Any, ready: Any, out_q: Any) -> None:
     from livetrace import TraceMetadata, WaveformTrace
     from livetrace.sinks import ShmPublisher
     from livetrace.sources import SourceInfo
@@ -79,11 +101,14 @@ def _lt_writer(name: str, seconds: float, go: Any, ready: Any) -> None:
     ready.set()
     src = np.random.default_rng(0).standard_normal(CHUNK).astype(np.float32)
     go.wait()
-    end = time.perf_counter() + seconds
+    t0, c0 = time.perf_counter(), _cpu()
+    end = t0 + seconds
     i = 0
     while time.perf_counter() < end:
         pub.write(WaveformTrace(src, TraceMetadata(1e9, start_index=i)))
         i += CHUNK
+    wall = time.perf_counter() - t0
+    out_q.put(("writer", i / wall, (_cpu() - c0) / wall))
     pub.close()
 
 
@@ -95,7 +120,7 @@ def _lt_reader(name: str, seconds: float, go: Any, out_q: Any, copy: bool) -> No
     src = ShmSource(name, start="latest", max_samples=CHUNK if copy else CHUNK * 16, wait=5.0)
     out = np.empty(CHUNK, np.float32) if copy else None
     go.wait()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     end = t0 + seconds
     n = 0
     while time.perf_counter() < end:
@@ -110,10 +135,12 @@ def _lt_reader(name: str, seconds: float, go: Any, out_q: Any, copy: bool) -> No
     elapsed = time.perf_counter() - t0
     h = src.health()
     total = h["samples"] + h["lost_samples"]
-    out_q.put((n / elapsed, h["lost_samples"] / total if total else 0.0))
+    lost = h["lost_samples"] / total if total else 0.0
+    out_q.put(("reader", n / elapsed, lost, (_cpu() - c0) / elapsed))
 
 
-def run_mode(mode: str, seconds: float, readers: int) -> list[tuple[float, float]]:
+def run_mode(mode: str, seconds: float, readers: int) -> tuple[list[tuple[float, float]], Any]:
+    """Each reader's (rate, fraction lost) and CPU use (cores) of the writer and readers."""
     ctx = mp.get_context("spawn")
     go = ctx.Barrier(readers + 2)
     out_q = ctx.Queue()
@@ -122,7 +149,7 @@ def run_mode(mode: str, seconds: float, readers: int) -> list[tuple[float, float
     if mode == "bare":
         seg = f"lvbench-{uuid.uuid4().hex[:8]}"
         shm = shared_memory.SharedMemory(name=seg, create=True, size=RING_CHUNKS * CHUNK * 4)
-        procs.append(ctx.Process(target=_bare_writer, args=(seg, seconds, go)))
+        procs.append(ctx.Process(target=_bare_writer, args=(seg, seconds, go, out_q)))
         procs += [
             ctx.Process(target=_bare_reader, args=(seg, seconds, go, out_q)) for _ in range(readers)
         ]
@@ -131,7 +158,7 @@ def run_mode(mode: str, seconds: float, readers: int) -> list[tuple[float, float
     else:
         name = f"bench{uuid.uuid4().hex[:8]}"
         ready = ctx.Event()
-        writer = ctx.Process(target=_lt_writer, args=(name, seconds + 0.5, go, ready))
+        writer = ctx.Process(target=_lt_writer, args=(name, seconds + 0.5, go, ready, out_q))
         writer.start()
         ready.wait(60)
         procs = [writer] + [
@@ -141,13 +168,18 @@ def run_mode(mode: str, seconds: float, readers: int) -> list[tuple[float, float
         for p in procs[1:]:
             p.start()
     go.wait(120)  # every process imported and attached
-    results = [out_q.get(timeout=seconds + 60) for _ in range(readers)]
+    got = [out_q.get(timeout=seconds + 60) for _ in range(readers + 1)]
+    results = [(g[1], g[2]) for g in got if g[0] == "reader"]
+    cpu = {
+        "writer": [g[2] for g in got if g[0] == "writer"],
+        "reader": [g[3] for g in got if g[0] == "reader"],
+    }
     for p in procs:
         p.join(30)
     if shm is not None:
         shm.close()
         shm.unlink()
-    return results
+    return results, cpu
 
 
 def _pct(values: list[float]) -> str:
@@ -163,24 +195,38 @@ def main() -> None:
     args = ap.parse_args()
     found: dict[str, list[float]] = {"bare": [], "views": [], "copies": []}
     lost: dict[str, list[float]] = {"bare": [], "views": [], "copies": []}
+    cpus: dict[str, dict[str, list[float]]] = {m: {"writer": [], "reader": []} for m in found}
+    busy0, total0 = _machine_busy()
     for _ in range(args.rounds):
         for mode in ("bare", "views", "bare", "copies"):
-            res = run_mode(mode, args.seconds, args.readers)
+            res, cpu = run_mode(mode, args.seconds, args.readers)
             found[mode] += [r for r, _ in res]
             lost[mode] += [f for _, f in res]
+            for who in ("writer", "reader"):
+                cpus[mode][who] += cpu[who]
+    busy1, total1 = _machine_busy()
     bare = statistics.median(found["bare"])
     print(
         f"publisher -> {args.readers} reader processes, float32, {CHUNK}-sample chunks, "
         f"{args.seconds:g} s x {args.rounds} rounds (this run, this machine; "
         f"{mp.cpu_count()} CPUs)"
     )
-    print(f"{'mode':<8} {'per reader median':>18} {'min':>10} {'lost':>7}   ratio to bare copy")
+    print(
+        f"{'mode':<8} {'per reader median':>18} {'min':>10} {'lost':>7}   ratio to bare copy"
+        "   CPU (cores): writer, each reader"
+    )
     for mode in ("bare", "views", "copies"):
         med = statistics.median(found[mode])
         print(
             f"{mode:<8} {med / 1e9:>14.2f} GS/s {min(found[mode]) / 1e9:>7.2f} GS "
-            f"{_pct(lost[mode]):>7}   {med / bare:.2f}"
+            f"{_pct(lost[mode]):>7}   {med / bare:>18.2f}   "
+            f"{statistics.median(cpus[mode]['writer']):.2f}, "
+            f"{statistics.median(cpus[mode]['reader']):.2f}"
         )
+    print(
+        f"machine CPU busy during the runs (all processes, this benchmark's and others'): "
+        f"{(busy1 - busy0) / (total1 - total0):.0%} of {mp.cpu_count()} cores"
+    )
 
 
 if __name__ == "__main__":

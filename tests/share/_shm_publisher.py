@@ -1,9 +1,10 @@
 """Child process: publishes a ramp (sample i has the value i) into shared memory.
 
-Usage: python _shm_publisher.py NAME TOTAL CHUNK CAPACITY PAUSE
+Usage: python _shm_publisher.py NAME TOTAL CHUNK CAPACITY PAUSE [DESCRIPTORS]
 Prints ``ready`` once the segment exists, writes TOTAL samples (TOTAL < 0: forever) in chunks of
 CHUNK (every 7th chunk 3 samples shorter, so chunks straddle the ring's end), sleeping PAUSE
 seconds between chunks, then closes cleanly and prints ``done``. Two channels: (i, -i).
+DESCRIPTORS (default 64) sizes the descriptor table.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def main() -> None:
         units=("V", "V"),
         start_time=T0,
     )
-    pub = ShmPublisher(name, capacity_samples=capacity, descriptors=64)
+    descriptors = int(sys.argv[6]) if len(sys.argv) > 6 else 64
+    pub = ShmPublisher(name, capacity_samples=capacity, descriptors=descriptors)
     pub.open(info)
     print("ready", flush=True)
     sign = np.array([1.0, -1.0])

@@ -575,3 +575,67 @@ def test_network_loss_is_a_counted_gap(redis_server: Any) -> None:
     assert pub.health()["failures"] >= 1
     assert 0 < h["lost_samples"] <= pub.health()["lost_samples"]
     assert total + h["lost_samples"] == 300_000
+
+
+ROUND_TRIP = """
+import sys
+if sys.argv[3] == "block":
+    sys.modules["hiredis"] = None  # as if hiredis were not installed
+import numpy as np
+import redis.connection
+from livetrace import EndOfStream, TraceMetadata, WaveformTrace
+from livetrace.sinks import RedisPublisher
+from livetrace.sources import RedisSource, SourceInfo
+
+url, key = sys.argv[1:3]
+pub = RedisPublisher(url, key)
+pub.open(SourceInfo(sample_rate=1e3, dtype="float32"))
+src = RedisSource(url, key, start="start")
+for k in range(5):
+    pub.write(WaveformTrace(np.arange(k * 5000, (k + 1) * 5000, dtype=np.float32),
+                            TraceMetadata(1e3, start_index=k * 5000)))
+pub.close()
+got = []
+while True:
+    try:
+        block = src.acquire()
+    except EndOfStream:
+        break
+    if block is not None:
+        got.append(block.data)
+data = np.concatenate(got)
+assert np.array_equal(data, np.arange(25000, dtype=np.float32)), data
+print("hiredis", redis.connection.HIREDIS_AVAILABLE, "samples", len(data))
+"""
+
+
+@pytest.mark.parametrize("hiredis", ["block", "as-installed"])
+def test_round_trip_with_and_without_hiredis(redis_server: Any, hiredis: str) -> None:
+    """The transport works with redis-py's pure-Python parser and packer (no hiredis) and with
+    whatever is installed; 20 KB values cross the packer's no-copy cutoff."""
+    out = subprocess.run(
+        [sys.executable, "-c", ROUND_TRIP, redis_server.url, key(), hiredis],
+        env=dict(os.environ, PYTHONPATH=SRC),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "samples 25000" in out.stdout
+    if hiredis == "block":
+        assert "hiredis False" in out.stdout
+
+
+def test_publisher_sends_large_values_without_a_packing_copy(redis_server: Any) -> None:
+    """With hiredis installed the publisher keeps redis-py's Python packer, which passes values
+    over its cutoff to the socket as they are (hiredis's packer copies them into one bytes)."""
+    from livetrace.transport import _redis
+
+    conn = pytest.importorskip("redis.connection")
+    packer = _redis._copy_free_packer()
+    if not conn.HIREDIS_AVAILABLE:
+        assert packer is None
+        return
+    payload = b"x" * 100_000
+    pieces = packer.pack("XADD", "k", "*", "d", payload)
+    assert any(p is payload for p in pieces)

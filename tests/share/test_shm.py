@@ -59,10 +59,13 @@ def name() -> Iterator[str]:
 class Child:
     """A publisher process (tests/share/_shm_publisher.py)."""
 
-    def __init__(self, name: str, total: int, chunk: int, capacity: int, pause: float) -> None:
+    def __init__(
+        self, name: str, total: int, chunk: int, capacity: int, pause: float, descriptors: int = 64
+    ) -> None:
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2] / "src"))
+        args = [name, str(total), str(chunk), str(capacity), str(pause), str(descriptors)]
         self.proc = subprocess.Popen(
-            [sys.executable, str(CHILD), name, str(total), str(chunk), str(capacity), str(pause)],
+            [sys.executable, str(CHILD), *args],
             stdout=subprocess.PIPE,
             text=True,
             env=env,
@@ -116,10 +119,13 @@ def drain(src: ShmSource, copy: bool = True) -> tuple[int, int, int]:
 
 def test_ramp_exact_three_readers_at_their_own_pace(name: str) -> None:
     """Two readers in this process and a stream in a third: every sample, exactly, in order,
-    with the publisher's absolute indices; a big enough ring loses nothing."""
+    with the publisher's absolute indices; a ring (and descriptor table) that holds the whole
+    stream loses nothing, however late a reader starts."""
     total = 300_000
-    child = Child(name, total, 4096, 1 << 20, 0.0005)
+    child = Child(name, total, 4096, 1 << 20, 0.002, descriptors=256)
     readers = [ShmSource(name, start="start") for _ in range(2)]
+    # attached while the publisher still runs (a closed stream's segment is gone)
+    source = open_source(f"shm://{name}?from=start")
     results: list[Any] = [None, None]
 
     def run(i: int) -> None:
@@ -129,7 +135,7 @@ def test_ramp_exact_three_readers_at_their_own_pace(name: str) -> None:
     for t in threads:
         t.start()
     got: list[WaveformTrace] = []
-    stream = RealtimeStream.from_source(open_source(f"shm://{name}?from=start"), chunk_size=5000)
+    stream = RealtimeStream.from_source(source, chunk_size=5000)
     with stream:
         for chunk in stream:
             got.append(chunk)
@@ -138,7 +144,7 @@ def test_ramp_exact_three_readers_at_their_own_pace(name: str) -> None:
     assert "done 300000" in child.finish()
     # copies: everything; views: everything that stayed valid (the ring was never overrun)
     assert results[0] == (total, 0, results[0][2])
-    assert results[1][0] == total
+    assert results[1][0] == total, results
     data = np.concatenate([c.data for c in got])
     check_ramp(data.astype(np.float64), 0)
     assert len(data) == total
@@ -170,6 +176,67 @@ def test_overrun_gives_exact_gaps_never_torn_data(name: str) -> None:
     print("copier", h, "viewer", viewer.health())
 
 
+def account(src: ShmSource, copy: bool) -> tuple[int, int, int, int]:
+    """Read to the end: every piece must start exactly ``gap`` after the previous one and a
+    copy or a still-valid view must hold exactly its samples. (delivered, discarded views,
+    gaps summed, longest piece)."""
+    delivered = discarded = gaps = longest = 0
+    expect = src.health()["origin"]
+    out = np.empty((1 << 16, 2)) if copy else None
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        try:
+            piece = src.read(copy=copy, out=out, timeout=0.2)
+        except EndOfStream:
+            return delivered, discarded, gaps, longest
+        if piece is None:
+            continue
+        assert piece.start_index == expect + piece.gap, (piece, expect)
+        assert piece.discontinuity or piece.gap == 0
+        gaps += piece.gap
+        expect = piece.start_index + len(piece.data)
+        longest = max(longest, len(piece.data))
+        data = piece.data.copy()
+        if piece.valid():
+            check_ramp(data, piece.start_index)
+            delivered += len(data)
+        else:
+            discarded += len(data)
+    raise AssertionError("the stream did not end in time")
+
+
+@pytest.mark.parametrize("copy", [False, True])
+def test_multi_chunk_reads_under_contention_count_every_sample(name: str, copy: bool) -> None:
+    """A publisher process laps a small ring (and its descriptor table) while this reader takes
+    many chunks per read: pieces join chunks, yet every gap is exact and delivered samples,
+    discarded views and gaps add up to exactly what was published."""
+    total = 2_000_000
+    child = Child(name, total, 300, 8192, 0.0)
+    src = ShmSource(name, start="start", max_samples=1 << 16, min_poll=0.0001, poll=0.001)
+    delivered, discarded, gaps, longest = account(src, copy)
+    assert "done" in child.finish()
+    h = src.health()
+    assert delivered + discarded + gaps == total, (delivered, discarded, gaps, h)
+    assert h["lost_samples"] == gaps
+    assert h["samples"] == delivered + discarded
+    assert delivered > 0
+    assert longest > 300  # reads joined chunks
+    print("delivered", delivered, "discarded", discarded, "gaps", gaps, "longest", longest, h)
+
+
+def test_wait_parameters(name: str) -> None:
+    with ShmPublisher(name, capacity_samples=4096) as pub:
+        pub.open(INFO)
+        with pytest.raises(ConfigurationError, match="min_poll"):
+            ShmSource(name, min_poll=0.01, poll=0.005)
+        src = ShmSource(name, min_poll=0.001, poll=0.02)
+        t0 = time.monotonic()
+        assert src.read(timeout=0.05) is None
+        assert time.monotonic() - t0 < 1.0
+        threading.Timer(0.05, src.stop).start()
+        assert src.read() is None  # a stop ends a wait without timeout
+
+
 def test_killed_publisher_is_noticed_and_a_restarted_one_reattached(name: str) -> None:
     child = Child(name, -1, 500, 1 << 16, 0.002)
     src = ShmSource(name, timeout=0.5)
@@ -186,10 +253,14 @@ def test_killed_publisher_is_noticed_and_a_restarted_one_reattached(name: str) -
     while (SHM_DIR / f"livetrace-{name}").exists():
         assert time.monotonic() - killed < 10.0, "a killed publisher's segment was leaked"
         time.sleep(0.05)
-    again = Child(name, 20_000, 500, 1 << 16, 0.0)
+    # paced, so that it is still published when the reader looks (a publisher that already
+    # closed and removed its segment cannot be attached)
+    again = Child(name, 20_000, 500, 1 << 16, 0.002)
     block = None
+    started = time.monotonic()
     while block is None:
         block = src.acquire()
+        assert time.monotonic() - started < DEADLINE, "the restarted publisher was not attached"
     assert block.discontinuity
     assert src.health()["reattached"] == 1
     assert src.health()["publisher"] in ("running", "ended")  # attached (it may be done)

@@ -93,14 +93,36 @@ def split_url(uri: str) -> tuple[str, str, dict[str, str]]:
     return url, key, params
 
 
-def _connect(url: str) -> Any:
+def _connect(url: str, *, publisher: bool = False) -> Any:
+    """A redis-py client; ``publisher``: one that sends large values without copying them."""
     redis = require("redis", "redis")
-    return redis.Redis.from_url(  # type: ignore[attr-defined]
-        url,
-        socket_connect_timeout=_CONNECT_TIMEOUT,
-        socket_timeout=_IO_TIMEOUT,
-        health_check_interval=0,
-    )
+    options: dict[str, Any] = {
+        "socket_connect_timeout": _CONNECT_TIMEOUT,
+        "socket_timeout": _IO_TIMEOUT,
+        "health_check_interval": 0,
+    }
+    packer = _copy_free_packer() if publisher else None
+    if packer is not None:
+        options["command_packer"] = packer
+    return redis.Redis.from_url(url, **options)  # type: ignore[attr-defined]
+
+
+def _copy_free_packer() -> Any:
+    """redis-py's own command packer when hiredis is installed, None otherwise.
+
+    With hiredis, redis-py packs each command into one new bytes object, a second copy of
+    every payload; its pure-Python packer hands values over 6000 bytes to the socket as they
+    are. Replies are still parsed by hiredis (much faster for readers).
+    """
+    conn: Any = require("redis.connection", "redis")
+    serializer = getattr(conn, "PythonRespSerializer", None)
+    encoder = getattr(conn, "Encoder", None)
+    if not getattr(conn, "HIREDIS_AVAILABLE", False) or serializer is None or encoder is None:
+        return None
+    try:
+        return serializer(6000, encoder("utf-8", "strict", False).encode)
+    except TypeError:  # another redis-py signature: keep its default packer
+        return None
 
 
 def _redis_errors() -> tuple[type[BaseException], ...]:
@@ -251,7 +273,7 @@ class RedisPublisher:
                 "offset": info.offset,
             }
         ).encode()
-        client = _connect(self.url)
+        client = _connect(self.url, publisher=True)
         try:
             last = client.xrevrange(self.key, "+", "-", count=1)
             if last:

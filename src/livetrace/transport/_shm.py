@@ -19,6 +19,7 @@ import json
 import math
 import mmap
 import os
+import struct
 import sys
 import threading
 import time
@@ -77,6 +78,11 @@ _D_N = 3  # samples in the chunk (0: a loss at the end of the stream)
 _D_START_TIME = 4  # float64 POSIX time of the first sample (NaN: unknown)
 _D_GAP = 5  # samples lost right before the chunk in the publisher's own input
 _D_FLAGS = 6  # bit 0: discontinuity (samples may be missing before the chunk)
+
+# Descriptor words 1-6 in one store (word 0, the sequence, is written before and after).
+_DESC_BODY = struct.Struct("<QQQdQQ")
+
+_COALESCE_BATCH = 64  # descriptors copied at once when a read joins chunks
 
 STATE_CREATING, STATE_RUNNING, STATE_ENDED = 0, 1, 2
 _STATE_NAMES = {STATE_CREATING: "creating", STATE_RUNNING: "running", STATE_ENDED: "ended"}
@@ -182,6 +188,25 @@ class _Segment:
         if d[_D_SEQ] != k or self.hdr[base] != k:
             return None
         return d
+
+    def descriptors(self, k: int, count: int) -> list[list[int]]:
+        """Consistent copies of descriptors ``k``, ``k + 1``... (at most ``count``).
+
+        One copy of the entries followed by one re-read of their sequence words; stops at the
+        end of the table and before the first entry that is being (or was) rewritten.
+        """
+        j = k % self.n_desc_cap
+        count = min(count, self.n_desc_cap - j)
+        base = self.desc_base + j * DESC_WORDS
+        words = base + count * DESC_WORDS
+        flat = self.hdr[base:words].tolist()
+        seqs = self.hdr[base:words:DESC_WORDS].tolist()  # after the copy
+        out = []
+        for i in range(count):
+            if seqs[i] != k + i or flat[i * DESC_WORDS] != k + i:
+                break
+            out.append(flat[i * DESC_WORDS : (i + 1) * DESC_WORDS])
+        return out
 
     def start_time_of(self, k: int) -> float:
         """Descriptor ``k``'s start time (NaN: unknown)."""
@@ -304,6 +329,7 @@ class ShmPublisher:
         self._hb_thread: threading.Thread | None = None
         self._written = 0
         self._n_desc = 0
+        self._need_t0 = True
         self.chunks = 0
         self.samples = 0
         self.removed_elsewhere = False
@@ -366,6 +392,7 @@ class ShmPublisher:
         self._seg.hdr[_W_STATE] = STATE_RUNNING
         self._shm = shm
         self._written = self._n_desc = 0
+        self._need_t0 = info.start_time is None
         self._hb_stop.clear()
         self._hb_thread = threading.Thread(
             target=self._beat, name=f"livetrace-shm-heartbeat-{self.name}", daemon=True
@@ -412,11 +439,12 @@ class ShmPublisher:
             raise ConfigurationError(f"{self!r}: write() before open() or after close()")
         md = chunk.metadata
         data = np.asarray(chunk.data, dtype=seg.dtype)
-        if seg.n_channels > 1 and (data.ndim != 2 or data.shape[1] != seg.n_channels):
-            raise ValueError(
-                f"{self!r}: expected data of shape (n, {seg.n_channels}), got {data.shape}"
-            )
-        if seg.n_channels == 1:
+        if seg.n_channels > 1:
+            if data.ndim != 2 or data.shape[1] != seg.n_channels:
+                raise ValueError(
+                    f"{self!r}: expected data of shape (n, {seg.n_channels}), got {data.shape}"
+                )
+        elif data.ndim != 1:
             data = data.reshape(-1)
         n = len(data)
         start_index = int(md.start_index)
@@ -425,31 +453,40 @@ class ShmPublisher:
             start_index += n - cap
             data = data[n - cap :]
             n = cap
+        t = md.start_time
+        if t is None:
+            t = math.nan
+        elif self._need_t0:
+            seg.hdr_f[_W_START_TIME] = t - start_index / md.sample_rate
+            self._need_t0 = False
         hdr = seg.hdr
-        if math.isnan(float(seg.hdr_f[_W_START_TIME])) and md.start_time is not None:
-            seg.hdr_f[_W_START_TIME] = md.start_time - start_index / md.sample_rate
         pos = self._written
-        hdr[_W_RESERVE] = pos + n  # readers check this after copying
+        end = pos + n
+        hdr[_W_RESERVE] = end  # readers check this after copying
         slot = pos % cap
-        first = min(n, cap - slot)
-        seg.data[slot : slot + first] = data[:first]
-        if first < n:
+        if slot + n <= cap:
+            seg.data[slot : slot + n] = data
+        else:
+            first = cap - slot
+            seg.data[slot:] = data[:first]
             seg.data[: n - first] = data[first:]
         k = self._n_desc
         base = seg.desc_base + (k % seg.n_desc_cap) * DESC_WORDS
-        hdr[base + _D_SEQ] = INVALID
-        hdr[base + _D_RING_POS] = pos
-        hdr[base + _D_START_INDEX] = start_index
-        hdr[base + _D_N] = n
-        seg.hdr_f[base + _D_START_TIME] = (
-            float("nan") if md.start_time is None else float(md.start_time)
+        hdr[base] = INVALID  # _D_SEQ: being rewritten
+        _DESC_BODY.pack_into(
+            seg.mm,
+            (base + 1) * 8,
+            pos,
+            start_index,
+            n,
+            t,
+            max(0, int(md.gap)),
+            1 if md.discontinuity else 0,
         )
-        hdr[base + _D_GAP] = max(0, int(md.gap))
-        hdr[base + _D_FLAGS] = 1 if md.discontinuity else 0
-        hdr[base + _D_SEQ] = k
-        self._written = pos + n
+        hdr[base] = k
+        self._written = end
         self._n_desc = k + 1
-        hdr[_W_WRITTEN] = pos + n
+        hdr[_W_WRITTEN] = end
         hdr[_W_N_DESC] = k + 1
         self.chunks += 1
         self.samples += n
@@ -545,8 +582,11 @@ class ShmSource(RealtimeSource):
 
     ``acquire()`` returns copies (the default, because the stream keeps samples after the
     publisher may have overwritten them); :meth:`read` with ``copy=False`` gives read-only
-    views plus a validity check. Both wait by polling (sub-millisecond at first, backing off to
-    ``poll`` seconds), and a stop wakes them within ``poll``.
+    views plus a validity check. Both wait by sleeping, ``min_poll`` seconds at first, doubling
+    up to ``poll`` seconds while nothing new comes, and a stop wakes them within ``poll``. A
+    smaller ``min_poll`` lowers latency but costs CPU on a fast stream (every wake-up costs
+    tens of microseconds); readers wake up far less often than chunks are published, so a
+    call usually returns several chunks at once (up to ``max_samples``).
 
     A publisher that closes ends the stream (EndOfStream after every sample). One that dies (its
     process is gone, or no heartbeat for ``timeout`` seconds) is reported in ``health()``
@@ -564,6 +604,7 @@ class ShmSource(RealtimeSource):
         timeout: float = 1.0,
         wait: float = 0.0,
         poll: float = 0.005,
+        min_poll: float = 0.001,
     ) -> None:
         self.name = name
         self.segment = segment_name(name)
@@ -575,15 +616,16 @@ class ShmSource(RealtimeSource):
             raise ConfigurationError(f"ShmSource: start index must be >= 0, got {start!r}")
         if max_samples < 1:
             raise ConfigurationError(f"ShmSource: max_samples must be >= 1, got {max_samples!r}")
-        if not timeout > 0 or not poll > 0 or wait < 0:
+        if not timeout > 0 or not 0 < min_poll <= poll or wait < 0:
             raise ConfigurationError(
-                f"ShmSource: need timeout > 0, poll > 0, wait >= 0; got {timeout!r}, "
-                f"{poll!r}, {wait!r}"
+                f"ShmSource: need timeout > 0, 0 < min_poll <= poll, wait >= 0; got {timeout!r}, "
+                f"{min_poll!r}, {poll!r}, {wait!r}"
             )
         self.start_at = start
         self.max_samples = int(max_samples)
         self.timeout = float(timeout)
         self.poll = float(poll)
+        self.min_poll = float(min_poll)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         deadline = time.monotonic() + wait
@@ -727,16 +769,21 @@ class ShmSource(RealtimeSource):
             self.max_samples if out is None else len(out),
         )
         deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.0001
+        delay = self.min_poll
         stop = self._stop
         while not stop.is_set():
             with self._lock:
                 got = self._try_read(limit, copy, out)
             if got is not None:
                 return got
-            if deadline is not None and time.monotonic() >= deadline:
-                return None
-            stop.wait(delay)
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                delay = min(delay, left)
+            # a plain sleep (no longer than poll, so a stop is still seen in time) costs less
+            # CPU per wake-up than waiting on the stop event
+            time.sleep(delay)
             delay = min(self.poll, delay * 2)
         return None
 
@@ -775,19 +822,26 @@ class ShmSource(RealtimeSource):
             ends = [(self._k, b)]  # (descriptor, ring counter where it ends)
             k = self._k + 1
             while b - a < limit and k < n_desc:
-                d = self._desc(seg, k)
-                if (
-                    d is None
-                    or int(d[_D_FLAGS]) & 1
-                    or int(d[_D_GAP]) > 0
-                    or int(d[_D_RING_POS]) != b
-                    or int(d[_D_START_INDEX]) != idx + (b - pos)
-                    or int(d[_D_N]) == 0
-                ):
-                    break
-                b += int(d[_D_N])
-                ends.append((k, b))
-                k += 1
+                want = min(n_desc - k, _COALESCE_BATCH)
+                batch = seg.descriptors(k, want)
+                for d in batch:
+                    if (
+                        d[_D_FLAGS] & 1
+                        or d[_D_GAP] > 0
+                        or d[_D_RING_POS] != b
+                        or d[_D_START_INDEX] != idx + (b - pos)
+                        or d[_D_N] == 0
+                    ):
+                        break
+                    b += d[_D_N]
+                    ends.append((k, b))
+                    k += 1
+                    if b - a >= limit:
+                        break
+                else:
+                    if len(batch) == want:
+                        continue  # all of them continue this one: look further
+                break
             b = min(b, a + limit)
             if not copy and a // cap != (b - 1) // cap:
                 b = (a // cap + 1) * cap  # a view stops at the ring's end
@@ -939,7 +993,8 @@ def _start_param(text: str) -> str | int:
 
 
 def from_uri(p: ParsedURI) -> ShmSource:
-    """``shm://NAME?from=latest|start|INDEX&timeout=1&wait=0&max_samples=1048576``."""
+    """``shm://NAME?from=latest|start|INDEX&timeout=1&wait=0&max_samples=1048576``
+    ``&min_poll=0.001&poll=0.005``."""
     name = p.target.strip("/")
     latest: str | int = "latest"
     start = p.take("from", _start_param, latest, aliases=("start",))
@@ -949,4 +1004,6 @@ def from_uri(p: ParsedURI) -> ShmSource:
         timeout=p.take("timeout", float, 1.0),
         wait=p.take("wait", float, 0.0),
         max_samples=p.take("max_samples", to_int, 1 << 20),
+        poll=p.take("poll", float, 0.005),
+        min_poll=p.take("min_poll", float, 0.001),
     )
