@@ -43,9 +43,10 @@ def aligned_empty(
 
 def _free_refcount() -> int:
     """``sys.getrefcount`` of a pooled block nobody else holds, as OutputPool sees it."""
-    blocks = [(np.empty(1, dtype=np.uint8), 0)]
-    for block in blocks:
-        return sys.getrefcount(block[0])
+    blocks = [(np.empty(1, dtype=np.uint8), 0, 1)]
+    getrefcount = sys.getrefcount
+    for block in blocks:  # the same loop as OutputPool.empty's
+        return getrefcount(block[0])
     raise AssertionError("unreachable")
 
 
@@ -65,32 +66,31 @@ class OutputPool:
 
     def __init__(self, size: int = 8) -> None:
         self._size = size
-        self._blocks: list[tuple[NDArray[np.uint8], int]] = []
+        self._blocks: list[tuple[NDArray[np.uint8], int, int]] = []  # (raw, address, nbytes)
 
     def empty(
         self, shape: tuple[int, ...], dtype: np.dtype[Any], like_address: int
     ) -> NDArray[Any]:
         """An uninitialised array of ``shape``/``dtype`` whose page offset matches."""
-        count = 1
+        need = dtype.itemsize
         for s in shape:
-            count *= s
-        nbytes = count * dtype.itemsize
-        need = nbytes + 4096
-        chosen: tuple[NDArray[np.uint8], int] | None = None
+            need *= s
+        need += 4096
+        getrefcount = sys.getrefcount
         for block in self._blocks:
             # no reference beyond the pool's own (measured once: interpreters count differently)
-            if block[0].nbytes >= need and sys.getrefcount(block[0]) == _FREE_REFCOUNT:
-                chosen = block
+            if block[2] >= need and getrefcount(block[0]) == _FREE_REFCOUNT:
+                raw, addr = block[0], block[1]
                 break
-        if chosen is None:
+        else:
             raw = np.empty(need + 64, dtype=np.uint8)
-            chosen = (raw, int(raw.ctypes.data))
+            addr = int(raw.ctypes.data)
+            block = (raw, addr, need + 64)
             if len(self._blocks) < self._size:
-                self._blocks.append(chosen)
+                self._blocks.append(block)
             else:  # all busy: replace the smallest so that sizes adapt
-                self._blocks.sort(key=lambda b: b[0].nbytes)
-                self._blocks[0] = chosen
-        raw, addr = chosen
-        start = (like_address - addr) % 4096
-        out: NDArray[Any] = np.frombuffer(raw, dtype=dtype, count=count, offset=start)
-        return out.reshape(shape) if len(shape) > 1 else out
+                self._blocks.sort(key=lambda b: b[2])
+                self._blocks[0] = block
+        # the constructor (positional arguments) is the cheapest way to a view of raw
+        out: NDArray[Any] = np.ndarray(shape, dtype, raw, (like_address - addr) % 4096)
+        return out
