@@ -166,7 +166,10 @@ class RealtimeBuffer:
         )
         self._ring = aligned_empty(shape, self._dtype)
         self._ndim = len(shape)
+        # write()'s fast path takes 1-D input for one channel; never matches otherwise
+        self._fast_ndim = 1 if self._n_channels == 1 else -1
         self._row_bytes = self._dtype.itemsize * self._n_channels
+        self._pool_min_rows = -(-_POOL_MIN_BYTES // self._row_bytes)
         self._ring_addr = int(self._ring.ctypes.data)
         self._pool = OutputPool()
         self._lock = threading.Lock()
@@ -217,6 +220,38 @@ class RealtimeBuffer:
         :class:`~livetrace.BufferOverflowError`, whose ``written`` attribute says how much of
         ``data`` was stored before it gave up. Called from any thread.
         """
+        if type(data) is np.ndarray and data.dtype == self._dtype and data.ndim == self._fast_ndim:
+            n = len(data)
+            with self._lock:
+                # the common case, in one piece: a plain append that fits without wrapping,
+                # and nothing to mark, wake or time
+                head = self._head
+                pos = head % self._size
+                src_next = self._src_next
+                if (
+                    0 < n <= self._capacity - (head - self._tail)
+                    and pos + n <= self._size
+                    and src_next == self._stored_next_abs
+                    and not (
+                        self._closed
+                        or self._ended
+                        or self._disc_next
+                        or self._track_arrivals
+                        or self._reader_needs
+                    )
+                ):
+                    self._ring[pos : pos + n] = data
+                    head += n
+                    self._head = head
+                    src_next += n
+                    self._src_next = src_next
+                    self._stored_next_abs = src_next
+                    self._total_samples += n
+                    self._written += n
+                    fill = head - self._tail
+                    if fill > self._peak:
+                        self._peak = fill
+                    return n
         return self.write_at(data, timeout=timeout)
 
     def write_at(
@@ -432,6 +467,27 @@ class RealtimeBuffer:
         ``out`` is an optional array of at least ``n_samples`` rows to fill (a view of it is
         returned), saving an allocation.
         """
+        if out is None:
+            with self._lock:
+                # the common case, in one piece: enough samples before any mark, no loss to
+                # report, nothing to wake or time (a closed buffer holds no samples)
+                tail = self._tail
+                marks = self._marks
+                if (
+                    0 < n_samples <= self._head - tail
+                    and not (self._pending_disc or self._writer_needs or self._arrivals)
+                    and (not marks or marks[0][0] - tail >= n_samples)
+                ):
+                    pos = tail % self._size
+                    data: NDArray[Any]
+                    if pos + n_samples <= self._size and n_samples < self._pool_min_rows:
+                        data = self._ring[pos : pos + n_samples].copy()
+                    else:
+                        data = self._copy_out(pos, n_samples, None)
+                    self._tail = tail + n_samples
+                    self._tail_abs += n_samples
+                    self._total_read += n_samples
+                    return data
         return self.read_block(n_samples, timeout, out=out).data
 
     def read_block(
@@ -508,16 +564,21 @@ class RealtimeBuffer:
             self._tail_abs = a
 
     def _take(self, n: int, out: NDArray[Any] | None) -> BufferRead:
-        pos = self._tail % self._size
+        return self._advance(self._copy_out(self._tail % self._size, n, out), n)
+
+    def _copy_out(self, pos: int, n: int, out: NDArray[Any] | None) -> NDArray[Any]:
+        """Copy the ``n`` samples at ring position ``pos`` into ``out`` or a new array."""
+        dst: NDArray[Any]
         if out is None:
-            shape = (n,) if self._n_channels == 1 else (n, self._n_channels)
-            if n * self._row_bytes >= _POOL_MIN_BYTES:
+            if n >= self._pool_min_rows:
+                shape = (n,) if self._n_channels == 1 else (n, self._n_channels)
                 src_addr = self._ring_addr + pos * self._row_bytes
                 dst = self._pool.empty(shape, self._dtype, src_addr)
             elif pos + n <= self._size:  # small and contiguous: one call allocates and copies
                 dst = self._ring[pos : pos + n].copy()
-                return self._advance(dst, n)
+                return dst
             else:
+                shape = (n,) if self._n_channels == 1 else (n, self._n_channels)
                 dst = np.empty(shape, self._dtype)
         else:
             if len(out) < n:
@@ -530,7 +591,7 @@ class RealtimeBuffer:
             k = self._size - pos
             dst[:k] = self._ring[pos:]
             dst[k:] = self._ring[: n - k]
-        return self._advance(dst, n)
+        return dst
 
     def _advance(self, dst: NDArray[Any], n: int) -> BufferRead:
         """Consume the ``n`` samples copied into ``dst`` and describe them."""
