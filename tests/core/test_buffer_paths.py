@@ -51,12 +51,13 @@ def _same(a: Any, b: Any) -> None:
 
 
 SIZES = st.sampled_from([3, 10, 1000, 1500, 5000])
+COUNTS = st.one_of(st.integers(0, 12), st.integers(0, 5200))
 OPS = st.lists(
     st.one_of(
-        st.tuples(st.just("write"), st.integers(0, 5200)),
+        st.tuples(st.just("write"), COUNTS),
         st.tuples(st.just("write_int"), st.integers(0, 300)),
-        st.tuples(st.just("write_at"), st.integers(0, 3000), st.integers(0, 4), st.booleans()),
-        st.tuples(st.just("read"), st.integers(-1, 5200)),
+        st.tuples(st.just("write_at"), COUNTS, st.integers(0, 4), st.booleans()),
+        st.tuples(st.just("read"), st.one_of(st.integers(-1, 12), COUNTS)),
         st.tuples(st.just("read_out"), st.integers(1, 300)),
         st.tuples(st.just("read_latency"), st.integers(1, 300)),
         st.tuples(st.just("end")),
@@ -67,7 +68,7 @@ OPS = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     size=SIZES,
     policy=st.sampled_from(["overwrite", "drop_newest", "error", "block"]),
@@ -224,3 +225,14 @@ def test_plain_writes_and_reads_keep_arrival_times_for_max_latency() -> None:
     waited = time.monotonic() - t0
     np.testing.assert_array_equal(blk.data, [5.0, 6.0, 7.0])
     assert waited >= 0.15  # the new samples' own arrival, not the consumed ones'
+
+
+def test_plain_write_after_newest_samples_were_dropped_starts_a_new_block() -> None:
+    buf = make(4, "drop_newest")
+    buf.write(np.arange(4.0))
+    assert buf.write(np.arange(4.0, 6.0)) == 0  # dropped: indices 4 and 5 are missing
+    np.testing.assert_array_equal(buf.read(4), np.arange(4.0))
+    buf.write(np.arange(6.0, 8.0))
+    blk = buf.read_block(4, timeout=0.01)
+    assert (blk.start_index, blk.gap, blk.discontinuity) == (6, 2, True)
+    np.testing.assert_array_equal(blk.data, [6.0, 7.0])
