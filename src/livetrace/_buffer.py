@@ -33,6 +33,7 @@ __all__ = ["BufferRead", "BufferStats", "RealtimeBuffer", "coerce_samples"]
 
 _NUMERIC_KINDS = "biufc"
 _POOL_MIN_BYTES = 16384  # below this a plain np.empty is cheaper than page alignment
+_ndarray = np.ndarray
 
 
 class BufferInterrupted(LivetraceError):
@@ -187,11 +188,13 @@ class RealtimeBuffer:
         self._writer_needs: list[int] = []
 
     def _reset_state(self) -> None:
-        self._head = 0  # stored-sequence number of the next sample to store
+        self._head = 0  # stored-sequence number of the next sample to store (= samples stored)
         self._tail = 0  # stored-sequence number of the next sample to read
         self._tail_abs = 0  # absolute index of the sample at _tail
         self._stored_next_abs = 0  # absolute index right after the last stored sample
-        self._src_next = 0  # absolute index the next written sample gets by default
+        # absolute index the next written sample gets by default (minus _source_gap: the
+        # number of samples ever offered to write)
+        self._src_next = 0
         self._marks: deque[tuple[int, int, bool]] = deque()  # (stored seq, abs index, disc)
         # (stored seq after a write, monotonic time of that write), oldest first: when the
         # oldest unread sample arrived (for max_latency)
@@ -199,8 +202,6 @@ class RealtimeBuffer:
         self._track_arrivals = False  # since a reader first asked for max_latency
         self._pending_gap = 0
         self._pending_disc = False
-        self._total_samples = 0
-        self._written = 0
         self._dropped = 0
         self._source_gap = 0
         self._total_read = 0
@@ -220,9 +221,16 @@ class RealtimeBuffer:
         :class:`~livetrace.BufferOverflowError`, whose ``written`` attribute says how much of
         ``data`` was stored before it gave up. Called from any thread.
         """
-        if type(data) is np.ndarray and data.dtype == self._dtype and data.ndim == self._fast_ndim:
+        dtype = self._dtype
+        if (
+            type(data) is _ndarray
+            and data.ndim == self._fast_ndim
+            and (data.dtype is dtype or data.dtype == dtype)
+        ):
             n = len(data)
-            with self._lock:
+            lock = self._lock
+            lock.acquire()  # cheaper than ``with`` on this path
+            try:
                 # the common case, in one piece: a plain append that fits without wrapping,
                 # and nothing to mark, wake or time
                 head = self._head
@@ -241,17 +249,14 @@ class RealtimeBuffer:
                     )
                 ):
                     self._ring[pos : pos + n] = data
-                    head += n
-                    self._head = head
-                    src_next += n
-                    self._src_next = src_next
-                    self._stored_next_abs = src_next
-                    self._total_samples += n
-                    self._written += n
+                    self._head = head = head + n
+                    self._src_next = self._stored_next_abs = src_next + n
                     fill = head - self._tail
                     if fill > self._peak:
                         self._peak = fill
                     return n
+            finally:
+                lock.release()
         return self.write_at(data, timeout=timeout)
 
     def write_at(
@@ -304,7 +309,6 @@ class RealtimeBuffer:
                 )
             if first > self._src_next:
                 self._source_gap += first - self._src_next
-            self._total_samples += n
             self._src_next = first + n
             discontinuity = discontinuity or self._disc_next
             self._disc_next = False
@@ -333,7 +337,6 @@ class RealtimeBuffer:
                     self._disc_next = discontinuity
                 n = free
             elif policy == "error":
-                self._total_samples -= n
                 self._src_next = first
                 self._disc_next = discontinuity  # still owed to the next stored sample
                 raise BufferOverflowError(
@@ -412,7 +415,6 @@ class RealtimeBuffer:
         ``disc``: the write stored nothing and carried a discontinuity, which is kept for the
         next stored sample (the retry) instead of being lost.
         """
-        self._total_samples -= n_unwritten
         self._src_next -= n_unwritten
         self._disc_next = self._disc_next or disc
 
@@ -431,7 +433,6 @@ class RealtimeBuffer:
         self._head += n
         if self._track_arrivals:
             self._arrivals.append((self._head, time.monotonic()))
-        self._written += n
         self._stored_next_abs = first_abs + n
         fill = self._head - self._tail
         if fill > self._peak:
@@ -468,7 +469,9 @@ class RealtimeBuffer:
         returned), saving an allocation.
         """
         if out is None:
-            with self._lock:
+            lock = self._lock
+            lock.acquire()  # cheaper than ``with`` on this path
+            try:
                 # the common case, in one piece: enough samples before any mark, no loss to
                 # report, nothing to wake or time (a closed buffer holds no samples)
                 tail = self._tail
@@ -488,6 +491,8 @@ class RealtimeBuffer:
                     self._tail_abs += n_samples
                     self._total_read += n_samples
                     return data
+            finally:
+                lock.release()
         return self.read_block(n_samples, timeout, out=out).data
 
     def read_block(
@@ -665,10 +670,10 @@ class RealtimeBuffer:
         """Exact counters; see :class:`BufferStats`."""
         with self._lock:
             return BufferStats(
-                total_samples=self._total_samples,
+                total_samples=self._src_next - self._source_gap,
                 overflow_count=self._dropped,
                 available=self._head - self._tail,
-                written=self._written,
+                written=self._head,
                 dropped=self._dropped,
                 source_gap=self._source_gap,
                 total_read=self._total_read,
