@@ -167,6 +167,7 @@ class RealtimeBuffer:
         )
         self._ring = aligned_empty(shape, self._dtype)
         self._ndim = len(shape)
+        self._row_shape = shape[1:]
         # write()'s fast path takes 1-D input for one channel; never matches otherwise
         self._fast_ndim = 1 if self._n_channels == 1 else -1
         self._row_bytes = self._dtype.itemsize * self._n_channels
@@ -482,11 +483,19 @@ class RealtimeBuffer:
                     and (not marks or marks[0][0] - tail >= n_samples)
                 ):
                     pos = tail % self._size
+                    end = pos + n_samples
                     data: NDArray[Any]
-                    if pos + n_samples <= self._size and n_samples < self._pool_min_rows:
-                        data = self._ring[pos : pos + n_samples].copy()
-                    else:
+                    if end > self._size:
                         data = self._copy_out(pos, n_samples, None)
+                    elif n_samples < self._pool_min_rows:
+                        data = self._ring[pos:end].copy()
+                    else:
+                        data = self._pool.empty(
+                            (n_samples, *self._row_shape),
+                            self._dtype,
+                            self._ring_addr + pos * self._row_bytes,
+                        )
+                        data[...] = self._ring[pos:end]
                     self._tail = tail + n_samples
                     self._tail_abs += n_samples
                     self._total_read += n_samples
