@@ -1,8 +1,8 @@
-"""RealtimeBuffer: ``write``/``read`` take a shortcut for plain appends and reads; these tests
-run the same operations through it and through ``write_at``/``read_block`` (which never take
-it) and require identical data, positions, errors and counters, including at every edge where
-the shortcut must step aside (marks, pending gaps, wrap-around, full ring, end, close, arrival
-times, waiting threads, large pooled reads)."""
+"""RealtimeBuffer: ``write``, ``write_at``, ``read`` and ``read_block`` take a shortcut for plain
+appends and reads; these tests run the same operations through them and through the general
+path alone and require identical data, positions, errors and counters, including at every edge
+where the shortcut must step aside (marks, pending gaps, wrap-around, full ring, end, close,
+arrival times, waiting threads, large pooled reads)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,56 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from livetrace import BufferClosedError, RealtimeBuffer, RealtimeConfig
+from livetrace._buffer import BufferRead, coerce_samples
 
 
-def make(size: int, policy: str, n_channels: int = 1, dtype: str = "float64") -> RealtimeBuffer:
-    return RealtimeBuffer(
+class GeneralOnly(RealtimeBuffer):
+    """The buffer without its shortcuts: every call takes the general path."""
+
+    def write(self, data: Any, *, timeout: float | None = None) -> int:
+        return self.write_at(data, timeout=timeout)
+
+    def write_at(
+        self,
+        data: Any,
+        start_index: int | None = None,
+        *,
+        discontinuity: bool = False,
+        timeout: float | None = None,
+        interrupt_gen: int | None = None,
+    ) -> int:
+        cfg = self.config
+        samples = coerce_samples(
+            data,
+            self._dtype,
+            self._n_channels,
+            cfg.scale,
+            cfg.offset,
+            validate=cfg.enable_validation,
+        )
+        with self._lock:
+            return self._write_locked(samples, start_index, discontinuity, timeout, interrupt_gen)
+
+    def read(self, n_samples: int, timeout: float | None = None, *, out: Any = None) -> Any:
+        return self.read_block(n_samples, timeout, out=out).data
+
+    def read_block(
+        self,
+        n_samples: int,
+        timeout: float | None = None,
+        *,
+        out: Any = None,
+        interrupt_gen: int | None = None,
+        max_latency: float | None = None,
+    ) -> BufferRead:
+        with self._lock:
+            return self._read_locked(n_samples, timeout, out, interrupt_gen, max_latency)
+
+
+def make(
+    size: int, policy: str, n_channels: int = 1, dtype: str = "float64", cls: type = RealtimeBuffer
+) -> RealtimeBuffer:
+    return cls(  # type: ignore[no-any-return]
         RealtimeConfig(
             sample_rate=1000.0,
             buffer_size=size,
@@ -58,7 +104,8 @@ OPS = st.lists(
         st.tuples(st.just("write_int"), st.integers(0, 300)),
         st.tuples(st.just("write_at"), COUNTS, st.integers(0, 4), st.booleans()),
         st.tuples(st.just("read"), st.one_of(st.integers(-1, 12), COUNTS)),
-        st.tuples(st.just("read_out"), st.integers(1, 300)),
+        st.tuples(st.just("read_block"), st.one_of(st.integers(0, 12), COUNTS)),
+        st.tuples(st.just("read_out"), st.integers(1, 300), st.booleans()),
         st.tuples(st.just("read_latency"), st.integers(1, 300)),
         st.tuples(st.just("end")),
         st.tuples(st.just("clear")),
@@ -79,7 +126,7 @@ def test_shortcut_and_general_path_agree_on_everything(
     size: int, policy: str, n_channels: int, ops: list[tuple[Any, ...]]
 ) -> None:
     fast = make(size, policy, n_channels, "float32")
-    slow = make(size, policy, n_channels, "float32")
+    slow = make(size, policy, n_channels, "float32", GeneralOnly)
     counter = 0
     for op in ops:
         kind = op[0]
@@ -99,22 +146,27 @@ def test_shortcut_and_general_path_agree_on_everything(
                     for buf in (fast, slow)
                 )
             else:
-                a = _outcome(fast.write, data, timeout=0)
-                b = _outcome(slow.write_at, data, timeout=0)
+                a, b = (_outcome(buf.write, data, timeout=0) for buf in (fast, slow))
         elif kind == "read":
-            a = _outcome(fast.read, op[1], timeout=0)
-            b = _outcome(slow.read_block, op[1], timeout=0)
-            b = (b[0], b[1].data) if b[0] == "ok" else b
+            a, b = (_outcome(buf.read, op[1], timeout=0) for buf in (fast, slow))
         elif kind == "read_out":
             out_a = np.full((op[1], 2) if n_channels == 2 else op[1], -1.0, np.float32)
             out_b = out_a.copy()
-            a = _outcome(fast.read, op[1], timeout=0, out=out_a)
-            b = _outcome(slow.read_block, op[1], timeout=0, out=out_b)
-            b = (b[0], b[1].data) if b[0] == "ok" else b
+            if op[2]:
+                a = _outcome(fast.read, op[1], timeout=0, out=out_a)
+                b = _outcome(slow.read, op[1], timeout=0, out=out_b)
+            else:
+                a, b = (
+                    _outcome(buf.read_block, op[1], timeout=0, out=out)
+                    for buf, out in ((fast, out_a), (slow, out_b))
+                )
+                a, b = ((x[0], x[1].data) if x[0] == "ok" else x for x in (a, b))
             np.testing.assert_array_equal(out_a, out_b)
-        elif kind == "read_latency":  # starts arrival tracking on both
+        elif kind in ("read_block", "read_latency"):  # the latter starts arrival tracking
+            latency = 10.0 if kind == "read_latency" else None
             a, b = (
-                _outcome(buf.read_block, op[1], timeout=0, max_latency=10.0) for buf in (fast, slow)
+                _outcome(buf.read_block, op[1], timeout=0, max_latency=latency)
+                for buf in (fast, slow)
             )
             if a[0] == "ok":
                 assert b[0] == "ok"
@@ -172,54 +224,78 @@ def test_plain_read_after_a_gap_reports_it_in_the_next_block() -> None:
     assert (blk.start_index, blk.gap, blk.discontinuity) == (30, 0, False)
 
 
-def test_plain_write_wakes_a_reader_waiting_for_it() -> None:
+def _write(buf: RealtimeBuffer, how: str, data: np.ndarray, **kw: Any) -> int:
+    return buf.write(data, **kw) if how == "write" else buf.write_at(data, buf.next_index, **kw)
+
+
+def _read(buf: RealtimeBuffer, how: str, n: int, **kw: Any) -> np.ndarray:
+    return buf.read(n, **kw) if how == "read" else buf.read_block(n, **kw).data
+
+
+@pytest.mark.parametrize("how", ["write", "write_at"])
+def test_plain_write_wakes_a_reader_waiting_for_it(how: str) -> None:
     buf = make(100, "block")
     got: list[np.ndarray] = []
     reader = threading.Thread(target=lambda: got.append(buf.read(30, timeout=10)))
     reader.start()
     time.sleep(0.05)
-    buf.write(np.arange(10.0))  # not enough for the reader: it keeps waiting
+    _write(buf, how, np.arange(10.0))  # not enough for the reader: it keeps waiting
     time.sleep(0.05)
     assert not got
-    buf.write(np.arange(10.0, 40.0))
+    _write(buf, how, np.arange(10.0, 40.0))
     reader.join(5)
     assert not reader.is_alive()
     np.testing.assert_array_equal(got[0], np.arange(30.0))
 
 
-def test_plain_read_wakes_a_writer_waiting_for_room() -> None:
+@pytest.mark.parametrize("how", ["read", "read_block"])
+def test_plain_read_wakes_a_writer_waiting_for_room(how: str) -> None:
     buf = make(100, "block")
     buf.write(np.arange(100.0))
     stored: list[int] = []
     writer = threading.Thread(target=lambda: stored.append(buf.write(np.ones(50), timeout=10)))
     writer.start()
     time.sleep(0.05)
-    np.testing.assert_array_equal(buf.read(60), np.arange(60.0))
+    np.testing.assert_array_equal(_read(buf, how, 60), np.arange(60.0))
     writer.join(5)
     assert stored == [50]
     assert buf.get_stats().available == 90
 
 
-def test_plain_write_after_end_or_close_is_refused() -> None:
+@pytest.mark.parametrize("how", ["write", "write_at"])
+def test_plain_write_after_end_or_close_is_refused(how: str) -> None:
     buf = make(10, "overwrite")
     buf.end()
     with pytest.raises(BufferClosedError, match="after end"):
-        buf.write(np.ones(3))
+        _write(buf, how, np.ones(3))
     buf.close()
     with pytest.raises(BufferClosedError, match="closed"):
-        buf.write(np.ones(3))
+        _write(buf, how, np.ones(3))
     with pytest.raises(BufferClosedError, match="closed"):
         buf.read(1)
+    with pytest.raises(BufferClosedError, match="closed"):
+        buf.read_block(1)
 
 
-def test_plain_writes_and_reads_keep_arrival_times_for_max_latency() -> None:
+@pytest.mark.parametrize("how", ["read", "read_block"])
+def test_plain_reads_fill_out_when_given(how: str) -> None:
+    buf = make(100, "overwrite")
+    buf.write(np.arange(10.0))
+    out = np.full(8, -1.0)
+    got = buf.read(5, out=out) if how == "read" else buf.read_block(5, out=out).data
+    np.testing.assert_array_equal(out, [0, 1, 2, 3, 4, -1, -1, -1])
+    assert got.base is out or got is out
+
+
+@pytest.mark.parametrize(("write", "read"), [("write", "read"), ("write_at", "read_block")])
+def test_plain_writes_and_reads_keep_arrival_times_for_max_latency(write: str, read: str) -> None:
     buf = make(100, "overwrite")
     with pytest.raises(TimeoutError):
         buf.read_block(10, timeout=0, max_latency=0.2)  # arrival times kept from now on
-    buf.write(np.arange(5.0))
+    _write(buf, write, np.arange(5.0))
     time.sleep(0.3)
-    np.testing.assert_array_equal(buf.read(5), np.arange(5.0))  # the old arrival goes too
-    buf.write(np.arange(5.0, 8.0))
+    np.testing.assert_array_equal(_read(buf, read, 5), np.arange(5.0))  # the old arrival goes
+    _write(buf, write, np.arange(5.0, 8.0))
     t0 = time.monotonic()
     blk = buf.read_block(50, timeout=5, max_latency=0.2)
     waited = time.monotonic() - t0
@@ -227,12 +303,25 @@ def test_plain_writes_and_reads_keep_arrival_times_for_max_latency() -> None:
     assert waited >= 0.15  # the new samples' own arrival, not the consumed ones'
 
 
-def test_plain_write_after_newest_samples_were_dropped_starts_a_new_block() -> None:
+def test_a_plain_read_with_max_latency_starts_keeping_arrival_times() -> None:
+    buf = make(100, "overwrite")
+    buf.write(np.arange(10.0))
+    np.testing.assert_array_equal(buf.read_block(10, max_latency=1.0).data, np.arange(10.0))
+    buf.write(np.arange(10.0, 13.0))  # arrives now: due one second from now
+    time.sleep(1.05)
+    t0 = time.monotonic()
+    blk = buf.read_block(50, timeout=10, max_latency=1.0)
+    assert time.monotonic() - t0 < 0.7  # overdue already; not counted as arriving at the read
+    np.testing.assert_array_equal(blk.data, [10.0, 11.0, 12.0])
+
+
+@pytest.mark.parametrize("how", ["write", "write_at"])
+def test_plain_write_after_newest_samples_were_dropped_starts_a_new_block(how: str) -> None:
     buf = make(4, "drop_newest")
-    buf.write(np.arange(4.0))
-    assert buf.write(np.arange(4.0, 6.0)) == 0  # dropped: indices 4 and 5 are missing
+    _write(buf, how, np.arange(4.0))
+    assert _write(buf, how, np.arange(4.0, 6.0)) == 0  # dropped: indices 4 and 5 are missing
     np.testing.assert_array_equal(buf.read(4), np.arange(4.0))
-    buf.write(np.arange(6.0, 8.0))
+    _write(buf, how, np.arange(6.0, 8.0))
     blk = buf.read_block(4, timeout=0.01)
     assert (blk.start_index, blk.gap, blk.discontinuity) == (6, 2, True)
     np.testing.assert_array_equal(blk.data, [6.0, 7.0])
