@@ -13,8 +13,13 @@ __all__ = ["OutputPool", "aligned_empty"]
 
 
 def _probe_page_offset() -> int:
-    """Page offset at which numpy places large allocations here (16 on glibc)."""
-    probe = np.empty(1 << 18, dtype=np.uint8)
+    """Page offset at which numpy places large allocations here (16 on glibc).
+
+    The probe (never touched, so never backed by memory) is larger than glibc's biggest
+    dynamic mmap threshold: it is always mapped afresh, whatever the allocator did before,
+    and freeing it does not raise the threshold for later allocations.
+    """
+    probe = np.empty(1 << 26, dtype=np.uint8)
     return int(probe.ctypes.data % 4096)
 
 
