@@ -325,3 +325,56 @@ def test_plain_write_after_newest_samples_were_dropped_starts_a_new_block(how: s
     blk = buf.read_block(4, timeout=0.01)
     assert (blk.start_index, blk.gap, blk.discontinuity) == (6, 2, True)
     np.testing.assert_array_equal(blk.data, [6.0, 7.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["get", "drop", "view", "memoryview", "base"]),
+            st.integers(1, 40_000),
+            st.sampled_from([1, 2, 3]),
+            st.sampled_from(["float32", "float64", "complex64"]),
+            st.integers(0, 4095),
+        ),
+        max_size=30,
+    )
+)
+def test_output_pool_never_hands_out_memory_still_referenced(ops: list[tuple[Any, ...]]) -> None:
+    from livetrace._memory import OutputPool
+
+    pool = OutputPool(size=3)
+    # (the one reference kept, how to see the array's memory through it, its fill value)
+    live: list[tuple[Any, Any, float]] = []
+    for k, (kind, rows, channels, dtype, offset) in enumerate(ops):
+        if kind == "drop":
+            if live:
+                live.pop(rows % len(live))
+            continue
+        dt = np.dtype(dtype)
+        shape = (rows,) if channels == 1 else (rows, channels)
+        arr = pool.empty(shape, dt, 4096 * 7 + offset * dt.itemsize)
+        assert arr.shape == shape
+        assert arr.dtype == dt
+        assert arr.flags.c_contiguous
+        assert arr.flags.writeable
+        assert arr.ctypes.data % 4096 == (offset * dt.itemsize) % 4096
+        for held, see, _ in live:
+            assert not np.shares_memory(arr, see(held))
+        arr[...] = k
+        if kind == "get":
+            live.append((arr, lambda h: h, float(k)))
+        elif kind == "view":
+            live.append((arr[1:], lambda h: h, float(k)))
+        elif kind == "memoryview":
+            live.append((memoryview(arr), np.asarray, float(k)))
+        else:  # only the memory's owner
+            at = arr.ctypes.data - arr.base.ctypes.data
+
+            def see_base(h: Any, shape: Any = shape, dt: Any = dt, at: int = at) -> Any:
+                return np.ndarray(shape, dt, h, at)
+
+            live.append((arr.base, see_base, float(k)))
+        del arr
+        for held, see, value in live:
+            assert np.all(see(held) == value)
