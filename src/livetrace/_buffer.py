@@ -33,6 +33,7 @@ __all__ = ["BufferRead", "BufferStats", "RealtimeBuffer", "coerce_samples"]
 
 _NUMERIC_KINDS = "biufc"
 _POOL_MIN_BYTES = 16384  # below this a plain np.empty is cheaper than page alignment
+_ndarray = np.ndarray
 
 
 class BufferInterrupted(LivetraceError):
@@ -166,7 +167,11 @@ class RealtimeBuffer:
         )
         self._ring = aligned_empty(shape, self._dtype)
         self._ndim = len(shape)
+        self._row_shape = shape[1:]
+        # write()'s fast path takes 1-D input for one channel; never matches otherwise
+        self._fast_ndim = 1 if self._n_channels == 1 else -1
         self._row_bytes = self._dtype.itemsize * self._n_channels
+        self._pool_min_rows = -(-_POOL_MIN_BYTES // self._row_bytes)
         self._ring_addr = int(self._ring.ctypes.data)
         self._pool = OutputPool()
         self._lock = threading.Lock()
@@ -184,11 +189,13 @@ class RealtimeBuffer:
         self._writer_needs: list[int] = []
 
     def _reset_state(self) -> None:
-        self._head = 0  # stored-sequence number of the next sample to store
+        self._head = 0  # stored-sequence number of the next sample to store (= samples stored)
         self._tail = 0  # stored-sequence number of the next sample to read
         self._tail_abs = 0  # absolute index of the sample at _tail
         self._stored_next_abs = 0  # absolute index right after the last stored sample
-        self._src_next = 0  # absolute index the next written sample gets by default
+        # absolute index the next written sample gets by default (minus _source_gap: the
+        # number of samples ever offered to write)
+        self._src_next = 0
         self._marks: deque[tuple[int, int, bool]] = deque()  # (stored seq, abs index, disc)
         # (stored seq after a write, monotonic time of that write), oldest first: when the
         # oldest unread sample arrived (for max_latency)
@@ -196,8 +203,6 @@ class RealtimeBuffer:
         self._track_arrivals = False  # since a reader first asked for max_latency
         self._pending_gap = 0
         self._pending_disc = False
-        self._total_samples = 0
-        self._written = 0
         self._dropped = 0
         self._source_gap = 0
         self._total_read = 0
@@ -217,6 +222,43 @@ class RealtimeBuffer:
         :class:`~livetrace.BufferOverflowError`, whose ``written`` attribute says how much of
         ``data`` was stored before it gave up. Called from any thread.
         """
+        dtype = self._dtype
+        if (
+            type(data) is _ndarray
+            and data.ndim == self._fast_ndim
+            and (data.dtype is dtype or data.dtype == dtype)
+        ):
+            n = len(data)
+            lock = self._lock
+            lock.acquire()  # cheaper than ``with`` on this path
+            try:
+                # the common case, in one piece: a plain append that fits without wrapping,
+                # and nothing to mark, wake or time
+                head = self._head
+                pos = head % self._size
+                src_next = self._src_next
+                if (
+                    0 < n <= self._capacity - (head - self._tail)
+                    and pos + n <= self._size
+                    and src_next == self._stored_next_abs
+                    and not (
+                        self._closed
+                        or self._ended
+                        or self._disc_next
+                        or self._track_arrivals
+                        or self._reader_needs
+                    )
+                ):
+                    self._ring[pos : pos + n] = data
+                    self._head = head = head + n
+                    self._src_next = self._stored_next_abs = src_next + n
+                    fill = head - self._tail
+                    if fill > self._peak:
+                        self._peak = fill
+                    return n
+                return self._write_locked(data, None, False, timeout, None)
+            finally:
+                lock.release()
         return self.write_at(data, timeout=timeout)
 
     def write_at(
@@ -254,62 +296,103 @@ class RealtimeBuffer:
                 validate=cfg.enable_validation,
             )
         n = len(samples)
-        with self._lock:  # the condition's own lock, entered without a Python call
-            if self._closed:
-                raise BufferClosedError("cannot write to a closed RealtimeBuffer")
-            if self._ended:
-                raise BufferClosedError(
-                    "cannot write after end(): the buffer was declared ended (clear() reopens it)"
+        lock = self._lock
+        lock.acquire()
+        try:
+            # the common case as in write(), here also for a start_index that continues the
+            # previous write
+            head = self._head
+            pos = head % self._size
+            src_next = self._src_next
+            if (
+                0 < n <= self._capacity - (head - self._tail)
+                and pos + n <= self._size
+                and src_next == self._stored_next_abs
+                and (start_index is None or start_index == src_next)
+                and not (
+                    discontinuity
+                    or self._closed
+                    or self._ended
+                    or self._disc_next
+                    or self._track_arrivals
+                    or self._reader_needs
                 )
-            first = self._src_next if start_index is None else int(start_index)
-            if first < self._src_next:
-                raise ValueError(
-                    f"start_index must not go backwards: got {first}, next expected index is "
-                    f"{self._src_next}"
-                )
-            if first > self._src_next:
-                self._source_gap += first - self._src_next
-            self._total_samples += n
-            self._src_next = first + n
-            discontinuity = discontinuity or self._disc_next
-            self._disc_next = False
-            if n == 0:
+            ):
+                self._ring[pos : pos + n] = samples
+                self._head = head = head + n
+                self._src_next = self._stored_next_abs = src_next + n
+                fill = head - self._tail
+                if fill > self._peak:
+                    self._peak = fill
+                return n
+            return self._write_locked(samples, start_index, discontinuity, timeout, interrupt_gen)
+        finally:
+            lock.release()
+
+    def _write_locked(
+        self,
+        samples: NDArray[Any],
+        start_index: int | None,
+        discontinuity: bool,
+        timeout: float | None,
+        interrupt_gen: int | None,
+    ) -> int:
+        """:meth:`write_at` for ``samples`` already in the ring's dtype and shape; the lock held."""
+        cfg = self.config
+        n = len(samples)
+        if self._closed:
+            raise BufferClosedError("cannot write to a closed RealtimeBuffer")
+        if self._ended:
+            raise BufferClosedError(
+                "cannot write after end(): the buffer was declared ended (clear() reopens it)"
+            )
+        first = self._src_next if start_index is None else int(start_index)
+        if first < self._src_next:
+            raise ValueError(
+                f"start_index must not go backwards: got {first}, next expected index is "
+                f"{self._src_next}"
+            )
+        if first > self._src_next:
+            self._source_gap += first - self._src_next
+        self._src_next = first + n
+        discontinuity = discontinuity or self._disc_next
+        self._disc_next = False
+        if n == 0:
+            self._disc_next = discontinuity
+            return 0
+        policy = cfg.overflow
+        free = self._capacity - (self._head - self._tail)
+        if n <= free:
+            self._store(samples, first, discontinuity)
+        elif policy == "overwrite":
+            if n > self._capacity:
+                cut = n - self._capacity
+                self._dropped += cut
+                samples = samples[cut:]
+                first += cut
+                n = self._capacity
+            if n > free:
+                self._drop_oldest(n - free)
+            self._store(samples, first, discontinuity)
+        elif policy == "drop_newest":
+            self._dropped += n - free
+            if free:
+                self._store(samples[:free], first, discontinuity)
+            else:
                 self._disc_next = discontinuity
-                return 0
-            policy = cfg.overflow
-            free = self._capacity - (self._head - self._tail)
-            if n <= free:
-                self._store(samples, first, discontinuity)
-            elif policy == "overwrite":
-                if n > self._capacity:
-                    cut = n - self._capacity
-                    self._dropped += cut
-                    samples = samples[cut:]
-                    first += cut
-                    n = self._capacity
-                if n > free:
-                    self._drop_oldest(n - free)
-                self._store(samples, first, discontinuity)
-            elif policy == "drop_newest":
-                self._dropped += n - free
-                if free:
-                    self._store(samples[:free], first, discontinuity)
-                else:
-                    self._disc_next = discontinuity
-                n = free
-            elif policy == "error":
-                self._total_samples -= n
-                self._src_next = first
-                self._disc_next = discontinuity  # still owed to the next stored sample
-                raise BufferOverflowError(
-                    f"buffer full: write of {n} samples with room for {free} "
-                    f"(capacity {self._capacity}, overflow='error')"
-                )
-            else:  # block
-                n = self._write_blocking(samples, first, discontinuity, timeout, interrupt_gen)
-            if self._reader_needs:
-                self._wake_readers()
-            return n
+            n = free
+        elif policy == "error":
+            self._src_next = first
+            self._disc_next = discontinuity  # still owed to the next stored sample
+            raise BufferOverflowError(
+                f"buffer full: write of {n} samples with room for {free} "
+                f"(capacity {self._capacity}, overflow='error')"
+            )
+        else:  # block
+            n = self._write_blocking(samples, first, discontinuity, timeout, interrupt_gen)
+        if self._reader_needs:
+            self._wake_readers()
+        return n
 
     def _wait(self, remaining: float, needs: list[int], need: int) -> None:
         """Wait on the condition (the lock held) for at most ``remaining`` seconds, noting in
@@ -377,7 +460,6 @@ class RealtimeBuffer:
         ``disc``: the write stored nothing and carried a discontinuity, which is kept for the
         next stored sample (the retry) instead of being lost.
         """
-        self._total_samples -= n_unwritten
         self._src_next -= n_unwritten
         self._disc_next = self._disc_next or disc
 
@@ -396,7 +478,6 @@ class RealtimeBuffer:
         self._head += n
         if self._track_arrivals:
             self._arrivals.append((self._head, time.monotonic()))
-        self._written += n
         self._stored_next_abs = first_abs + n
         fill = self._head - self._tail
         if fill > self._peak:
@@ -432,7 +513,40 @@ class RealtimeBuffer:
         ``out`` is an optional array of at least ``n_samples`` rows to fill (a view of it is
         returned), saving an allocation.
         """
-        return self.read_block(n_samples, timeout, out=out).data
+        lock = self._lock
+        lock.acquire()  # cheaper than ``with`` on this path
+        try:
+            # the common case, in one piece: enough samples before any mark, no loss to
+            # report, nothing to wake or time (a closed buffer holds no samples)
+            tail = self._tail
+            marks = self._marks
+            if (
+                out is None
+                and 0 < n_samples <= self._head - tail
+                and not (self._pending_disc or self._writer_needs or self._arrivals)
+                and (not marks or marks[0][0] - tail >= n_samples)
+            ):
+                pos = tail % self._size
+                end = pos + n_samples
+                data: NDArray[Any]
+                if end > self._size:
+                    data = self._copy_out(pos, n_samples, None)
+                elif n_samples < self._pool_min_rows:
+                    data = self._ring[pos:end].copy()
+                else:
+                    data = self._pool.empty(
+                        (n_samples, *self._row_shape),
+                        self._dtype,
+                        self._ring_addr + pos * self._row_bytes,
+                    )
+                    data[...] = self._ring[pos:end]
+                self._tail = tail + n_samples
+                self._tail_abs += n_samples
+                self._total_read += n_samples
+                return data
+            return self._read_locked(n_samples, timeout, out, None, None).data
+        finally:
+            lock.release()
 
     def read_block(
         self,
@@ -450,54 +564,86 @@ class RealtimeBuffer:
         :meth:`write_at`. ``max_latency`` (seconds): return fewer than ``n_samples`` as soon as
         the oldest unread sample has waited that long in the buffer.
         """
+        lock = self._lock
+        lock.acquire()
+        try:
+            # the common case as in read()
+            tail = self._tail
+            marks = self._marks
+            if (
+                out is None
+                and 0 < n_samples <= self._head - tail
+                and not (self._pending_disc or self._writer_needs or self._arrivals)
+                and (max_latency is None or self._track_arrivals)
+                and (not marks or marks[0][0] - tail >= n_samples)
+            ):
+                block = BufferRead(
+                    self._copy_out(tail % self._size, n_samples, None), self._tail_abs, 0, False
+                )
+                self._tail = tail + n_samples
+                self._tail_abs += n_samples
+                self._total_read += n_samples
+                return block
+            return self._read_locked(n_samples, timeout, out, interrupt_gen, max_latency)
+        finally:
+            lock.release()
+
+    def _read_locked(
+        self,
+        n_samples: int,
+        timeout: float | None,
+        out: NDArray[Any] | None,
+        interrupt_gen: int | None,
+        max_latency: float | None,
+    ) -> BufferRead:
+        """:meth:`read_block` with the lock held."""
         if n_samples <= 0:
             raise ValueError("n_samples must be positive")
         wait = self.config.timeout if timeout is None else timeout
-        with self._lock:  # the condition's own lock
-            if max_latency is not None and not self._track_arrivals:
-                # arrival times are kept from now on (a buffer read without max_latency does
-                # not pay for them); what is stored already counts as arriving now
-                self._track_arrivals = True
-                if self._head > self._tail:
-                    self._arrivals.append((self._head, time.monotonic()))
-            gen = self._interrupt_gen if interrupt_gen is None else interrupt_gen
-            deadline: float | None = None
-            while True:
-                if self._closed:
-                    raise BufferClosedError("cannot read from a closed RealtimeBuffer")
-                marks = self._marks
-                if marks and marks[0][0] == self._tail:
-                    self._take_leading_mark()
-                avail = self._head - self._tail
-                limit = marks[0][0] - self._tail if marks else avail
-                if limit >= n_samples or (limit < avail and limit > 0):
+        if max_latency is not None and not self._track_arrivals:
+            # arrival times are kept from now on (a buffer read without max_latency does
+            # not pay for them); what is stored already counts as arriving now
+            self._track_arrivals = True
+            if self._head > self._tail:
+                self._arrivals.append((self._head, time.monotonic()))
+        gen = self._interrupt_gen if interrupt_gen is None else interrupt_gen
+        deadline: float | None = None
+        while True:
+            if self._closed:
+                raise BufferClosedError("cannot read from a closed RealtimeBuffer")
+            marks = self._marks
+            if marks and marks[0][0] == self._tail:
+                self._take_leading_mark()
+            avail = self._head - self._tail
+            limit = marks[0][0] - self._tail if marks else avail
+            if limit >= n_samples or (limit < avail and limit > 0):
+                return self._take(min(n_samples, limit), out)
+            if self._ended and avail:
+                return self._take(min(n_samples, limit), out)
+            if self._ended:
+                if self._end_error is not None:
+                    raise self._end_error
+                raise EndOfStream("end of stream: all samples have been read")
+            if gen != self._interrupt_gen:
+                raise BufferInterrupted()
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + wait
+            remaining = deadline - now
+            if max_latency is not None and avail:
+                due = self._arrivals[0][1] + max_latency - now if self._arrivals else 0.0
+                if due <= 0:
                     return self._take(min(n_samples, limit), out)
-                if self._ended and avail:
+                remaining = min(remaining, due) if remaining > 0 else remaining
+            if remaining <= 0:
+                if avail:
                     return self._take(min(n_samples, limit), out)
-                if self._ended:
-                    if self._end_error is not None:
-                        raise self._end_error
-                    raise EndOfStream("end of stream: all samples have been read")
-                if gen != self._interrupt_gen:
-                    raise BufferInterrupted()
-                now = time.monotonic()
-                if deadline is None:
-                    deadline = now + wait
-                remaining = deadline - now
-                if max_latency is not None and avail:
-                    due = self._arrivals[0][1] + max_latency - now if self._arrivals else 0.0
-                    if due <= 0:
-                        return self._take(min(n_samples, limit), out)
-                    remaining = min(remaining, due) if remaining > 0 else remaining
-                if remaining <= 0:
-                    if avail:
-                        return self._take(min(n_samples, limit), out)
-                    raise BufferTimeoutError("No data available")
-                if self._writer_needs and avail < self._capacity:
-                    # a writer waits for more room than there is while this reader waits for
-                    # more samples: let the writer fill the room it has (no deadlock)
-                    self._cond.notify_all()
-                self._wait(remaining, self._reader_needs, min(n_samples, self._capacity))
+                raise BufferTimeoutError("No data available")
+            if self._writer_needs and avail < self._capacity:
+                # a writer waits for more room than there is while this reader waits for
+                # more samples: let the writer fill the room it has (no deadlock)
+                self._cond.notify_all()
+            self._wait(remaining, self._reader_needs, min(n_samples, self._capacity))
 
     def _take_leading_mark(self) -> None:
         marks = self._marks
@@ -508,16 +654,21 @@ class RealtimeBuffer:
             self._tail_abs = a
 
     def _take(self, n: int, out: NDArray[Any] | None) -> BufferRead:
-        pos = self._tail % self._size
+        return self._advance(self._copy_out(self._tail % self._size, n, out), n)
+
+    def _copy_out(self, pos: int, n: int, out: NDArray[Any] | None) -> NDArray[Any]:
+        """Copy the ``n`` samples at ring position ``pos`` into ``out`` or a new array."""
+        dst: NDArray[Any]
         if out is None:
-            shape = (n,) if self._n_channels == 1 else (n, self._n_channels)
-            if n * self._row_bytes >= _POOL_MIN_BYTES:
+            if n >= self._pool_min_rows:
+                shape = (n,) if self._n_channels == 1 else (n, self._n_channels)
                 src_addr = self._ring_addr + pos * self._row_bytes
                 dst = self._pool.empty(shape, self._dtype, src_addr)
             elif pos + n <= self._size:  # small and contiguous: one call allocates and copies
                 dst = self._ring[pos : pos + n].copy()
-                return self._advance(dst, n)
+                return dst
             else:
+                shape = (n,) if self._n_channels == 1 else (n, self._n_channels)
                 dst = np.empty(shape, self._dtype)
         else:
             if len(out) < n:
@@ -530,7 +681,7 @@ class RealtimeBuffer:
             k = self._size - pos
             dst[:k] = self._ring[pos:]
             dst[k:] = self._ring[: n - k]
-        return self._advance(dst, n)
+        return dst
 
     def _advance(self, dst: NDArray[Any], n: int) -> BufferRead:
         """Consume the ``n`` samples copied into ``dst`` and describe them."""
@@ -604,10 +755,10 @@ class RealtimeBuffer:
         """Exact counters; see :class:`BufferStats`."""
         with self._lock:
             return BufferStats(
-                total_samples=self._total_samples,
+                total_samples=self._src_next - self._source_gap,
                 overflow_count=self._dropped,
                 available=self._head - self._tail,
-                written=self._written,
+                written=self._head,
                 dropped=self._dropped,
                 source_gap=self._source_gap,
                 total_read=self._total_read,

@@ -13,8 +13,13 @@ __all__ = ["OutputPool", "aligned_empty"]
 
 
 def _probe_page_offset() -> int:
-    """Page offset at which numpy places large allocations here (16 on glibc)."""
-    probe = np.empty(1 << 18, dtype=np.uint8)
+    """Page offset at which numpy places large allocations here (16 on glibc).
+
+    The probe (never touched, so never backed by memory) is larger than glibc's biggest
+    dynamic mmap threshold: it is always mapped afresh, whatever the allocator did before,
+    and freeing it does not raise the threshold for later allocations.
+    """
+    probe = np.empty(1 << 26, dtype=np.uint8)
     return int(probe.ctypes.data % 4096)
 
 
@@ -42,10 +47,14 @@ def aligned_empty(
 
 
 def _free_refcount() -> int:
-    """``sys.getrefcount`` of a pooled block nobody else holds, as OutputPool sees it."""
-    blocks = [(np.empty(1, dtype=np.uint8), 0)]
-    for block in blocks:
-        return sys.getrefcount(block[0])
+    """``sys.getrefcount`` of a pooled block nobody else holds, as OutputPool sees it: the
+    pool's list entry, the view it keeps of the block, and the call's own argument."""
+    raw = np.empty(8, dtype=np.uint8)
+    blocks = [[raw, 0, 8, np.ndarray((8,), np.uint8, raw, 0), None]]
+    del raw
+    getrefcount = sys.getrefcount
+    for block in blocks:  # the same loop as OutputPool.empty's
+        return getrefcount(block[0])
     raise AssertionError("unreachable")
 
 
@@ -65,32 +74,37 @@ class OutputPool:
 
     def __init__(self, size: int = 8) -> None:
         self._size = size
-        self._blocks: list[tuple[NDArray[np.uint8], int]] = []
+        # [raw, address, nbytes, view, key]: ``view`` is the whole block as rows of the last
+        # (offset, dtype, row shape) == ``key`` asked for; outputs are slices of it
+        self._blocks: list[list[Any]] = []
 
     def empty(
         self, shape: tuple[int, ...], dtype: np.dtype[Any], like_address: int
     ) -> NDArray[Any]:
         """An uninitialised array of ``shape``/``dtype`` whose page offset matches."""
-        count = 1
-        for s in shape:
-            count *= s
-        nbytes = count * dtype.itemsize
-        need = nbytes + 4096
-        chosen: tuple[NDArray[np.uint8], int] | None = None
+        row_bytes = dtype.itemsize
+        for s in shape[1:]:
+            row_bytes *= s
+        need = shape[0] * row_bytes + 4096
+        getrefcount = sys.getrefcount
         for block in self._blocks:
             # no reference beyond the pool's own (measured once: interpreters count differently)
-            if block[0].nbytes >= need and sys.getrefcount(block[0]) == _FREE_REFCOUNT:
-                chosen = block
+            if block[2] >= need and getrefcount(block[0]) == _FREE_REFCOUNT:
                 break
-        if chosen is None:
+        else:
             raw = np.empty(need + 64, dtype=np.uint8)
-            chosen = (raw, int(raw.ctypes.data))
+            block = [raw, int(raw.ctypes.data), need + 64, None, None]
+            del raw
             if len(self._blocks) < self._size:
-                self._blocks.append(chosen)
+                self._blocks.append(block)
             else:  # all busy: replace the smallest so that sizes adapt
-                self._blocks.sort(key=lambda b: b[0].nbytes)
-                self._blocks[0] = chosen
-        raw, addr = chosen
-        start = (like_address - addr) % 4096
-        out: NDArray[Any] = np.frombuffer(raw, dtype=dtype, count=count, offset=start)
-        return out.reshape(shape) if len(shape) > 1 else out
+                self._blocks.sort(key=lambda b: b[2])
+                self._blocks[0] = block
+        start = (like_address - block[1]) % 4096
+        key = (start, dtype, shape[1:])
+        if block[4] != key:
+            rows = (block[2] - start) // row_bytes
+            block[3] = np.ndarray((rows, *shape[1:]), dtype, block[0], start)
+            block[4] = key
+        out: NDArray[Any] = block[3][: shape[0]]
+        return out
