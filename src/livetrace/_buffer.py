@@ -233,7 +233,7 @@ class RealtimeBuffer:
             lock.acquire()  # cheaper than ``with`` on this path
             try:
                 # the common case, in one piece: a plain append that fits without wrapping,
-                # and nothing to mark, wake or time
+                # and nothing to mark or wake (its arrival time noted when readers use it)
                 head = self._head
                 pos = head % self._size
                 src_next = self._src_next
@@ -245,12 +245,13 @@ class RealtimeBuffer:
                         self._closed
                         or self._ended
                         or self._disc_next
-                        or self._track_arrivals
                         or self._reader_needs
                     )
                 ):
                     self._ring[pos : pos + n] = data
                     self._head = head = head + n
+                    if self._track_arrivals:
+                        self._arrivals.append((head, time.monotonic()))
                     self._src_next = self._stored_next_abs = src_next + n
                     fill = head - self._tail
                     if fill > self._peak:
@@ -314,12 +315,13 @@ class RealtimeBuffer:
                     or self._closed
                     or self._ended
                     or self._disc_next
-                    or self._track_arrivals
                     or self._reader_needs
                 )
             ):
                 self._ring[pos : pos + n] = samples
                 self._head = head = head + n
+                if self._track_arrivals:
+                    self._arrivals.append((head, time.monotonic()))
                 self._src_next = self._stored_next_abs = src_next + n
                 fill = head - self._tail
                 if fill > self._peak:
@@ -517,13 +519,13 @@ class RealtimeBuffer:
         lock.acquire()  # cheaper than ``with`` on this path
         try:
             # the common case, in one piece: enough samples before any mark, no loss to
-            # report, nothing to wake or time (a closed buffer holds no samples)
+            # report, nothing to wake (a closed buffer holds no samples)
             tail = self._tail
             marks = self._marks
             if (
                 out is None
                 and 0 < n_samples <= self._head - tail
-                and not (self._pending_disc or self._writer_needs or self._arrivals)
+                and not (self._pending_disc or self._writer_needs)
                 and (not marks or marks[0][0] - tail >= n_samples)
             ):
                 pos = tail % self._size
@@ -540,9 +542,12 @@ class RealtimeBuffer:
                         self._ring_addr + pos * self._row_bytes,
                     )
                     data[...] = self._ring[pos:end]
-                self._tail = tail + n_samples
+                self._tail = tail = tail + n_samples
                 self._tail_abs += n_samples
                 self._total_read += n_samples
+                arrivals = self._arrivals
+                while arrivals and arrivals[0][0] <= tail:
+                    arrivals.popleft()
                 return data
             return self._read_locked(n_samples, timeout, out, None, None).data
         finally:
@@ -573,16 +578,20 @@ class RealtimeBuffer:
             if (
                 out is None
                 and 0 < n_samples <= self._head - tail
-                and not (self._pending_disc or self._writer_needs or self._arrivals)
+                and not (self._pending_disc or self._writer_needs)
                 and (max_latency is None or self._track_arrivals)
                 and (not marks or marks[0][0] - tail >= n_samples)
             ):
+                # enough samples: returned at once whatever max_latency says
                 block = BufferRead(
                     self._copy_out(tail % self._size, n_samples, None), self._tail_abs, 0, False
                 )
-                self._tail = tail + n_samples
+                self._tail = tail = tail + n_samples
                 self._tail_abs += n_samples
                 self._total_read += n_samples
+                arrivals = self._arrivals
+                while arrivals and arrivals[0][0] <= tail:
+                    arrivals.popleft()
                 return block
             return self._read_locked(n_samples, timeout, out, interrupt_gen, max_latency)
         finally:
