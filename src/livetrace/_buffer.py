@@ -241,12 +241,7 @@ class RealtimeBuffer:
                     0 < n <= self._capacity - (head - self._tail)
                     and pos + n <= self._size
                     and src_next == self._stored_next_abs
-                    and not (
-                        self._closed
-                        or self._ended
-                        or self._disc_next
-                        or self._reader_needs
-                    )
+                    and not (self._closed or self._ended or self._disc_next or self._reader_needs)
                 ):
                     self._ring[pos : pos + n] = data
                     self._head = head = head + n
