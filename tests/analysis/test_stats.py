@@ -511,3 +511,24 @@ def test_kernel_summary_of_any_length_matches_a_two_pass(
             assert g == pytest.approx(want, rel=1e-9, abs=1e-9 * (1 + abs(want)))
         else:
             assert (math.isnan(g) and math.isnan(want)) or g == want
+
+
+def test_a_stale_kernel_build_is_not_used_and_says_so() -> None:
+    """A compiled module from other sources (an old build in a checkout) falls back to numpy."""
+    code = (
+        "import sys, types, warnings\n"
+        "sys.modules['livetrace.analysis._kernels'] = types.ModuleType('stale')\n"
+        "sys.modules['livetrace.analysis._kernels'].__file__ = '/old/_kernels.so'\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    from livetrace import RealtimeAnalyzer, RealtimeConfig\n"
+        "    from livetrace.analysis import compiled_kernel\n"
+        "print(compiled_kernel(), RealtimeAnalyzer(RealtimeConfig(sample_rate=1.0)).compiled)\n"
+        "print([str(w.message) for w in caught])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out[0] == "None False"
+    assert "/old/_kernels.so" in out[1]
+    assert "rebuild" in out[1]

@@ -8,12 +8,25 @@ numpy implementation, which gives the same results (see each analyser's notes). 
 from __future__ import annotations
 
 import os
+import warnings
 
 __all__ = ["compiled_kernel", "kernels", "wanted"]
+
+API = 1  # the interface of _kernels.c this code calls (its KERNELS_API)
 
 try:
     from . import _kernels as kernels
 except ImportError:  # built without a C compiler
+    kernels = None  # type: ignore[assignment]
+
+if kernels is not None and getattr(kernels, "API", None) != API:
+    warnings.warn(
+        f"livetrace's compiled kernel ({kernels.__file__}) was built from other sources than "
+        "this livetrace (rebuild it: pip install -e . in a checkout, or reinstall); the numpy "
+        "implementation is used meanwhile",
+        RuntimeWarning,
+        stacklevel=2,
+    )
     kernels = None  # type: ignore[assignment]
 
 

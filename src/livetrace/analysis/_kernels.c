@@ -11,6 +11,9 @@
  * livetrace uses its numpy implementations, which give the same results.
  */
 #define PY_SSIZE_T_CLEAN
+/* What the Python side expects of this module (_compiled.py checks it): raise it with any change
+ * of the functions' signatures or meaning, so that a stale build is not used. */
+#define KERNELS_API 1
 #include <Python.h>
 #include <math.h>
 #include <stdlib.h>
@@ -760,7 +763,8 @@ PyInit__kernels(void)
     }
 #endif
     PyObject *m = PyModule_Create(&module);
-    if (m != NULL && PyModule_AddStringConstant(m, "variant", variant) < 0) {
+    if (m != NULL && (PyModule_AddStringConstant(m, "variant", variant) < 0 ||
+                      PyModule_AddIntConstant(m, "API", KERNELS_API) < 0)) {
         Py_DECREF(m);
         return NULL;
     }

@@ -1,5 +1,6 @@
 from typing import Any
 
+API: int  # the interface version (see _compiled.py)
 variant: str  # the implementation chosen at import: avx2, sse2 or plain
 
 _Summary = tuple[int, float, float, float, float]
