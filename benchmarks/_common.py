@@ -25,8 +25,10 @@ __all__ = [
     "alternate",
     "best_rate",
     "machine",
+    "machine_busy",
     "main",
     "print_report",
+    "process_cpu",
 ]
 
 
@@ -155,6 +157,27 @@ def machine() -> str:
         f"numpy {np.__version__} (BLAS: {_blas()}), livetrace {livetrace.__version__} "
         f"(analysis kernel: {kernel})"
     )
+
+
+def process_cpu() -> float:
+    """CPU seconds this process used so far (user + system)."""
+    t = os.times()
+    return t.user + t.system
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far (Linux /proc; NaNs elsewhere).
+
+    Other processes' load shows here, beside each benchmark process's own CPU use.
+    """
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            ticks = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return float("nan"), float("nan")
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
 
 
 def print_report(title: str, ratios: list[Ratio], rows: list[Row]) -> None:

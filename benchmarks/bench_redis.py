@@ -32,13 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from _common import machine_busy, process_cpu
+
 CHUNK = 65536
-
-
-def _cpu() -> float:
-    """CPU seconds this process used so far (user + system)."""
-    t = os.times()
-    return t.user + t.system
 
 
 def _server_cpu(pid: int) -> float:
@@ -100,12 +96,12 @@ def _bare_writer(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
     c = redis.Redis.from_url(url)
     data = _payload().tobytes()
     go.wait()
-    t0, c0 = time.perf_counter(), _cpu()
+    t0, c0 = time.perf_counter(), process_cpu()
     for k in range(entries):
         c.xadd(key, {"d": data, "i": k * CHUNK}, id=f"{k * CHUNK}-1")
     c.xadd(key, {"d": b"", "i": -1}, id=f"{entries * CHUNK}-2")
     wall = time.perf_counter() - t0
-    out_q.put(("writer", entries * CHUNK / wall, (_cpu() - c0) / wall))
+    out_q.put(("writer", entries * CHUNK / wall, (process_cpu() - c0) / wall))
     c.close()
 
 
@@ -117,7 +113,7 @@ def _bare_reader(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
     n = 0
     t0 = None
     go.wait()
-    c0 = _cpu()
+    c0 = process_cpu()
     while True:
         resp = c.xread({key: last}, count=16, block=100)
         if not resp:
@@ -126,7 +122,7 @@ def _bare_reader(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
             last = entry
             if int(fields[b"i"]) < 0:
                 wall = time.perf_counter() - (t0 or 0.0)
-                out_q.put(("reader", n / wall, n == entries * CHUNK, (_cpu() - c0) / wall))
+                out_q.put(("reader", n / wall, n == entries * CHUNK, (process_cpu() - c0) / wall))
                 c.close()
                 return
             data = np.frombuffer(fields[b"d"], np.float32)
@@ -144,13 +140,13 @@ def _lt_writer(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
     pub.open(SourceInfo(sample_rate=1e9, dtype="float32", start_time=0.0))
     data = _payload()
     go.wait()
-    t0, c0 = time.perf_counter(), _cpu()
+    t0, c0 = time.perf_counter(), process_cpu()
     for k in range(entries):
         pub.write(WaveformTrace(data, TraceMetadata(1e9, start_index=k * CHUNK)))
     pub.close()
     wall = time.perf_counter() - t0
     assert pub.health()["lost_samples"] == 0, pub.health()
-    out_q.put(("writer", entries * CHUNK / wall, (_cpu() - c0) / wall))
+    out_q.put(("writer", entries * CHUNK / wall, (process_cpu() - c0) / wall))
 
 
 def _lt_reader(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
@@ -169,7 +165,7 @@ def _lt_reader(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
     n = 0
     t0 = None
     go.wait()
-    c0 = _cpu()
+    c0 = process_cpu()
     while True:
         try:
             block = src.acquire()
@@ -182,7 +178,7 @@ def _lt_reader(url: str, key: str, entries: int, go: Any, out_q: Any) -> None:
         n += len(block.data)
     wall = time.perf_counter() - (t0 or 0.0)
     lossless = n == entries * CHUNK and src.health()["lost_samples"] == 0
-    out_q.put(("reader", n / wall, lossless, (_cpu() - c0) / wall))
+    out_q.put(("reader", n / wall, lossless, (process_cpu() - c0) / wall))
     src.close()
 
 
@@ -244,21 +240,6 @@ def run(mode: str, servers: list[Server], entries: int, readers: int) -> Run:
     return out
 
 
-def _machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far (Linux /proc; NaNs elsewhere).
-
-    Other processes' load shows here: the runs' own CPU use is printed per process.
-    """
-    try:
-        with open("/proc/stat", encoding="ascii") as fh:
-            ticks = [int(x) for x in fh.readline().split()[1:]]
-    except (OSError, ValueError):
-        return float("nan"), float("nan")
-    hz = os.sysconf("SC_CLK_TCK")
-    idle = ticks[3] + ticks[4]
-    return (sum(ticks) - idle) / hz, sum(ticks) / hz
-
-
 def _client_version() -> str:
     import redis
 
@@ -288,7 +269,7 @@ def main() -> None:
     if args.server_args:
         print(f"redis-server options added: {args.server_args}")
     table = []
-    busy0, total0 = _machine_busy()
+    busy0, total0 = machine_busy()
     try:
         for k in args.instances:
             found: dict[str, list[float]] = {"bare": [], "livetrace": []}
@@ -326,7 +307,7 @@ def main() -> None:
     finally:
         for s in servers:
             s.close()
-    busy1, total1 = _machine_busy()
+    busy1, total1 = machine_busy()
     print(
         f"machine CPU busy during the runs (all processes, this benchmark's and others'): "
         f"{(busy1 - busy0) / (total1 - total0):.0%} of {mp.cpu_count()} cores"

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import os
 import statistics
 import time
 import uuid
@@ -31,26 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from _common import machine_busy, process_cpu
+
 CHUNK = 65536
 RING_CHUNKS = 128
-
-
-def _cpu() -> float:
-    """CPU seconds this process used so far (user + system)."""
-    t = os.times()
-    return t.user + t.system
-
-
-def _machine_busy() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far (Linux /proc; NaNs elsewhere)."""
-    try:
-        with open("/proc/stat", encoding="ascii") as fh:
-            ticks = [int(x) for x in fh.readline().split()[1:]]
-    except (OSError, ValueError):
-        return float("nan"), float("nan")
-    hz = os.sysconf("SC_CLK_TCK")
-    idle = ticks[3] + ticks[4]
-    return (sum(ticks) - idle) / hz, sum(ticks) / hz
 
 
 def _bare_writer(seg: str, seconds: float, go: Any, out_q: Any) -> None:
@@ -58,14 +41,14 @@ def _bare_writer(seg: str, seconds: float, go: Any, out_q: Any) -> None:
     ring = np.ndarray((RING_CHUNKS, CHUNK), np.float32, shm.buf)
     src = np.random.default_rng(0).standard_normal(CHUNK).astype(np.float32)
     go.wait()
-    t0, c0 = time.perf_counter(), _cpu()
+    t0, c0 = time.perf_counter(), process_cpu()
     end = t0 + seconds
     k = 0
     while time.perf_counter() < end:
         np.copyto(ring[k % RING_CHUNKS], src)
         k += 1
     wall = time.perf_counter() - t0
-    out_q.put(("writer", k * CHUNK / wall, (_cpu() - c0) / wall))
+    out_q.put(("writer", k * CHUNK / wall, (process_cpu() - c0) / wall))
     del ring
     shm.close()
 
@@ -77,7 +60,7 @@ def _bare_reader(seg: str, seconds: float, go: Any, out_q: Any) -> None:
     skip = (ring.ctypes.data - raw.ctypes.data) % 4096
     out = raw[skip : skip + CHUNK * 4].view(np.float32)
     go.wait()
-    t0, c0 = time.perf_counter(), _cpu()
+    t0, c0 = time.perf_counter(), process_cpu()
     end = t0 + seconds
     n = 0
     k = 0
@@ -86,7 +69,7 @@ def _bare_reader(seg: str, seconds: float, go: Any, out_q: Any) -> None:
         k += 1
         n += CHUNK
     elapsed = time.perf_counter() - t0
-    out_q.put(("reader", n / elapsed, float("nan"), (_cpu() - c0) / elapsed))
+    out_q.put(("reader", n / elapsed, float("nan"), (process_cpu() - c0) / elapsed))
     del ring
     shm.close()
 
@@ -101,14 +84,14 @@ def _lt_writer(name: str, seconds: float, go: Any, ready: Any, out_q: Any) -> No
     ready.set()
     src = np.random.default_rng(0).standard_normal(CHUNK).astype(np.float32)
     go.wait()
-    t0, c0 = time.perf_counter(), _cpu()
+    t0, c0 = time.perf_counter(), process_cpu()
     end = t0 + seconds
     i = 0
     while time.perf_counter() < end:
         pub.write(WaveformTrace(src, TraceMetadata(1e9, start_index=i)))
         i += CHUNK
     wall = time.perf_counter() - t0
-    out_q.put(("writer", i / wall, (_cpu() - c0) / wall))
+    out_q.put(("writer", i / wall, (process_cpu() - c0) / wall))
     pub.close()
 
 
@@ -120,7 +103,7 @@ def _lt_reader(name: str, seconds: float, go: Any, out_q: Any, copy: bool) -> No
     src = ShmSource(name, start="latest", max_samples=CHUNK if copy else CHUNK * 16, wait=5.0)
     out = np.empty(CHUNK, np.float32) if copy else None
     go.wait()
-    t0, c0 = time.perf_counter(), _cpu()
+    t0, c0 = time.perf_counter(), process_cpu()
     end = t0 + seconds
     n = 0
     while time.perf_counter() < end:
@@ -136,7 +119,7 @@ def _lt_reader(name: str, seconds: float, go: Any, out_q: Any, copy: bool) -> No
     h = src.health()
     total = h["samples"] + h["lost_samples"]
     lost = h["lost_samples"] / total if total else 0.0
-    out_q.put(("reader", n / elapsed, lost, (_cpu() - c0) / elapsed))
+    out_q.put(("reader", n / elapsed, lost, (process_cpu() - c0) / elapsed))
 
 
 def run_mode(mode: str, seconds: float, readers: int) -> tuple[list[tuple[float, float]], Any]:
@@ -196,7 +179,7 @@ def main() -> None:
     found: dict[str, list[float]] = {"bare": [], "views": [], "copies": []}
     lost: dict[str, list[float]] = {"bare": [], "views": [], "copies": []}
     cpus: dict[str, dict[str, list[float]]] = {m: {"writer": [], "reader": []} for m in found}
-    busy0, total0 = _machine_busy()
+    busy0, total0 = machine_busy()
     for _ in range(args.rounds):
         for mode in ("bare", "views", "bare", "copies"):
             res, cpu = run_mode(mode, args.seconds, args.readers)
@@ -204,7 +187,7 @@ def main() -> None:
             lost[mode] += [f for _, f in res]
             for who in ("writer", "reader"):
                 cpus[mode][who] += cpu[who]
-    busy1, total1 = _machine_busy()
+    busy1, total1 = machine_busy()
     bare = statistics.median(found["bare"])
     print(
         f"publisher -> {args.readers} reader processes, float32, {CHUNK}-sample chunks, "

@@ -33,7 +33,6 @@ __all__ = ["BufferRead", "BufferStats", "RealtimeBuffer", "coerce_samples"]
 
 _NUMERIC_KINDS = "biufc"
 _POOL_MIN_BYTES = 16384  # below this a plain np.empty is cheaper than page alignment
-_ndarray = np.ndarray
 
 
 class BufferInterrupted(LivetraceError):
@@ -168,8 +167,6 @@ class RealtimeBuffer:
         self._ring = aligned_empty(shape, self._dtype)
         self._ndim = len(shape)
         self._row_shape = shape[1:]
-        # write()'s fast path takes 1-D input for one channel; never matches otherwise
-        self._fast_ndim = 1 if self._n_channels == 1 else -1
         self._row_bytes = self._dtype.itemsize * self._n_channels
         self._pool_min_rows = -(-_POOL_MIN_BYTES // self._row_bytes)
         self._ring_addr = int(self._ring.ctypes.data)
@@ -222,39 +219,6 @@ class RealtimeBuffer:
         :class:`~livetrace.BufferOverflowError`, whose ``written`` attribute says how much of
         ``data`` was stored before it gave up. Called from any thread.
         """
-        dtype = self._dtype
-        if (
-            type(data) is _ndarray
-            and data.ndim == self._fast_ndim
-            and (data.dtype is dtype or data.dtype == dtype)
-        ):
-            n = len(data)
-            lock = self._lock
-            lock.acquire()  # cheaper than ``with`` on this path
-            try:
-                # the common case, in one piece: a plain append that fits without wrapping,
-                # and nothing to mark or wake (its arrival time noted when readers use it)
-                head = self._head
-                pos = head % self._size
-                src_next = self._src_next
-                if (
-                    0 < n <= self._capacity - (head - self._tail)
-                    and pos + n <= self._size
-                    and src_next == self._stored_next_abs
-                    and not (self._closed or self._ended or self._disc_next or self._reader_needs)
-                ):
-                    self._ring[pos : pos + n] = data
-                    self._head = head = head + n
-                    if self._track_arrivals:
-                        self._arrivals.append((head, time.monotonic()))
-                    self._src_next = self._stored_next_abs = src_next + n
-                    fill = head - self._tail
-                    if fill > self._peak:
-                        self._peak = fill
-                    return n
-                return self._write_locked(data, None, False, timeout, None)
-            finally:
-                lock.release()
         return self.write_at(data, timeout=timeout)
 
     def write_at(
@@ -295,8 +259,9 @@ class RealtimeBuffer:
         lock = self._lock
         lock.acquire()
         try:
-            # the common case as in write(), here also for a start_index that continues the
-            # previous write
+            # the common case, in one piece: a plain append (or one whose start_index continues
+            # the previous write) that fits without wrapping, with nothing to mark or wake (its
+            # arrival time noted when readers use it)
             head = self._head
             pos = head % self._size
             src_next = self._src_next
