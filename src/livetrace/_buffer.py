@@ -478,40 +478,45 @@ class RealtimeBuffer:
         lock = self._lock
         lock.acquire()  # cheaper than ``with`` on this path
         try:
-            # the common case, in one piece: enough samples before any mark, no loss to
-            # report, nothing to wake (a closed buffer holds no samples)
-            tail = self._tail
-            marks = self._marks
-            if (
-                out is None
-                and 0 < n_samples <= self._head - tail
-                and not (self._pending_disc or self._writer_needs)
-                and (not marks or marks[0][0] - tail >= n_samples)
-            ):
-                pos = tail % self._size
-                end = pos + n_samples
-                data: NDArray[Any]
-                if end > self._size:
-                    data = self._copy_out(pos, n_samples, None)
-                elif n_samples < self._pool_min_rows:
-                    data = self._ring[pos:end].copy()
-                else:
-                    data = self._pool.empty(
-                        (n_samples, *self._row_shape),
-                        self._dtype,
-                        self._ring_addr + pos * self._row_bytes,
-                    )
-                    data[...] = self._ring[pos:end]
-                self._tail = tail = tail + n_samples
-                self._tail_abs += n_samples
-                self._total_read += n_samples
-                arrivals = self._arrivals
-                while arrivals and arrivals[0][0] <= tail:
-                    arrivals.popleft()
-                return data
+            if out is None:
+                data = self._read_plain(n_samples)
+                if data is not None:
+                    return data
             return self._read_locked(n_samples, timeout, out, None, None).data
         finally:
             lock.release()
+
+    def _read_plain(self, n_samples: int) -> NDArray[Any] | None:
+        """The common read, with the lock held: ``n_samples`` copied out when that many are
+        there before any mark, with no loss to report and no writer to wake (a closed buffer
+        holds no samples); None otherwise, for the general path."""
+        tail = self._tail
+        marks = self._marks
+        if not (
+            0 < n_samples <= self._head - tail
+            and not (self._pending_disc or self._writer_needs)
+            and (not marks or marks[0][0] - tail >= n_samples)
+        ):
+            return None
+        pos = tail % self._size
+        end = pos + n_samples
+        data: NDArray[Any]
+        if end > self._size:
+            data = self._copy_out(pos, n_samples, None)
+        elif n_samples < self._pool_min_rows:
+            data = self._ring[pos:end].copy()
+        else:
+            data = self._pool.empty(
+                (n_samples, *self._row_shape), self._dtype, self._ring_addr + pos * self._row_bytes
+            )
+            data[...] = self._ring[pos:end]
+        self._tail = tail = tail + n_samples
+        self._tail_abs += n_samples
+        self._total_read += n_samples
+        arrivals = self._arrivals
+        while arrivals and arrivals[0][0] <= tail:
+            arrivals.popleft()
+        return data
 
     def read_block(
         self,
@@ -532,27 +537,13 @@ class RealtimeBuffer:
         lock = self._lock
         lock.acquire()
         try:
-            # the common case as in read()
-            tail = self._tail
-            marks = self._marks
-            if (
-                out is None
-                and 0 < n_samples <= self._head - tail
-                and not (self._pending_disc or self._writer_needs)
-                and (max_latency is None or self._track_arrivals)
-                and (not marks or marks[0][0] - tail >= n_samples)
-            ):
-                # enough samples: returned at once whatever max_latency says
-                block = BufferRead(
-                    self._copy_out(tail % self._size, n_samples, None), self._tail_abs, 0, False
-                )
-                self._tail = tail = tail + n_samples
-                self._tail_abs += n_samples
-                self._total_read += n_samples
-                arrivals = self._arrivals
-                while arrivals and arrivals[0][0] <= tail:
-                    arrivals.popleft()
-                return block
+            # the common case as in read(): enough samples are returned at once, whatever
+            # max_latency says (once arrival times are kept)
+            if out is None and (max_latency is None or self._track_arrivals):
+                start_index = self._tail_abs
+                data = self._read_plain(n_samples)
+                if data is not None:
+                    return BufferRead(data, start_index, 0, False)
             return self._read_locked(n_samples, timeout, out, interrupt_gen, max_latency)
         finally:
             lock.release()
