@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from _peers import TcpPeer
 from livetrace import RealtimeStream, RetryPolicy, SourceError, TraceMetadata
 from livetrace.sources import ProcessSource, SerialSource, TcpSource, UdpSource, ZmqSource
 
@@ -165,41 +166,6 @@ def ramp(n: int, first: int = 0) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- counterparts
-class Peer:
-    """A TCP peer on 127.0.0.1 running ``handler(conn, index)`` for ``peers`` connections,
-    then closing its listening socket (so later connection attempts are refused)."""
-
-    def __init__(self, handler: Callable[[socket.socket, int], object], peers: int = 1) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.sock.settimeout(DEADLINE)
-        self.port = int(self.sock.getsockname()[1])
-        self.release = threading.Event()  # handlers that hold a connection wait for it
-        self.errors: list[BaseException] = []
-        self._handler = handler
-        self._peers = peers
-        self.thread = threading.Thread(target=self._run, name="fault-matrix-peer")
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            for i in range(self._peers):
-                conn, _ = self.sock.accept()
-                with conn:
-                    self._handler(conn, i)
-        except BaseException as exc:  # surfaced by close()
-            self.errors.append(exc)
-        finally:
-            self.sock.close()
-
-    def close(self) -> None:
-        self.release.set()
-        self.thread.join(DEADLINE)
-        self.sock.close()
-        assert not self.thread.is_alive()
-        assert not self.errors, self.errors
 
 
 class Pty:
@@ -244,7 +210,7 @@ def tcp_disconnect() -> None:
     """The peer closes: the client reconnects for as long as it takes (visible in health),
     the stream keeps running well past the retry window, nothing delivered twice."""
     x = ramp(500)
-    peer = Peer(lambda conn, i: conn.sendall(x.tobytes()))
+    peer = TcpPeer(lambda conn, i: conn.sendall(x.tobytes()))
     src = TcpSource("127.0.0.1", peer.port, sample_rate=1e4, backoff=(0.02, 0.05))
     c = Consumer(RealtimeStream.from_source(src, chunk_size=100))
     try:
@@ -264,7 +230,7 @@ def tcp_disconnect() -> None:
 def tcp_partial_sample() -> None:
     """The peer closes in the middle of a sample: the leftover is named, nothing shifts."""
     x = ramp(300)
-    peer = Peer(lambda conn, i: conn.sendall(x.tobytes() + b"\x01\x02"))
+    peer = TcpPeer(lambda conn, i: conn.sendall(x.tobytes() + b"\x01\x02"))
     src = TcpSource("127.0.0.1", peer.port, sample_rate=1e4, reconnect=False)
     c = Consumer(RealtimeStream.from_source(src, chunk_size=100))
     try:
@@ -295,7 +261,7 @@ def tcp_garbage() -> None:
         else:
             conn.sendall(x[200:].tobytes())
 
-    peer = Peer(handler, peers=2)
+    peer = TcpPeer(handler, peers=2)
     src = TcpSource("127.0.0.1", peer.port, sample_rate=1e4)
     c = Consumer(RealtimeStream.from_source(src, chunk_size=100))
     try:
@@ -316,7 +282,7 @@ def tcp_garbage() -> None:
 
 def tcp_silence() -> None:
     """A connected peer that sends nothing: idle_timeout ends the stream, naming it."""
-    peer = Peer(lambda conn, i: peer.release.wait(DEADLINE))
+    peer = TcpPeer(lambda conn, i: peer.release.wait(DEADLINE))
     src = TcpSource("127.0.0.1", peer.port, sample_rate=1e4)
     c = Consumer(RealtimeStream.from_source(src, idle_timeout=IDLE))
     try:
@@ -337,7 +303,7 @@ def tcp_reset() -> None:
         delivered.wait(DEADLINE)
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
-    peer = Peer(handler)
+    peer = TcpPeer(handler)
     src = TcpSource("127.0.0.1", peer.port, sample_rate=1e4, reconnect=False)
     stream = RealtimeStream.from_source(src, chunk_size=100, retry=RetryPolicy(max_retries=0))
     c = Consumer(stream)

@@ -8,7 +8,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _peers import TcpPeer
 from livetrace import (
     ConfigurationError,
     EndOfStream,
@@ -33,38 +34,6 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-class Server:
-    """A TCP server on 127.0.0.1 running ``handler(conn, index)`` for each accepted peer."""
-
-    def __init__(self, handler: Callable[[socket.socket, int], None], peers: int = 1) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(4)
-        self.sock.settimeout(DEADLINE)
-        self.port = int(self.sock.getsockname()[1])
-        self.handler = handler
-        self.peers = peers
-        self.errors: list[BaseException] = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            for i in range(self.peers):
-                conn, _ = self.sock.accept()
-                with conn:
-                    self.handler(conn, i)
-        except BaseException as exc:  # surfaced by close()
-            self.errors.append(exc)
-
-    def close(self) -> None:
-        self.thread.join(DEADLINE)
-        self.sock.close()
-        assert not self.thread.is_alive()
-        assert not self.errors, self.errors
 
 
 def send_pieces(conn: socket.socket, payload: bytes, sizes: list[int]) -> None:
@@ -111,7 +80,7 @@ def test_tcp_client_exact_through_stream_with_odd_pieces(
     frames = 3000
     sent = (rng.standard_normal((frames, channels)) * 1000).astype(dtype)
     payload = sent.astype(np.dtype(dtype).newbyteorder("<")).tobytes()
-    server = Server(lambda conn, _: send_pieces(conn, payload, sizes))
+    server = TcpPeer(lambda conn, _: send_pieces(conn, payload, sizes))
     src = TcpSource(
         "127.0.0.1", server.port, dtype=dtype, channels=channels, sample_rate=1e4, reconnect=False
     )
@@ -130,7 +99,7 @@ def test_tcp_client_exact_through_stream_with_odd_pieces(
 
 def test_tcp_big_endian_int32() -> None:
     sent = np.arange(-500, 500, dtype=np.int32) * 70001
-    server = Server(lambda conn, _: send_pieces(conn, sent.astype(">i4").tobytes(), [3, 1]))
+    server = TcpPeer(lambda conn, _: send_pieces(conn, sent.astype(">i4").tobytes(), [3, 1]))
     src = TcpSource(
         "127.0.0.1", server.port, dtype="int32", byteorder="big", sample_rate=1e3, reconnect=False
     )
@@ -160,7 +129,7 @@ def test_tcp_result_does_not_depend_on_where_the_bytes_are_cut(cuts: list[int]) 
             conn.sendall(payload[a:b])
             time.sleep(0.0005)
 
-    server = Server(handler)
+    server = TcpPeer(handler)
     src = TcpSource("127.0.0.1", server.port, channels=2, sample_rate=1e3, reconnect=False)
     src.start()
     parts = []
@@ -188,7 +157,7 @@ def test_tcp_client_reconnects_marks_discontinuity_and_discards_partial_frame() 
             conn.sendall(second.tobytes())
             time.sleep(0.2)
 
-    server = Server(handler, peers=2)
+    server = TcpPeer(handler, peers=2)
     src = TcpSource("127.0.0.1", server.port, sample_rate=1e3, backoff=(0.01, 0.05))
     with RealtimeStream.from_source(src, overflow="block", chunk_size=100) as stream:
         got, metas = collect(stream, n=1700)
@@ -315,7 +284,7 @@ def test_tcp_reset_with_reconnect_is_counted_then_reconnects() -> None:
             conn.sendall(second.tobytes())
             time.sleep(0.2)
 
-    server = Server(handler, peers=2)
+    server = TcpPeer(handler, peers=2)
     src = TcpSource("127.0.0.1", server.port, sample_rate=1e3, backoff=(0.01, 0.05))
     stream = RealtimeStream.from_source(
         src, overflow="block", chunk_size=10, retry=RetryPolicy(max_retries=3, backoff=0.001)
@@ -334,7 +303,7 @@ def test_tcp_reset_with_reconnect_is_counted_then_reconnects() -> None:
 
 
 def test_tcp_leftover_bytes_at_end_are_reported() -> None:
-    server = Server(lambda conn, _: conn.sendall(np.float32(2.5).tobytes() + b"\x00\x00"))
+    server = TcpPeer(lambda conn, _: conn.sendall(np.float32(2.5).tobytes() + b"\x00\x00"))
     src = TcpSource("127.0.0.1", server.port, sample_rate=1e3, reconnect=False)
     with RealtimeStream.from_source(src, overflow="block") as stream:
         got, _ = collect(stream)
@@ -353,7 +322,7 @@ def test_tcp_reset_without_reconnect_fails_the_stream() -> None:
         time.sleep(0.1)
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
-    server = Server(handler)
+    server = TcpPeer(handler)
     src = TcpSource("127.0.0.1", server.port, sample_rate=1e3, reconnect=False)
     stream = RealtimeStream.from_source(
         src, overflow="block", chunk_size=10, retry=RetryPolicy(max_retries=1, backoff=0.001)
@@ -373,7 +342,7 @@ def test_tcp_stop_is_prompt_when_nothing_arrives(mode: str) -> None:
     release = threading.Event()
     server = None
     if mode == "silent_peer":
-        server = Server(lambda conn, _: release.wait(DEADLINE))
+        server = TcpPeer(lambda conn, _: release.wait(DEADLINE))
         src = TcpSource("127.0.0.1", server.port, sample_rate=1e3)
     elif mode == "listen_no_peer":
         src = TcpSource("127.0.0.1", 0, listen=True, sample_rate=1e3)
@@ -436,7 +405,7 @@ def test_tcp_start_stop_start_reconnects_with_discontinuity() -> None:
             conn.settimeout(DEADLINE)
             assert conn.recv(1) == b""  # the source closed the connection on stop()
 
-    server = Server(handler, peers=2)
+    server = TcpPeer(handler, peers=2)
     src = TcpSource("127.0.0.1", server.port, sample_rate=1e3, backoff=(0.01, 0.05))
     stream = RealtimeStream.from_source(src, overflow="block", chunk_size=50)
     stream.start()
@@ -863,7 +832,7 @@ def test_tcp_without_reconnect_finishes_on_a_clean_close() -> None:
     def handler(conn: socket.socket, _: int) -> None:
         conn.sendall(np.arange(50, dtype=np.float32).tobytes())
 
-    server = Server(handler)
+    server = TcpPeer(handler)
     src = TcpSource("127.0.0.1", server.port, sample_rate=1e3, reconnect=False)
     stream = RealtimeStream.from_source(src, overflow="block", chunk_size=50)
     with stream:
