@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _feeding import feeding
 
 from livetrace import (
     ConfigurationError,
@@ -353,16 +354,6 @@ def test_killed_publisher_is_visible_in_health(redis_server: Any, tmp_path: Path
 
 def test_check_source_conformance(redis_server: Any, publisher: RedisPublisher) -> None:
     publisher.open(INFO)
-    stop = threading.Event()
-
-    def feed() -> None:
-        i = 0
-        while not stop.wait(0.002):
-            publisher.write(ramp(i, 200))
-            i += 200
-
-    t = threading.Thread(target=feed)
-    t.start()
     made: list[RedisSource] = []
 
     def factory() -> RedisSource:
@@ -370,11 +361,10 @@ def test_check_source_conformance(redis_server: Any, publisher: RedisPublisher) 
         return made[-1]
 
     try:
-        report = check_source(factory, n_chunks=4)
+        with feeding(publisher.write, ramp):
+            report = check_source(factory, n_chunks=4)
         assert report.ok, str(report)
     finally:
-        stop.set()
-        t.join()
         for s in made:
             s.close()
 

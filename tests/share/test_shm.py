@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from _feeding import feeding
 
 from livetrace import (
     ConfigurationError,
@@ -328,22 +329,11 @@ def test_publisher_as_a_stream_sink_with_start_index_jumps(name: str) -> None:
 def test_check_source_conformance(name: str) -> None:
     pub = ShmPublisher(name, capacity_samples=1 << 16)
     pub.open(INFO)
-    stop = threading.Event()
-
-    def feed() -> None:
-        i = 0
-        while not stop.wait(0.002):
-            pub.write(ramp_chunk(i, 200))
-            i += 200
-
-    t = threading.Thread(target=feed)
-    t.start()
     try:
-        report = check_source(lambda: ShmSource(name), n_chunks=4)
+        with feeding(pub.write, ramp_chunk):
+            report = check_source(lambda: ShmSource(name), n_chunks=4)
         assert report.ok, str(report)
     finally:
-        stop.set()
-        t.join()
         pub.close()
 
 
