@@ -16,22 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _helpers import livetrace_cli as lt
 from livetrace import RealtimeConfig, RealtimeStream, SimulatedSource
 from livetrace.sinks import Recorder, RecordingReader, RecordingSource
 from livetrace.sources import SCHEMES, open_source
 from livetrace.testing import RampSource
 
 SIM = "sim:sine?realtime=0&samples=5000&sample_rate=8000&frequency=100&dtype=float32&amplitude=0.8"
-
-
-def lt(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "livetrace", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def expected_signal(n: int) -> np.ndarray:

@@ -3,26 +3,10 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
-
-def lt(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "livetrace", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from _helpers import free_port
+from _helpers import livetrace_cli as lt
 
 
 def test_monitor_refused_tcp_ends_with_one_error_line_and_nonzero_exit(tmp_path: Path) -> None:

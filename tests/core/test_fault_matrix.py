@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from _peers import TcpPeer
+from _helpers import TcpPeer
 from livetrace import RealtimeStream, RetryPolicy, SourceError, TraceMetadata
 from livetrace.sources import ProcessSource, SerialSource, TcpSource, UdpSource, ZmqSource
 

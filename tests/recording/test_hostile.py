@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 import pytest
 
+from _helpers import livetrace_cli as cli
 from livetrace import ConfigurationError, LivetraceError, SourceError
 from livetrace.recording import DamagedRange, DamagedRecordingError
 from livetrace.sinks import RecordingReader, RecordingSource, export_recording
@@ -89,16 +90,6 @@ def assert_fails_fast_naming(path: Path, errors: tuple[type[BaseException], ...]
         elapsed = time.monotonic() - t0
         assert elapsed < FAST, f"{name} took {elapsed:.1f} s on {path.name}"
         assert path.name in str(ei.value), f"{name}: {ei.value}"
-
-
-def cli(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "livetrace", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 # ------------------------------------------------------------------------------ other tools

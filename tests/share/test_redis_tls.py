@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _helpers import free_port
 from livetrace import EndOfStream, SourceUnavailableError, TraceMetadata, WaveformTrace
 from livetrace.sinks import RedisPublisher
 from livetrace.sources import SourceInfo, open_source
@@ -24,12 +25,6 @@ pytest.importorskip("redis")
 REDIS_SERVER = shutil.which("redis-server")
 OPENSSL = shutil.which("openssl")
 RATE = 10_000.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -45,7 +40,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         check=True,
         capture_output=True,
     )  # fmt: skip
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [REDIS_SERVER, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
          "--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-auth-clients", "no",

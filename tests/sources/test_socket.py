@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _peers import TcpPeer
+from _helpers import TcpPeer, free_port
 from livetrace import (
     ConfigurationError,
     EndOfStream,
@@ -28,12 +28,6 @@ from livetrace import (
 from livetrace.sources import Block, TcpSource, UdpSource, open_source
 
 DEADLINE = 10.0
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def send_pieces(conn: socket.socket, payload: bytes, sizes: list[int]) -> None:

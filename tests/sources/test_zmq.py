@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 import zmq
 
+from _helpers import free_port
 from livetrace import ConfigurationError, RealtimeStream, SourceUnavailableError
 from livetrace.sources import ZmqSource, open_source
 
@@ -156,13 +156,6 @@ def test_stop_is_prompt_with_no_peer(pattern: str, bind: bool) -> None:
     stream.stop()
     assert time.monotonic() - t0 < 0.5
     assert src.health()["open"] is False
-
-
-def free_port() -> int:
-    """A port number on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_restart_reconnects_and_marks_discontinuity(ctx: Ctx) -> None:

@@ -1,13 +1,39 @@
-"""A real TCP peer for the source tests (importable from any test module: ``tests/`` is on
-``sys.path`` through ``tests/conftest.py``)."""
+"""Helpers shared by test modules of several folders (importable from any of them: ``tests/``
+is on ``sys.path`` through ``tests/conftest.py``): a free port, a real TCP peer, and the
+``livetrace`` command run as a user runs it."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 DEADLINE = 10.0  # how long the peer waits for a connection, and close() for its thread
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port number on 127.0.0.1 (TCP, or ``socket.SOCK_DGRAM``) that was free a moment ago."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def livetrace_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python -m livetrace ARGS`` in ``cwd``: exit status and text output, never raising on
+    a failing status."""
+    return subprocess.run(
+        [sys.executable, "-m", "livetrace", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 class TcpPeer:
