@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -273,12 +273,16 @@ def test_consumer_group_shares_work_and_a_killed_worker_loses_nothing(
         src.close()  # type: ignore[attr-defined]
 
 
-def test_server_restart_mid_stream_is_a_counted_gap(own_redis_server: Any) -> None:
-    server = own_redis_server
+def stream_through_outage(
+    url: str, outage: Callable[[], None], **publisher_args: Any
+) -> tuple[RedisPublisher, RedisSource, list[Any]]:
+    """300 ramp chunks of 1000 samples published at about 250 chunks/s while a source reads
+    them all; ``outage()`` runs once 60,000 samples were written. Returns the publisher, the
+    source and its blocks, once both have ended."""
     k = key()
-    pub = RedisPublisher(server.url, k, heartbeat=0.2, backoff=0.02, max_backoff=0.2)
+    pub = RedisPublisher(url, k, heartbeat=0.2, backoff=0.02, max_backoff=0.2, **publisher_args)
     pub.open(INFO)
-    src = RedisSource(server.url, k, start="start")
+    src = RedisSource(url, k, start="start")
     out: list[Any] = []
     reader = threading.Thread(target=lambda: out.extend(read_all(src)))
     reader.start()
@@ -287,13 +291,23 @@ def test_server_restart_mid_stream_is_a_counted_gap(own_redis_server: Any) -> No
     while feeder.written < 60_000:
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    server.stop()
-    time.sleep(0.3)
-    server.start()
+    outage()
     feeder.join()
     pub.close()
     reader.join(DEADLINE)
     src.close()
+    return pub, src, out
+
+
+def test_server_restart_mid_stream_is_a_counted_gap(own_redis_server: Any) -> None:
+    server = own_redis_server
+
+    def restart() -> None:
+        server.stop()
+        time.sleep(0.3)
+        server.start()
+
+    pub, src, out = stream_through_outage(server.url, restart)
     h = src.health()
     total = sum(len(b.data) for b in out)
     for b in out:
@@ -534,28 +548,15 @@ def test_network_loss_is_a_counted_gap(redis_server: Any) -> None:
     """The link to Redis is cut for a while: the publisher drops and counts, the reader
     reconnects, and the reader's gap is exactly what never reached the server."""
     proxy = Proxy(redis_server.port)
-    try:
-        k = key()
-        url = f"redis://127.0.0.1:{proxy.port}"
-        # a queue of 4 entries cannot bridge a 0.3 s outage at 250 entries/s: some are dropped
-        pub = RedisPublisher(url, k, heartbeat=0.2, backoff=0.02, max_backoff=0.2, max_pending=4)
-        pub.open(INFO)
-        src = RedisSource(url, k, start="start")
-        out: list[Any] = []
-        reader = threading.Thread(target=lambda: out.extend(read_all(src)))
-        reader.start()
-        feeder = Feeder(pub, 300, 1000, 0.004)
-        deadline = time.monotonic() + DEADLINE
-        while feeder.written < 60_000:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+
+    def cut() -> None:
         proxy.cut()
         time.sleep(0.3)
         proxy.restore()
-        feeder.join()
-        pub.close()
-        reader.join(DEADLINE)
-        src.close()
+
+    try:
+        # a queue of 4 entries cannot bridge a 0.3 s outage at 250 entries/s: some are dropped
+        pub, src, out = stream_through_outage(f"redis://127.0.0.1:{proxy.port}", cut, max_pending=4)
     finally:
         proxy.close()
     h = src.health()
