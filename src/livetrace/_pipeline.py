@@ -184,14 +184,10 @@ class Pipeline:
             for key, analyzer in self._analyzers:
                 analyzer.update(chunk)
                 results[key] = analyzer.result
-        for sink in self._sinks:
-            try:
-                sink.write(chunk)
-            except Exception as exc:
-                raise SinkError(
-                    f"sink {type(sink).__name__} failed; the stream was stopped so that no "
-                    f"data is lost silently: {exc}"
-                ) from exc
+        if self._sinks:
+            self._write_sinks(
+                chunk, "failed; the stream was stopped so that no data is lost silently"
+            )
         self.chunks += 1
         self.samples += n_in
         if self.on_chunk is not None:
@@ -219,14 +215,17 @@ class Pipeline:
         )
         shape = (0,) if cfg.n_channels == 1 else (0, cfg.n_channels)
         marker = WaveformTrace(np.empty(shape, dtype=cfg.np_dtype), meta)
+        self._write_sinks(marker, "failed to record the final loss")
+        return True
+
+    def _write_sinks(self, chunk: WaveformTrace, failure: str) -> None:
+        """Write ``chunk`` to every sink; a sink's exception becomes :class:`SinkError`
+        ("sink NAME <failure>: <exception>")."""
         for sink in self._sinks:
             try:
-                sink.write(marker)
+                sink.write(chunk)
             except Exception as exc:
-                raise SinkError(
-                    f"sink {type(sink).__name__} failed to record the final loss: {exc}"
-                ) from exc
-        return True
+                raise SinkError(f"sink {type(sink).__name__} {failure}: {exc}") from exc
 
     # ------------------------------------------------------------------ results
     def statistics(self) -> Statistics:
