@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from _helpers import livetrace_cli
 from livetrace import Block, EndOfStream, RealtimeSource, RealtimeStream, SourceInfo
 from livetrace.recording import Recorder, RecordingReader, RecordingSource
 
@@ -67,32 +66,22 @@ def test_a_recording_keeps_the_clock_map_and_replay_uses_it(tmp_path: Path) -> N
 def test_info_shows_the_measured_rate_and_drift(tmp_path: Path) -> None:
     path = tmp_path / "dev.h5"
     record(path, Device())
-    out = subprocess.run(
-        [sys.executable, "-m", "livetrace", "info", str(path), "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = livetrace_cli("info", str(path), "--json")
+    assert out.returncode == 0, out.stderr
     desc = json.loads(out.stdout)
     assert desc["drift_ppm"] == pytest.approx(100.0, abs=1.0)
-    text = subprocess.run(
-        [sys.executable, "-m", "livetrace", "info", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    info = livetrace_cli("info", str(path))
+    assert info.returncode == 0, info.stderr
+    text = info.stdout
     assert "drift +100.0 ppm" in text or "drift +99.9 ppm" in text
 
 
 def test_info_escapes_control_characters_from_the_file(tmp_path: Path) -> None:
     path = tmp_path / "evil.h5"
     record(path, Device(n_blocks=4, description="dev\x1b[2J\x1b[31mred\x07"))
-    text = subprocess.run(
-        [sys.executable, "-m", "livetrace", "info", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    info = livetrace_cli("info", str(path))
+    assert info.returncode == 0, info.stderr
+    text = info.stdout
     assert "\x1b" not in text
     assert "\x07" not in text
     assert "\\x1b[2J" in text

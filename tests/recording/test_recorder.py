@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import livetrace
+from _helpers import livetrace_cli
 from livetrace import (
     ConfigurationError,
     RealtimeConfig,
@@ -608,13 +609,7 @@ def test_a_full_disk_stops_cleanly_and_says_what_is_safe(small_tmpfs: Path) -> N
         assert r.verify() == []
     # the command line: exit status 1, one line naming the file and what is safe
     path.unlink()
-    cli = subprocess.run(
-        [sys.executable, "-m", "livetrace", "record", "sim:noise?realtime=0", "-o", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=100,
-        check=False,
-    )
+    cli = livetrace_cli("record", "sim:noise?realtime=0", "-o", str(path), timeout=100)
     assert cli.returncode == 1, cli.stderr[-3000:]
     lines = cli.stderr.strip().splitlines()
     assert len(lines) == 1, cli.stderr
