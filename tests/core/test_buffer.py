@@ -455,14 +455,7 @@ def test_error_policy_keeps_a_pending_discontinuity_for_the_retry() -> None:
 
 def test_end_wakes_a_blocked_writer_and_refuses_later_writes() -> None:
     """Samples written after end() could be stranded after the reader saw EndOfStream."""
-    buf = make(4, overflow="block", timeout=5.0)
-    buf.write(np.arange(4.0))
-    result: list[object] = []
-    writer = threading.Thread(target=lambda: result.append(_try_write(buf, np.arange(4.0, 8.0))))
-    writer.start()
-    deadline = time.monotonic() + 2
-    while buf.get_stats().total_samples < 8 and time.monotonic() < deadline:
-        time.sleep(0.001)  # the writer has offered its samples and waits for room
+    buf, writer, result = _full_buffer_with_a_blocked_writer()
     buf.end()
     np.testing.assert_array_equal(buf.read(4, timeout=0), np.arange(4.0))
     with pytest.raises(EndOfStream):
@@ -479,14 +472,7 @@ def test_end_wakes_a_blocked_writer_and_refuses_later_writes() -> None:
 
 
 def test_close_wakes_a_blocked_writer_with_buffer_closed_error() -> None:
-    buf = make(4, overflow="block", timeout=5.0)
-    buf.write(np.arange(4.0))
-    result: list[object] = []
-    writer = threading.Thread(target=lambda: result.append(_try_write(buf, np.arange(4.0, 8.0))))
-    writer.start()
-    deadline = time.monotonic() + 2
-    while buf.get_stats().total_samples < 8 and time.monotonic() < deadline:
-        time.sleep(0.001)
+    buf, writer, result = _full_buffer_with_a_blocked_writer()
     buf.close()
     writer.join(2)
     assert isinstance(result[0], BufferClosedError)
@@ -497,6 +483,20 @@ def _try_write(buf: RealtimeBuffer, data: np.ndarray) -> object:
         return buf.write(data)
     except Exception as exc:
         return exc
+
+
+def _full_buffer_with_a_blocked_writer() -> tuple[RealtimeBuffer, threading.Thread, list[object]]:
+    """A full 4-sample ``block`` buffer and a thread whose write of 4 more waits for room;
+    what that write returns or raises lands in the list."""
+    buf = make(4, overflow="block", timeout=5.0)
+    buf.write(np.arange(4.0))
+    result: list[object] = []
+    writer = threading.Thread(target=lambda: result.append(_try_write(buf, np.arange(4.0, 8.0))))
+    writer.start()
+    deadline = time.monotonic() + 2
+    while buf.get_stats().total_samples < 8 and time.monotonic() < deadline:
+        time.sleep(0.001)  # the writer has offered its samples and waits for room
+    return buf, writer, result
 
 
 @settings(max_examples=80, deadline=None)
